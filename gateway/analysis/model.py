@@ -1,0 +1,127 @@
+"""The immutable `Analysis` of one message: what the policies decide on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gateway.signatures.model import SignatureVerdict
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class Classification(StrEnum):
+    """State-secret degrees (Law 117/2025/QH15), lowest first."""
+
+    MAT = "mat"
+    TOI_MAT = "toi_mat"
+    TUYET_MAT = "tuyet_mat"
+
+    @property
+    def rank(self) -> int:
+        return _CLASSIFICATION_RANK[self]
+
+
+_CLASSIFICATION_RANK = {
+    Classification.MAT: 1,
+    Classification.TOI_MAT: 2,
+    Classification.TUYET_MAT: 3,
+}
+
+
+def highest_classification(
+    levels: tuple[Classification | None, ...] | list[Classification | None],
+) -> Classification | None:
+    """The strongest degree among `levels`, or None when there is none."""
+    present = [level for level in levels if level is not None]
+    return max(present, key=lambda level: level.rank) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class Marking:
+    """A classification stamp found somewhere in the message."""
+
+    level: Classification | None
+    stamp: str
+    where: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The SMTP envelope and the client as the gateway saw them."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    client_ip: str | None = None
+    client_name: str | None = None
+    helo: str | None = None
+    smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One parsed header address."""
+
+    display_name: str
+    addr_spec: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """The header fields the policies look at, already decoded."""
+
+    from_addresses: tuple[Address, ...] = ()
+    sender: Address | None = None
+    reply_to: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    subject: str = ""
+    message_id: str | None = None
+    auto_submitted: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One document found in the MIME tree (an attachment, or a body part).
+
+    `path` locates it: MIME part numbers like "2.1", archive members after
+    "!" ("2!report/a.pdf"), nested messages after "/rfc822/".
+    """
+
+    path: str
+    filename: str | None
+    declared_type: str
+    detected_type: str
+    size: int
+    sha256: str
+    doc_type: str = "other"
+    doc_type_evidence: str = ""
+    official_number: str | None = None
+    classification: Classification | None = None
+    markings: tuple[Marking, ...] = ()
+    declassified: bool = False
+    uninspectable: str | None = None
+    signature: SignatureVerdict = field(default_factory=SignatureVerdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything known about one message before the policies decide."""
+
+    envelope: Envelope
+    direction: Direction
+    size: int
+    headers: Headers = field(default_factory=Headers)
+    documents: tuple[Document, ...] = ()
+    classification: Classification | None = None
+    markings: tuple[Marking, ...] = ()
+    uninspectable: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    message_signature: SignatureVerdict | None = None

@@ -1,0 +1,48 @@
+"""What the analysis needs to know, taken from the policy: passed in, never global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTypeSpec:
+    """One Vietnamese administrative document type (Decree 30/2020/NĐ-CP).
+
+    `abbreviations` are the type codes used in document numbers ("GM" in
+    "Số: 12/GM-UBND"); `title_keywords` are the titles as printed ("GIẤY MỜI"),
+    matched with and without diacritics.
+    """
+
+    id: str
+    name: str
+    abbreviations: tuple[str, ...] = ()
+    title_keywords: tuple[str, ...] = ()
+    designated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationSpec:
+    """Where and how classification stamps are looked for."""
+
+    headers: tuple[str, ...] = ("X-Classification", "X-Do-Mat", "Security-Classification")
+    extra_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisLimits:
+    max_depth: int = 10
+    max_parts: int = 500
+    max_archive_members: int = 200
+    max_decompressed_bytes: int = 200 * 1024 * 1024
+    max_compression_ratio: float = 100.0
+    text_pages: int = 3
+    text_chars: int = 20000
+    document_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    document_types: tuple[DocumentTypeSpec, ...] = ()
+    classification: ClassificationSpec = field(default_factory=ClassificationSpec)
+    limits: AnalysisLimits = field(default_factory=AnalysisLimits)

@@ -1,0 +1,57 @@
+"""The outcome of policy evaluation: plain values, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """What happens to a message, weakest first."""
+
+    ACCEPT = "accept"
+    TAG = "tag"
+    REDIRECT = "redirect"
+    QUARANTINE = "quarantine"
+    TEMPFAIL = "tempfail"
+    REJECT = "reject"
+
+    @property
+    def strength(self) -> int:
+        return _ACTION_STRENGTH[self]
+
+
+_ACTION_STRENGTH = {action: rank for rank, action in enumerate(Action)}
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"
+    MONITOR = "monitor"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule that matched, and what it asked for."""
+
+    name: str
+    action: Action
+    mode: Mode = Mode.ENFORCE
+    reason: str = ""
+    status_code: int | None = None
+    enhanced_status: str | None = None
+    message_vi: str = ""
+    message_en: str = ""
+    notify: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision for one message (or one envelope step)."""
+
+    action: Action = Action.ACCEPT
+    rules: tuple[RuleHit, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    redirect_to: tuple[str, ...] = ()
+    deciding_rule: RuleHit | None = None
+    missed: tuple[str, ...] = field(default_factory=tuple)
