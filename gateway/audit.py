@@ -1,0 +1,65 @@
+"""One JSON line per mail transaction: who, what envelope, what happened. Never the body."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("gateway.audit")
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """What the auditor reads about one transaction."""
+
+    time: str
+    session: str
+    client_ip: str | None
+    client_name: str | None
+    helo: str | None
+    tls: bool
+    mail_from: str
+    rcpt_accepted: list[str] = field(default_factory=list)
+    rcpt_refused: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+    outcome: str = "aborted"
+    reply: str = ""
+    upstream_reply: str | None = None
+    queue_id: str | None = None
+    duration_ms: float = 0.0
+    direction: str | None = None
+    action: str | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    classification: str | None = None
+    reference: str | None = None
+
+
+class AuditLog:
+    """Appends records to a file with one write() per line (O_APPEND: safe across workers)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+
+    def write(self, record: AuditRecord) -> None:
+        line = json.dumps(asdict(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+        if self._fd is None:
+            log.info("audit %s", line.rstrip())
+            return
+        try:
+            os.write(self._fd, line.encode("utf-8"))
+        except OSError:
+            log.exception("cannot write the audit log %s", self._path)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,171 @@
+"""Deployment settings (config/gateway.yaml), validated; flags override the file."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gateway.yamlsource import YamlSourceError, load_yaml
+
+MAILDIR_PREFIX = "maildir:"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def parse_hostport(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or (with a default) `host`; raises ValueError."""
+    text = value.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad address {value!r}")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"{value!r} needs a port (host:port)")
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"bad port in {value!r}")
+    if not host:
+        raise ValueError(f"{value!r} needs a host")
+    return host, int(port_text)
+
+
+HostPort = Annotated[str, Field(min_length=3)]
+#: YAML has no path type: a path is written as a string and converted.
+PathSetting = Annotated[Path, Field(strict=False)]
+
+
+class TlsSettings(_Strict):
+    certificate: PathSetting | None = None
+    key: PathSetting | None = None
+    require: bool = False
+
+
+class ServerSettings(_Strict):
+    listen: list[HostPort] = ["127.0.0.1:2525"]
+    hostname: str | None = None
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    max_connections: Annotated[int, Field(ge=1)] = 500
+    max_connections_per_ip: Annotated[int, Field(ge=1)] = 50
+    command_timeout: Annotated[float, Field(gt=0)] = 300.0
+    data_timeout: Annotated[float, Field(gt=0)] = 300.0
+    max_message_size: Annotated[int, Field(ge=1024)] = 50 * 1024 * 1024
+    max_recipients: Annotated[int, Field(ge=1)] = 1000
+    max_line_length: Annotated[int, Field(ge=78, le=1_000_000)] = 998
+    eight_bit_headers: Literal["reject", "accept"] = "reject"
+    smtputf8: bool = True
+    tls: TlsSettings = TlsSettings()
+    proxy_protocol: bool = False
+    trusted_relays: list[str] = ["127.0.0.0/8", "::1/128"]
+    shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
+    spool_dir: PathSetting | None = None
+    spool_threshold: Annotated[int, Field(ge=0)] = 1024 * 1024
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_addresses(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one listen address is needed")
+        for item in value:
+            parse_hostport(item)
+        return value
+
+    @field_validator("trusted_relays")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+
+class UpstreamSettings(_Strict):
+    address: str = "maildir:var/mail"
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    starttls: Literal["off", "opportunistic", "require"] = "opportunistic"
+    verify_certificate: bool = True
+    ca_file: PathSetting | None = None
+    pool_size: Annotated[int, Field(ge=0)] = 20
+    pool_idle_seconds: Annotated[float, Field(ge=0)] = 30.0
+    helo: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value.startswith(MAILDIR_PREFIX):
+            if not value[len(MAILDIR_PREFIX) :]:
+                raise ValueError("maildir: needs a folder, e.g. maildir:var/mail")
+        else:
+            parse_hostport(value, 25)
+        return value
+
+    @property
+    def maildir(self) -> Path | None:
+        if self.address.startswith(MAILDIR_PREFIX):
+            return Path(self.address[len(MAILDIR_PREFIX) :])
+        return None
+
+
+class MetricsSettings(_Strict):
+    listen: HostPort | None = "127.0.0.1:9125"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_hostport(value)
+        return value
+
+
+class AuditSettings(_Strict):
+    path: PathSetting | None = Path("var/log/audit.jsonl")
+
+
+class TrustSettings(_Strict):
+    anchors: PathSetting | None = None
+    intermediates: PathSetting | None = None
+    crls: PathSetting | None = None
+
+
+class Settings(_Strict):
+    server: ServerSettings = ServerSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    audit: AuditSettings = AuditSettings()
+    policies: PathSetting | None = None
+    trust: TrustSettings = TrustSettings()
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `errors` are `file:line:column: message` lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def load_settings(path: PathSetting | None) -> Settings:
+    """The embedded defaults, overridden by `path` when given."""
+    if path is None:
+        return Settings()
+    try:
+        document = load_yaml(path)
+    except YamlSourceError as exc:
+        raise ConfigError(exc.errors) from exc
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([document.error((), "the configuration must be a mapping")])
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(document.validation_errors(exc)) from exc

@@ -1,0 +1,60 @@
+"""Prometheus metrics. With several workers, prometheus-client's multiprocess mode is used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+from prometheus_client import multiprocess as _multiprocess
+
+SIZE_BUCKETS = (1e3, 1e4, 5e4, 1e5, 5e5, 1e6, 5e6, 1e7, 2.5e7, 5e7, float("inf"))
+TIME_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+CONNECTIONS = Counter("tth_connections", "SMTP connections accepted")
+CONNECTIONS_REFUSED = Counter(
+    "tth_connections_refused", "SMTP connections refused at connect", ["reason"]
+)
+ACTIVE_CONNECTIONS = Gauge(
+    "tth_active_connections", "SMTP connections open now", multiprocess_mode="livesum"
+)
+TRANSACTIONS = Counter("tth_transactions", "Mail transactions by outcome", ["outcome"])
+UPSTREAM_ERRORS = Counter("tth_upstream_errors", "Upstream failures by kind", ["kind"])
+MESSAGE_SIZE = Histogram("tth_message_size_bytes", "Size of messages received", buckets=SIZE_BUCKETS)
+PROCESSING_TIME = Histogram(
+    "tth_processing_seconds",
+    "From the end of DATA to the final reply (policy and relay)",
+    buckets=TIME_BUCKETS,
+)
+RULE_HITS = Counter("tth_rule_hits", "Policy rules that matched", ["rule", "mode", "action"])
+POLICY_RELOADS = Counter("tth_policy_reloads", "Policy loads that succeeded")
+POLICY_RELOAD_ERRORS = Counter("policy_reload_errors", "Policy reloads refused for errors")
+POLICY_GENERATION = Gauge(
+    "tth_policy_generation", "Generation of the loaded policy", multiprocess_mode="max"
+)
+POLICY_LOADED_AT = Gauge(
+    "tth_policy_loaded_timestamp_seconds",
+    "When the running policy was loaded",
+    multiprocess_mode="max",
+)
+
+
+def multiprocess_directory() -> Path | None:
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve /metrics; aggregates all workers when in multiprocess mode."""
+    if multiprocess_directory() is None:
+        start_http_server(port, addr=host)
+        return
+    registry = CollectorRegistry()
+    _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, addr=host, registry=registry)

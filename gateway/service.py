@@ -1,0 +1,173 @@
+"""Running the gateway: assemble the parts, serve, drain on SIGTERM, fork workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.audit import AuditLog
+from gateway.config import Settings, parse_hostport
+from gateway.pipeline import AcceptAll, Decider
+from gateway.smtp.handler import RelayHandler
+from gateway.smtp.listener import start_listeners
+from gateway.smtp.server import ConnectionLimiter
+from gateway.smtp.upstream import SmtpUpstream, Upstream
+
+log = logging.getLogger("gateway.service")
+
+
+def build_upstream(settings: Settings, hostname: str) -> Upstream:
+    from gateway.actions.maildir import MaildirUpstream
+
+    folder = settings.upstream.maildir
+    if folder is not None:
+        return MaildirUpstream(folder)
+    return SmtpUpstream(settings.upstream, hostname)
+
+
+def build_decider(settings: Settings) -> Decider:
+    return AcceptAll()
+
+
+def _run(coro_factory: Callable[[], object]) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro_factory())  # type: ignore[arg-type]
+    else:
+        uvloop.run(coro_factory())  # type: ignore[arg-type]
+
+
+async def _drain(limiter: ConnectionLimiter, grace: float) -> None:
+    """Let transactions in flight finish, up to `grace` seconds; then close the rest."""
+    for protocol in list(limiter.open):
+        protocol.shutdown()
+    deadline = time.monotonic() + grace
+    while limiter.open and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for protocol in list(limiter.open):
+        if protocol.transport is not None:
+            protocol.transport.close()
+    await asyncio.sleep(0)
+
+
+class Gateway:
+    """One worker's running gateway: listeners, handler, upstream pool, audit log."""
+
+    def __init__(self, settings: Settings, decider: Decider | None = None) -> None:
+        self.settings = settings
+        self.hostname = settings.server.hostname or socket.getfqdn()
+        self.upstream = build_upstream(settings, self.hostname)
+        self.audit = AuditLog(settings.audit.path)
+        self.handler = RelayHandler(
+            settings.server,
+            self.hostname,
+            self.upstream,
+            decider or build_decider(settings),
+            self.audit,
+        )
+        self.limiter = ConnectionLimiter(
+            settings.server.max_connections, settings.server.max_connections_per_ip
+        )
+        self.servers: list[asyncio.Server] = []
+
+    async def start(self, *, reuse_port: bool = False) -> None:
+        self.servers = await start_listeners(
+            self.settings.server, self.handler, self.limiter, reuse_port=reuse_port
+        )
+
+    def addresses(self) -> list[tuple[str, int]]:
+        return [sock.getsockname()[:2] for server in self.servers for sock in server.sockets]
+
+    async def stop(self) -> None:
+        """Stop accepting, let transactions in flight finish (bounded), release everything."""
+        for server in self.servers:
+            server.close()
+        await _drain(self.limiter, self.settings.server.shutdown_grace)
+        await self.upstream.close()
+        self.audit.close()
+
+
+async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool) -> None:
+    """Serve every listen address until SIGTERM or SIGINT, then drain."""
+    gateway = Gateway(settings)
+    await gateway.start(reuse_port=reuse_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if announce:
+        log.warning(
+            "tth-gateway listening on %s, relaying to %s",
+            ", ".join(settings.server.listen),
+            settings.upstream.address,
+        )
+    await stop.wait()
+    log.warning("stopping: no new connections, finishing transactions in flight")
+    await gateway.stop()
+
+
+def _worker_main(settings: Settings) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _run(lambda: run_worker(settings, reuse_port=True, announce=False))
+
+
+def _start_metrics(settings: Settings) -> None:
+    from gateway.metrics import serve_metrics
+
+    if settings.metrics.listen:
+        host, port = parse_hostport(settings.metrics.listen)
+        serve_metrics(host, port)
+        log.warning("metrics on http://%s:%d/metrics", host, port)
+
+
+def serve(settings: Settings) -> int:
+    """Serve until stopped; exit status 0 after a clean drain."""
+    workers = settings.server.workers
+    if workers == 1:
+        _start_metrics(settings)
+        _run(lambda: run_worker(settings, reuse_port=False, announce=True))
+        return 0
+    return _serve_workers(settings, workers)
+
+
+def _serve_workers(settings: Settings, workers: int) -> int:
+    """N processes bound to the same ports with SO_REUSEPORT; this one serves /metrics."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="tth-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_worker_main, args=(settings,)) for _ in range(workers)]
+    for child in children:
+        child.start()
+    _start_metrics(settings)
+    log.warning(
+        "tth-gateway: %d workers listening on %s, relaying to %s",
+        workers,
+        ", ".join(settings.server.listen),
+        settings.upstream.address,
+    )
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    for child in children:
+        child.join()
+    failed = [child.exitcode for child in children if child.exitcode not in (0, -signal.SIGTERM)]
+    return 1 if failed else 0

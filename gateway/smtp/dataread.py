@@ -1,0 +1,146 @@
+"""Read SMTP DATA in blocks: find the end `CRLF.CRLF` with bytes searches, never line by line.
+
+The terminator is recognised only as `<CRLF>.<CRLF>`. Any bare CR or bare LF
+in the data, or a NUL byte, makes the whole message refused after its real
+end, so that no server behind the gateway can ever find an end of data the
+gateway did not see (SMTP smuggling). The bytes stay in wire form (still
+dot-stuffed, CRLF) so they can be relayed as they came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from gateway.smtp.spool import Spool
+
+TERMINATOR = b"\r\n.\r\n"
+BLOCK = 256 * 1024
+_HOLD = len(TERMINATOR) - 1
+
+
+class DataProblem(Enum):
+    NONE = "none"
+    TOO_BIG = "too big"
+    BARE_LINE_ENDING = "bare CR or LF"
+    NUL = "NUL byte"
+    LINE_TOO_LONG = "line too long"
+    EIGHT_BIT_HEADER = "8-bit header without SMTPUTF8"
+
+
+@dataclass(slots=True)
+class DataResult:
+    problem: DataProblem
+    size: int
+
+
+class _Checker:
+    """Checks the body bytes as they stream past, across block boundaries."""
+
+    def __init__(self, max_line: int, check_header_8bit: bool) -> None:
+        self.max_run = max_line + 1
+        self.in_header = check_header_8bit
+        self.header_tail = b"\r\n"
+        self.pending_cr = False
+        self.run = 0
+        self.problem = DataProblem.NONE
+
+    def feed(self, data: bytes) -> None:
+        if self.problem is not DataProblem.NONE or not data:
+            return
+        block = b"\r" + data if self.pending_cr else data
+        self.pending_cr = block.endswith(b"\r")
+        if self.pending_cr:
+            block = block[:-1]
+        crlf = block.count(b"\r\n")
+        if block.count(b"\n") != crlf or block.count(b"\r") != crlf:
+            self.problem = DataProblem.BARE_LINE_ENDING
+        elif b"\x00" in block:
+            self.problem = DataProblem.NUL
+        elif self._longest_run(block) > self.max_run:
+            self.problem = DataProblem.LINE_TOO_LONG
+        elif self.in_header and not self._header_is_ascii(block):
+            self.problem = DataProblem.EIGHT_BIT_HEADER
+
+    def _longest_run(self, block: bytes) -> int:
+        """Longest stretch between LFs, counting the line carried over from before."""
+        first = block.find(b"\n")
+        if first < 0:
+            self.run += len(block)
+            return self.run
+        longest = self.run + first
+        last = block.rfind(b"\n")
+        if last - first > self.max_run:
+            longest = max(longest, max(map(len, block[first + 1 : last].split(b"\n"))))
+        self.run = len(block) - last - 1
+        return max(longest, self.run)
+
+    def _header_is_ascii(self, block: bytes) -> bool:
+        search = self.header_tail + block
+        end = search.find(b"\r\n\r\n")
+        if end >= 0:
+            self.in_header = False
+            return search[:end].isascii()
+        self.header_tail = search[-3:]
+        return search.isascii()
+
+    def finish(self) -> DataProblem:
+        if self.pending_cr and self.problem is DataProblem.NONE:
+            self.problem = DataProblem.BARE_LINE_ENDING
+        return self.problem
+
+
+def _unread(reader: asyncio.StreamReader, data: bytes) -> None:
+    """Give pipelined commands that followed the terminator back to the command reader.
+
+    asyncio's StreamReader has no public unread; its buffer is a bytearray
+    (stable since Python 3.4), so the bytes go back at its front.
+    """
+    if data:
+        reader._buffer[0:0] = data  # type: ignore[attr-defined]
+
+
+async def read_data(
+    reader: asyncio.StreamReader,
+    spool: Spool,
+    *,
+    max_size: int,
+    max_line: int,
+    check_header_8bit: bool,
+    on_block: Callable[[], None],
+) -> DataResult:
+    """Read one message up to its terminator into `spool`.
+
+    Raises `asyncio.IncompleteReadError` when the client goes away first.
+    `on_block` is called after every block read (to restart the data timeout).
+    """
+    checker = _Checker(max_line, check_header_8bit)
+    held = b"\r\n"
+    skip = len(held)
+    total = 0
+    while True:
+        chunk = await reader.read(BLOCK)
+        if not chunk:
+            raise asyncio.IncompleteReadError(b"", None)
+        on_block()
+        window = held + chunk
+        end = window.find(TERMINATOR)
+        if end >= 0:
+            body = window[skip : end + 2]
+            _unread(reader, window[end + len(TERMINATOR) :])
+        else:
+            out_len = max(0, len(window) - _HOLD)
+            held = window[out_len:]
+            drop = min(skip, out_len)
+            skip -= drop
+            body = window[drop:out_len]
+        total += len(body)
+        if total <= max_size:
+            checker.feed(body)
+            spool.write(body)
+        if end >= 0:
+            break
+    problem = DataProblem.TOO_BIG if total > max_size else checker.finish()
+    return DataResult(problem, total)

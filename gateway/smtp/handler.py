@@ -1,0 +1,440 @@
+"""The aiosmtpd handler: small hook methods that forward the envelope live and relay DATA.
+
+MAIL and each RCPT reach the upstream as they arrive (a before-queue proxy,
+like Postfix's smtpd_proxy_filter); the message goes upstream only after the
+decider said so. The client hears 250 only when the upstream said 250.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+
+from gateway import metrics
+from gateway.analysis.model import Envelope
+from gateway.audit import AuditLog, AuditRecord
+from gateway.config import ServerSettings
+from gateway.pipeline import Decider
+from gateway.policy.verdict import Action, Verdict
+from gateway.smtp.dataread import DataProblem, DataResult
+from gateway.smtp.replies import Reply, refusal, reply
+from gateway.smtp.server import GatewaySMTP
+from gateway.smtp.session import GatewaySession, Transaction
+from gateway.smtp.spool import Spool
+from gateway.smtp.trace import received_header
+from gateway.smtp.upstream import Upstream, UpstreamConnection, UpstreamError
+
+log = logging.getLogger("gateway.smtp.handler")
+
+_QUEUE_ID = re.compile(r"queued as ([A-Za-z0-9._-]+)|delivered as ([^\s]+)", re.IGNORECASE)
+
+UPSTREAM_DOWN = (451, "4.4.1", "Upstream mail system unavailable, try again later")
+UPSTREAM_FAILED = (451, "4.4.2", "Upstream mail system failed, try again later")
+DECIDER_FAILED = (451, "4.3.0", "Temporary policy failure, try again later")
+
+_DATA_PROBLEMS: dict[DataProblem, tuple[int, str, str]] = {
+    DataProblem.TOO_BIG: (552, "5.3.4", "Message size exceeds fixed maximum message size"),
+    DataProblem.BARE_LINE_ENDING: (
+        554,
+        "5.6.0",
+        "Bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)",
+    ),
+    DataProblem.NUL: (554, "5.6.0", "NUL byte in message data"),
+    DataProblem.LINE_TOO_LONG: (554, "5.6.0", "Line too long (RFC 5322 2.1.1)"),
+    DataProblem.EIGHT_BIT_HEADER: (
+        554,
+        "5.6.7",
+        "Non-ASCII message header without SMTPUTF8 (RFC 6532)",
+    ),
+}
+
+
+class RelayHandler:
+    """Hooks called by `GatewaySMTP`; the upstream and the decider are passed in."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        hostname: str,
+        upstream: Upstream,
+        decider: Decider,
+        audit: AuditLog,
+    ) -> None:
+        self.settings = settings
+        self.hostname = hostname
+        self.upstream = upstream
+        self.decider = decider
+        self.audit = audit
+
+    # connection life
+
+    def connection_opened(self, server: GatewaySMTP, session: GatewaySession) -> None:
+        metrics.CONNECTIONS.inc()
+        metrics.ACTIVE_CONNECTIONS.inc()
+
+    def connection_refused(self, reason: str) -> None:
+        metrics.CONNECTIONS_REFUSED.labels(reason).inc()
+
+    def connection_closed(self, server: GatewaySMTP, session: GatewaySession) -> None:
+        metrics.ACTIVE_CONNECTIONS.dec()
+        if session.transaction is not None:
+            server.loop.create_task(self._abandon(session, "client went away"))
+
+    async def handle_PROXY(self, server: GatewaySMTP, session: GatewaySession,
+                           envelope: SmtpEnvelope, proxy_data: Any) -> bool:
+        if not server.peer_trusted():
+            log.warning("%s PROXY header from untrusted %s refused", session.id, server.peer_ip())
+            return False
+        source = getattr(proxy_data, "src_addr", None)
+        if source is not None:
+            session.client.ip = str(source)
+            session.client.forwarded = True
+        return True
+
+    def apply_xforward(self, session: GatewaySession, attributes: dict[str, str]) -> None:
+        client = session.client
+        unavailable = "[UNAVAILABLE]"
+        for key, value in attributes.items():
+            known = None if value in (unavailable, "[TEMPUNAVAIL]") else value
+            if key == "ADDR" and known:
+                client.ip = known.removeprefix("IPV6:")
+            elif key == "NAME":
+                client.name = known
+            elif key == "HELO":
+                client.helo = known
+            elif key == "PROTO":
+                client.proto = known
+        client.forwarded = True
+
+    # commands
+
+    async def handle_EHLO(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if not session.client.forwarded or session.client.helo is None:
+            session.client.helo = hostname
+        kept = [line for line in responses[:-1] if not line.startswith("250-AUTH")]
+        kept += ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        if server.peer_trusted():
+            kept.append("250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE")
+        return [*kept, Reply(250, None, ("HELP",))]  # type: ignore[list-item]
+
+    async def handle_HELO(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope, hostname: str) -> str:
+        session.host_name = hostname
+        if not session.client.forwarded or session.client.helo is None:
+            session.client.helo = hostname
+        return f"250 {server.hostname}"
+
+    def _envelope(self, session: GatewaySession, sender: str, rcpts: list[str],
+                  utf8: bool) -> Envelope:
+        client = session.client
+        return Envelope(
+            mail_from="" if sender == "<>" else sender,
+            rcpt_tos=tuple(rcpts),
+            client_ip=client.ip,
+            client_name=client.name,
+            helo=client.helo,
+            smtputf8=utf8,
+        )
+
+    def _decide(self, session: GatewaySession, step: str, call: Any, *args: Any) -> Verdict | Reply:
+        try:
+            verdict: Verdict = call(*args)
+        except Exception:
+            log.exception("%s decider failed at %s; tempfail (fail closed)", session.id, step)
+            return reply(*DECIDER_FAILED, reason=f"decider error at {step}")
+        self._count_rules(verdict)
+        return verdict
+
+    @staticmethod
+    def _count_rules(verdict: Verdict) -> None:
+        for hit in verdict.rules:
+            metrics.RULE_HITS.labels(hit.name, hit.mode.value, hit.action.value).inc()
+
+    @staticmethod
+    def _verdict_refusal(verdict: Verdict, utf8: bool) -> Reply | None:
+        """The reply for an envelope-stage verdict that stops the step, else None."""
+        if verdict.action not in (Action.REJECT, Action.TEMPFAIL):
+            return None
+        hit = verdict.deciding_rule
+        return refusal(
+            hit.status_code if hit else None,
+            hit.enhanced_status if hit else None,
+            (hit.message_vi, hit.message_en) if hit else (),
+            temporary=verdict.action is Action.TEMPFAIL,
+            utf8=utf8,
+            reason=f"rule {hit.name}" if hit else "policy",
+        )
+
+    async def handle_MAIL(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope, address: str,
+                          mail_options: list[str]) -> Reply:
+        utf8 = "SMTPUTF8" in mail_options
+        verdict = self._decide(session, "MAIL", self.decider.sender,
+                               self._envelope(session, address, [], utf8))
+        if isinstance(verdict, Reply):
+            return verdict
+        refused = self._verdict_refusal(verdict, utf8)
+        if refused is not None:
+            return refused
+        transaction = Transaction()
+        try:
+            connection, answer = await self._open_upstream(session, address, mail_options, utf8)
+        except UpstreamError as exc:
+            metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            log.warning("%s upstream unavailable at MAIL: %s", session.id, exc)
+            return reply(*UPSTREAM_DOWN, reason=str(exc))
+        if answer.code != 250:
+            await self.upstream.release(connection, reusable=True)
+            return answer
+        transaction.upstream = connection
+        session.transaction = transaction
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.smtp_utf8 = utf8
+        return answer
+
+    async def _open_upstream(self, session: GatewaySession, sender: str, options: list[str],
+                             utf8: bool) -> tuple[UpstreamConnection, Reply]:
+        """A connection with MAIL sent; a stale pooled connection is replaced once."""
+        for attempt in (1, 2):
+            connection = await self.upstream.acquire()
+            forwarded = self._upstream_options(connection, options)
+            if isinstance(forwarded, Reply):
+                await self.upstream.release(connection, reusable=True)
+                return connection, forwarded
+            try:
+                await connection.xforward(self._xforward_attributes(session))
+                return connection, await connection.mail(sender, forwarded, utf8)
+            except UpstreamError as exc:
+                await self.upstream.release(connection, reusable=False)
+                if attempt == 2 or exc.kind not in ("disconnected",):
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _xforward_attributes(session: GatewaySession) -> dict[str, str]:
+        """The real client, for an upstream that offers XFORWARD."""
+        client = session.client
+        unavailable = "[UNAVAILABLE]"
+        return {
+            "NAME": client.name or unavailable,
+            "ADDR": client.ip or unavailable,
+            "HELO": client.helo or unavailable,
+            "PROTO": client.proto or ("ESMTP" if session.extended_smtp else "SMTP"),
+        }
+
+    @staticmethod
+    def _upstream_options(connection: UpstreamConnection,
+                          options: list[str]) -> list[str] | Reply:
+        """The MAIL parameters the upstream understands, or why the message cannot go."""
+        forwarded = []
+        for option in options:
+            name, _, value = option.partition("=")
+            if name == "SMTPUTF8" and not connection.supports("smtputf8"):
+                return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")
+            if name == "BODY" and value == "8BITMIME" and not connection.supports("8bitmime"):
+                return reply(554, "5.6.3", "8-bit content is not supported by the destination")
+            if name == "SIZE" and not connection.supports("size"):
+                continue
+            if name == "BODY" and not connection.supports("8bitmime"):
+                continue
+            forwarded.append(option)
+        return forwarded
+
+    async def handle_RCPT(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope, address: str,
+                          rcpt_options: list[str]) -> Reply:
+        transaction = session.transaction
+        if transaction is None or transaction.upstream is None:
+            return reply(503, "5.5.1", "Error: need MAIL command")
+        if transaction.upstream_broken:
+            return reply(*UPSTREAM_FAILED, reason="upstream broken earlier")
+        if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            return reply(452, "4.5.3", "Too many recipients")
+        utf8 = bool(envelope.smtp_utf8)
+        verdict = self._decide(session, "RCPT", self.decider.recipient,
+                               self._envelope(session, envelope.mail_from,
+                                              envelope.rcpt_tos, utf8), address)
+        if isinstance(verdict, Reply):
+            return verdict
+        refused = self._verdict_refusal(verdict, utf8)
+        if refused is not None:
+            transaction.refused.append({"rcpt": address, "reply": refused.render()})
+            return refused
+        try:
+            answer = await transaction.upstream.rcpt(address, rcpt_options, utf8)
+        except UpstreamError as exc:
+            metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            transaction.upstream_broken = True
+            return reply(*UPSTREAM_FAILED, reason=str(exc))
+        if answer.code in (250, 251):
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+        else:
+            transaction.refused.append({"rcpt": address, "reply": answer.render()})
+        return answer
+
+    async def handle_RSET(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope) -> str:
+        await self._abandon(session, "RSET")
+        return "250 2.0.0 Ok"
+
+    async def handle_QUIT(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope) -> str:
+        await self._abandon(session, "QUIT")
+        return "221 2.0.0 Bye"
+
+    async def _abandon(self, session: GatewaySession, why: str) -> None:
+        """End an open transaction without a message: RSET upstream and pool the connection."""
+        transaction, session.transaction = session.transaction, None
+        if transaction is None or transaction.upstream is None:
+            return
+        reusable = not transaction.upstream_broken
+        if reusable:
+            try:
+                await transaction.upstream.rset()
+            except UpstreamError:
+                reusable = False
+        await self.upstream.release(transaction.upstream, reusable=reusable)
+        log.debug("%s transaction %s abandoned (%s)", session.id, transaction.id, why)
+
+    async def data_aborted(self, session: GatewaySession) -> None:
+        transaction = session.transaction
+        session.transaction = None
+        metrics.TRANSACTIONS.labels("aborted").inc()
+        if transaction is not None and transaction.upstream is not None:
+            await self.upstream.release(transaction.upstream, reusable=False)
+
+    async def before_data(self, server: GatewaySMTP, session: GatewaySession,
+                          envelope: SmtpEnvelope) -> Reply | None:
+        """Refuse DATA at once when the transaction cannot succeed."""
+        transaction = session.transaction
+        if transaction is None or transaction.upstream is None:
+            return reply(503, "5.5.1", "Error: need MAIL command")
+        if transaction.upstream_broken:
+            return reply(*UPSTREAM_FAILED, reason="upstream broken earlier")
+        return None
+
+    # the message
+
+    async def handle_message(self, server: GatewaySMTP, session: GatewaySession,
+                             envelope: SmtpEnvelope, spool: Spool,
+                             result: DataResult) -> Reply:
+        transaction = session.transaction
+        session.transaction = None
+        assert transaction is not None and transaction.upstream is not None
+        started = time.monotonic()
+        record = self._record(server, session, envelope, transaction, result.size)
+        metrics.MESSAGE_SIZE.observe(result.size)
+        connection = transaction.upstream
+        final, reusable = await self._conclude(server, session, envelope, spool,
+                                               result, connection, record)
+        await self.upstream.release(connection, reusable=reusable)
+        record.reply = final.render().replace("\r\n", " | ")
+        record.duration_ms = round((time.monotonic() - transaction.started) * 1000, 3)
+        metrics.TRANSACTIONS.labels(record.outcome).inc()
+        metrics.PROCESSING_TIME.observe(time.monotonic() - started)
+        self.audit.write(record)
+        return final
+
+    async def _conclude(self, server: GatewaySMTP, session: GatewaySession,
+                        envelope: SmtpEnvelope, spool: Spool, result: DataResult,
+                        connection: UpstreamConnection,
+                        record: AuditRecord) -> tuple[Reply, bool]:
+        """Decide and act; returns the final reply and whether the connection can be pooled."""
+        utf8 = bool(envelope.smtp_utf8)
+        if result.problem is not DataProblem.NONE:
+            record.outcome = "rejected"
+            return reply(*_DATA_PROBLEMS[result.problem], reason=result.problem.value), \
+                await self._reset(connection)
+        facts = self._envelope(session, envelope.mail_from, envelope.rcpt_tos, utf8)
+        try:
+            decision = await self.decider.message(facts, spool)
+        except Exception:
+            log.exception("%s decider failed after DATA; tempfail (fail closed)", session.id)
+            record.outcome = "tempfailed"
+            return reply(*DECIDER_FAILED, reason="decider error"), await self._reset(connection)
+        verdict = decision.verdict
+        self._count_rules(verdict)
+        record.action = verdict.action.value
+        record.rules = [
+            {"name": hit.name, "action": hit.action.value, "mode": hit.mode.value,
+             "reason": hit.reason}
+            for hit in verdict.rules
+        ]
+        if decision.analysis is not None:
+            record.direction = decision.analysis.direction.value
+        refused = self._verdict_refusal(verdict, utf8)
+        if refused is not None:
+            record.outcome = "rejected" if verdict.action is Action.REJECT else "tempfailed"
+            return refused, await self._reset(connection)
+        if verdict.action not in (Action.ACCEPT, Action.TAG):
+            log.error("%s action %s has no handler; tempfail", session.id, verdict.action)
+            record.outcome = "tempfailed"
+            return reply(*DECIDER_FAILED, reason=f"no handler for {verdict.action}"), \
+                await self._reset(connection)
+        return await self._relay(server, session, envelope, spool, connection, verdict, record)
+
+    async def _relay(self, server: GatewaySMTP, session: GatewaySession,
+                     envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
+                     verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+        utf8 = bool(envelope.smtp_utf8)
+        header = received_header(
+            session.client,
+            hostname=self.hostname,
+            transaction_id=record.session,
+            esmtp=bool(session.extended_smtp),
+            tls=server.tls_active(),
+            utf8=utf8,
+            recipients=list(envelope.rcpt_tos),
+        ) + b"".join(
+            f"{name}: {value}\r\n".encode("utf-8" if utf8 else "ascii", "replace")
+            for name, value in verdict.headers
+        )
+        try:
+            answer = await connection.data(header, spool, utf8)
+        except UpstreamError as exc:
+            metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            record.outcome = "tempfailed"
+            record.upstream_reply = str(exc)
+            return reply(*UPSTREAM_FAILED, reason=str(exc)), False
+        record.upstream_reply = answer.render().replace("\r\n", " | ")
+        match = _QUEUE_ID.search(record.upstream_reply)
+        record.queue_id = (match.group(1) or match.group(2)) if match else None
+        if answer.code == 250:
+            record.outcome = "relayed"
+        else:
+            record.outcome = "tempfailed" if answer.is_temporary else "rejected"
+            metrics.UPSTREAM_ERRORS.labels(f"reply_{answer.code // 100}xx").inc()
+        return answer, True
+
+    async def _reset(self, connection: UpstreamConnection) -> bool:
+        try:
+            await connection.rset()
+        except UpstreamError:
+            return False
+        return True
+
+    def _record(self, server: GatewaySMTP, session: GatewaySession, envelope: SmtpEnvelope,
+                transaction: Transaction, size: int) -> AuditRecord:
+        client = session.client
+        return AuditRecord(
+            time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            session=f"{session.id}.{transaction.id}",
+            client_ip=client.ip,
+            client_name=client.name,
+            helo=client.helo,
+            tls=server.tls_active(),
+            mail_from=envelope.mail_from or "",
+            rcpt_accepted=list(envelope.rcpt_tos),
+            rcpt_refused=transaction.refused,
+            size=size,
+        )

@@ -1,0 +1,49 @@
+"""Per-connection state kept by the gateway beside aiosmtpd's own."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from aiosmtpd.smtp import Session
+
+from gateway.smtp.upstream import UpstreamConnection
+
+
+@dataclass(slots=True)
+class ClientFacts:
+    """The real client: the socket peer, or what a trusted relay said (XFORWARD/PROXY)."""
+
+    ip: str | None = None
+    name: str | None = None
+    helo: str | None = None
+    proto: str | None = None
+    forwarded: bool = False
+
+
+@dataclass(slots=True)
+class Transaction:
+    """One MAIL … DATA exchange."""
+
+    id: str = field(default_factory=lambda: secrets.token_hex(6).upper())
+    started: float = field(default_factory=time.monotonic)
+    refused: list[dict[str, object]] = field(default_factory=list)
+    upstream: UpstreamConnection | None = None
+    upstream_broken: bool = False
+
+
+class GatewaySession(Session):  # type: ignore[misc]
+    """aiosmtpd's Session plus the real client and the open transaction."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.id = secrets.token_hex(4).upper()
+        self.client = ClientFacts()
+        self.transaction: Transaction | None = None
+        self.in_data = False
+
+    @property
+    def busy(self) -> bool:
+        return self.transaction is not None or self.in_data

@@ -1,0 +1,67 @@
+"""Message bytes held in memory while small, in an anonymous temporary file when large."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+READ_BLOCK = 256 * 1024
+
+
+class Spool:
+    """Append-only buffer of the message as received (wire form, still dot-stuffed)."""
+
+    def __init__(self, threshold: int, directory: Path | None = None) -> None:
+        self._threshold = threshold
+        self._directory = directory
+        self._memory = bytearray()
+        self._file: BinaryIO | None = None
+        self.size = 0
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._memory += data
+        if len(self._memory) > self._threshold:
+            self._file = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
+                dir=self._directory, prefix="tth-spool-"
+            )
+            self._file.write(self._memory)
+            self._memory = bytearray()
+
+    def chunks(self, block: int = READ_BLOCK) -> Iterator[bytes | memoryview]:
+        """The stored bytes in order, in blocks of at most `block`."""
+        if self._file is None:
+            view = memoryview(self._memory)
+            for start in range(0, len(view), block):
+                yield view[start : start + block]
+            return
+        self._file.seek(0)
+        while chunk := self._file.read(block):
+            yield chunk
+        self._file.seek(0, io.SEEK_END)
+
+    def getvalue(self) -> bytes:
+        """All stored bytes at once (for analysis)."""
+        return b"".join(bytes(chunk) for chunk in self.chunks())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._memory = bytearray()
+
+
+def unstuff(wire: bytes) -> bytes:
+    """Undo SMTP dot-stuffing (RFC 5321 4.5.2) in bulk."""
+    data = wire.replace(b"\r\n..", b"\r\n.")
+    return data[1:] if data.startswith(b"..") else data
