@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/tth-gateway serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff check gateway tests $(wildcard bench)
 	$(BIN)/mypy gateway
 
 test: lint

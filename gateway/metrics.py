@@ -26,7 +26,9 @@ ACTIVE_CONNECTIONS = Gauge(
 )
 TRANSACTIONS = Counter("tth_transactions", "Mail transactions by outcome", ["outcome"])
 UPSTREAM_ERRORS = Counter("tth_upstream_errors", "Upstream failures by kind", ["kind"])
-MESSAGE_SIZE = Histogram("tth_message_size_bytes", "Size of messages received", buckets=SIZE_BUCKETS)
+MESSAGE_SIZE = Histogram(
+    "tth_message_size_bytes", "Size of messages received", buckets=SIZE_BUCKETS
+)
 PROCESSING_TIME = Histogram(
     "tth_processing_seconds",
     "From the end of DATA to the final reply (policy and relay)",

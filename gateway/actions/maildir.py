@@ -18,7 +18,8 @@ _sequence = count()
 
 def _unique_name() -> str:
     now = time.time()
-    return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
+    unique = f"M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(_sequence)}"
+    return f"{int(now)}.{unique}.{socket.gethostname()}"
 
 
 class MaildirConnection:

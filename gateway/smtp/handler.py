@@ -132,11 +132,11 @@ class RelayHandler:
             session.client.helo = hostname
         return f"250 {server.hostname}"
 
-    def _envelope(self, session: GatewaySession, sender: str, rcpts: list[str],
+    def _envelope(self, session: GatewaySession, sender: str | None, rcpts: list[str],
                   utf8: bool) -> Envelope:
         client = session.client
         return Envelope(
-            mail_from="" if sender == "<>" else sender,
+            mail_from="" if sender in (None, "<>") else str(sender),
             rcpt_tos=tuple(rcpts),
             client_ip=client.ip,
             client_name=client.name,

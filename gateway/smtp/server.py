@@ -75,7 +75,7 @@ class ConnectionLimiter:
                 del self._by_ip[key]
 
 
-class GatewaySMTP(SMTP):  # type: ignore[misc]
+class GatewaySMTP(SMTP):
     """One client connection."""
 
     def __init__(
@@ -120,7 +120,10 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
             text = "\r\n".join(with_enhanced(line) for line in status.split("\r\n"))
         else:
             text = status
-        await super().push(text)
+        if isinstance(text, bytes):
+            await super().push(text)
+        else:
+            await super().push(text)
 
     async def _handle_client(self) -> None:
         session = self.gateway_session()
@@ -128,7 +131,8 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
         refusal = self.limiter.admit(self, self.peer_ip())
         if refusal is not None:
             self.event_handler.connection_refused(refusal)
-            await super().push(reply(421, "4.7.0", "Too many connections, try again later").render())
+            too_many = reply(421, "4.7.0", "Too many connections, try again later")
+            await super().push(too_many.render())
             self._writer.close()
             return
         self._admitted = True
@@ -146,7 +150,8 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
         """Close now if idle; otherwise after the transaction in flight ends."""
         self.closing = True
         if self.session is not None and not self.gateway_session().busy and self.transport:
-            self._writer.write(reply(421, "4.3.2", "Service shutting down").render().encode() + b"\r\n")
+            goodbye = reply(421, "4.3.2", "Service shutting down").render()
+            self._writer.write(goodbye.encode() + b"\r\n")
             self.transport.close()
 
     async def close_if_closing(self) -> None:
@@ -181,13 +186,14 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
         session = self.gateway_session()
-        if not self.envelope.rcpt_tos:
+        envelope = self.envelope
+        if envelope is None or not envelope.rcpt_tos:
             await self.push(reply(503, "5.5.1", "Error: need RCPT command"))
             return
         if arg:
             await self.push(reply(501, "5.5.4", "Syntax: DATA"))
             return
-        early = await self.event_handler.before_data(self, session, self.envelope)
+        early = await self.event_handler.before_data(self, session, envelope)
         if early is not None:
             await self.push(early)
             return
@@ -203,7 +209,7 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
                     max_line=self.settings.max_line_length,
                     check_header_8bit=(
                         self.settings.eight_bit_headers == "reject"
-                        and not self.envelope.smtp_utf8
+                        and not envelope.smtp_utf8
                     ),
                     on_block=lambda: self._reset_timeout(self.settings.data_timeout),
                 )
@@ -215,11 +221,11 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
                 return
             self._reset_timeout()
             status = await self.event_handler.handle_message(
-                self, session, self.envelope, spool, result
+                self, session, envelope, spool, result
             )
         finally:
             spool.close()
             session.in_data = False
-        self._set_post_data_state()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push(status)
         await self.close_if_closing()

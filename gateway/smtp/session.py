@@ -34,7 +34,7 @@ class Transaction:
     upstream_broken: bool = False
 
 
-class GatewaySession(Session):  # type: ignore[misc]
+class GatewaySession(Session):
     """aiosmtpd's Session plus the real client and the open transaction."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -216,10 +217,8 @@ class SmtpUpstream:
     @staticmethod
     async def _quit(connection: SmtpConnection) -> None:
         if connection.alive:
-            try:
+            with contextlib.suppress(aiosmtplib.SMTPException, TimeoutError, OSError):
                 await asyncio.wait_for(connection.client.quit(), 2)
-            except (aiosmtplib.SMTPException, TimeoutError, OSError):
-                pass
         connection.client.close()
 
     async def close(self) -> None:
