@@ -1,0 +1,227 @@
+"""`SignatureChecker`: the analysis port (`SignatureChecking`) for PDF, CMS and S/MIME."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from gateway.signatures import cms, pdf
+from gateway.signatures.cache import VerdictCache
+from gateway.signatures.combine import combine
+from gateway.signatures.context import Checking
+from gateway.signatures.model import SignatureKind, SignatureResult, SignatureVerdict
+from gateway.signatures.outcome import failed
+from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.trust import Expiry, TrustMaterial, TrustSources, expiries
+
+Result = TypeVar("Result")
+Opaque = tuple[SignatureVerdict, bytes | None]
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run(coroutine: Coroutine[Any, Any, Result]) -> Result:
+    """Run a coroutine to completion, also from a thread that already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _digest(*parts: bytes) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(hashlib.sha256(part).digest())
+    return hasher.hexdigest()
+
+
+def _crlf(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+class SignatureChecker:
+    """Validates signatures against one trust material and settings; verdicts cached by hash.
+
+    Picklable (the cache is not carried over); build it once per worker process
+    with `checker_for_process`.
+    """
+
+    def __init__(
+        self,
+        material: TrustMaterial,
+        sources: TrustSources,
+        settings: SignatureSettings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.material = material
+        self.sources = sources
+        self.settings = settings
+        self._clock = clock
+        self._checking = Checking.of(material, sources, settings)
+        self.cache: VerdictCache[Any] = VerdictCache(
+            settings.cache_entries, settings.cache_ttl_seconds
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SignatureChecker, (self.material, self.sources, self.settings, self._clock))
+
+    @property
+    def generation(self) -> str:
+        """Fingerprint of the trust material this checker trusts."""
+        return self.material.generation
+
+    def expiries(self) -> list[Expiry]:
+        """(kind, name, moment) of every anchor, intermediate and CRL, soonest first."""
+        return expiries(self.material)
+
+    def _cached(self, kind: str, digest: str, compute: Callable[[], Result]) -> Result:
+        result: Result = self.cache.get_or_compute((kind, digest), compute)
+        return result
+
+    def _one(self, result: SignatureResult) -> SignatureVerdict:
+        return combine([result], self.settings)
+
+    async def _checked(self, work: Callable[[Checking], Awaitable[Result]]) -> Result:
+        """Run `work` with a context at the current time; close what it opened."""
+        checking = self._checking.at(self._clock())
+        try:
+            return await work(checking)
+        finally:
+            await checking.close()
+
+    def check_pdf(self, data: bytes) -> SignatureVerdict:
+        """Embedded PDF signatures; `missing` when the PDF has none."""
+
+        def compute() -> SignatureVerdict:
+            try:
+                return _run(self._checked(lambda checking: pdf.check_pdf(data, checking)))
+            except Exception as exc:  # fail closed
+                return self._one(failed(SignatureKind.PDF, exc))
+
+        return self._cached("pdf", _digest(data), compute)
+
+    @staticmethod
+    async def _detached(
+        content: bytes, signature: bytes, kind: SignatureKind, checking: Checking
+    ) -> SignatureResult:
+        try:
+            signed_data = cms.signed_data_of(signature)
+            return await cms.validate_cms(signed_data, content, kind, checking)
+        except Exception as exc:  # fail closed: a signature the validator chokes on is invalid
+            return failed(kind, exc)
+
+    def check_detached(self, content: bytes, signature: bytes) -> SignatureVerdict:
+        """A detached CMS signature (`X.pdf.p7s`, `X.pdf.sig`) over `content`."""
+
+        async def work(checking: Checking) -> SignatureResult:
+            return await self._detached(content, signature, SignatureKind.DETACHED_CMS, checking)
+
+        def compute() -> SignatureVerdict:
+            return self._one(_run(self._checked(work)))
+
+        return self._cached("detached", _digest(content, signature), compute)
+
+    @classmethod
+    async def _smime_signed(
+        cls, signed_part: bytes, signature: bytes, from_address: str | None, checking: Checking
+    ) -> SignatureResult:
+        result = await cls._detached(signed_part, signature, SignatureKind.SMIME, checking)
+        canonical = _crlf(signed_part)
+        if result.status != "valid" and canonical != signed_part:
+            retried = await cls._detached(canonical, signature, SignatureKind.SMIME, checking)
+            result = retried if retried.status == "valid" else result
+        if result.signer is None:
+            return result
+        try:
+            return cms.bind_sender(result, cms.signed_data_of(signature), from_address)
+        except Exception as exc:  # fail closed
+            return failed(SignatureKind.SMIME, exc)
+
+    def check_smime_signed(
+        self, signed_part: bytes, signature: bytes, from_address: str | None
+    ) -> SignatureVerdict:
+        """`multipart/signed`: the signer certificate's e-mail must be the From address."""
+
+        async def work(checking: Checking) -> SignatureResult:
+            return await self._smime_signed(signed_part, signature, from_address, checking)
+
+        def compute() -> SignatureVerdict:
+            return self._one(_run(self._checked(work)))
+
+        digest = _digest(signed_part, signature, (from_address or "").encode())
+        return self._cached("smime-signed", digest, compute)
+
+    @staticmethod
+    async def _smime_opaque(
+        pkcs7: bytes, from_address: str | None, checking: Checking
+    ) -> SignatureResult:
+        try:
+            signed_data = cms.signed_data_of(pkcs7)
+            content = cms.enclosed_content(signed_data)
+            if content is None:
+                raise ValueError("signed-data encloses no content")
+            result = await cms.validate_cms(
+                signed_data, content, SignatureKind.SMIME, checking, enclosed=True
+            )
+            return cms.bind_sender(result, signed_data, from_address)
+        except Exception as exc:  # fail closed
+            return failed(SignatureKind.SMIME, exc)
+
+    def check_smime_opaque(self, pkcs7: bytes, from_address: str | None) -> Opaque:
+        """`application/pkcs7-mime` signed-data: the verdict and the enclosed MIME entity.
+
+        Only the verdict is cached (the entity may be large); None when unreadable.
+        """
+
+        async def work(checking: Checking) -> SignatureResult:
+            return await self._smime_opaque(pkcs7, from_address, checking)
+
+        def compute() -> SignatureVerdict:
+            return self._one(_run(self._checked(work)))
+
+        digest = _digest(pkcs7, (from_address or "").encode())
+        verdict = self._cached("smime-opaque", digest, compute)
+        return verdict, _enclosed(pkcs7)
+
+
+def _enclosed(pkcs7: bytes) -> bytes | None:
+    try:
+        return cms.enclosed_content(cms.signed_data_of(pkcs7))
+    except Exception:  # an unreadable object encloses nothing; its verdict says why
+        return None
+
+
+def build_checker(trust: TrustSources, settings: SignatureSettings) -> SignatureChecker:
+    """Load the trust material of `trust` (raises `TrustLoadError`) into a new checker."""
+    return SignatureChecker(TrustMaterial.load(trust), trust, settings)
+
+
+_PROCESS: dict[tuple[object, ...], SignatureChecker] = {}
+
+
+def checker_for_process(
+    trust: TrustSources, settings: SignatureSettings, generation: str | None = None
+) -> SignatureChecker:
+    """This process's checker for (`trust`, `settings`), built on first use (worker initializer).
+
+    A different `TrustSources`, different settings, or a different `generation`
+    (the caller's fingerprint of the trust files; without one, their mtimes and
+    sizes are read) builds a new checker with an empty cache: the reload.
+    """
+    stamp: object = generation if generation is not None else trust.stamp()
+    key = (trust, stamp, settings.fingerprint)
+    checker = _PROCESS.get(key)
+    if checker is None:
+        checker = build_checker(trust, settings)
+        _PROCESS.clear()
+        _PROCESS[key] = checker
+    return checker
