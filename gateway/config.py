@@ -137,13 +137,34 @@ class TrustSettings(_Strict):
     crls: PathSetting | None = None
 
 
+class AnalysisWorkerSettings(_Strict):
+    """The analysis workers (MIME, documents, signatures run off the event loop)."""
+
+    workers: int = Field(default=2, ge=1, le=64)
+    time_limit: float = Field(default=60.0, gt=0)
+    watch_interval: float = Field(default=2.0, gt=0)
+
+
+class QuarantineSettings(_Strict):
+    path: PathSetting = Path("var/quarantine")
+    encryption_key_file: PathSetting | None = None
+
+
+class NoticeSettings(_Strict):
+    from_address: str = "postmaster@thuathienhue.gov.vn"
+    security_officer: str | None = None
+
+
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     metrics: MetricsSettings = MetricsSettings()
     audit: AuditSettings = AuditSettings()
-    policies: PathSetting | None = None
+    policies: PathSetting = Path("policies")
     trust: TrustSettings = TrustSettings()
+    analysis: AnalysisWorkerSettings = AnalysisWorkerSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
+    notices: NoticeSettings = NoticeSettings()
 
 
 class ConfigError(Exception):

@@ -1,0 +1,96 @@
+"""Sending one whole message in a fresh upstream transaction (release, notices, redirect)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.smtp.replies import Reply, reply
+from gateway.smtp.spool import Spool
+from gateway.smtp.upstream import UpstreamConnection
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The reply that ended the transaction and what became of each recipient."""
+
+    reply: Reply
+    accepted: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+
+    @property
+    def delivered(self) -> bool:
+        return self.reply.code == 250
+
+    @property
+    def temporary(self) -> bool:
+        return self.reply.is_temporary
+
+
+def stuff(message: bytes) -> bytes:
+    """The wire form of a CRLF message: dot-stuffed (RFC 5321 4.5.2), ending with CRLF."""
+    data = b"." + message if message.startswith(b".") else message
+    data = data.replace(b"\r\n.", b"\r\n..")
+    return data if data.endswith(b"\r\n") or not data else data + b"\r\n"
+
+
+def message_spool(message: bytes) -> Spool:
+    """An in-memory spool holding `message` in wire form, as `UpstreamConnection.data` wants."""
+    wire = stuff(message)
+    spool = Spool(threshold=len(wire) + 1)
+    spool.write(wire)
+    return spool
+
+
+def _mail_options(connection: UpstreamConnection, message: bytes, utf8: bool) -> list[str] | Reply:
+    options = []
+    if utf8:
+        if not connection.supports("smtputf8"):
+            return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")
+        options.append("SMTPUTF8")
+    if any(byte > 0x7F for byte in message):
+        if not connection.supports("8bitmime"):
+            return reply(554, "5.6.3", "8-bit content is not supported by the destination")
+        options.append("BODY=8BITMIME")
+    return options
+
+
+async def deliver(
+    connection: UpstreamConnection,
+    mail_from: str,
+    recipients: tuple[str, ...],
+    message: bytes,
+    *,
+    header: bytes = b"",
+    utf8: bool = False,
+) -> DeliveryResult:
+    """MAIL, RCPT for each recipient, DATA. A temporary refusal of any recipient stops it all,
+    so that a retry never sends twice; permanently refused recipients are skipped.
+    Raises UpstreamError when the upstream cannot be talked to."""
+    options = _mail_options(connection, header + message, utf8)
+    if isinstance(options, Reply):
+        return DeliveryResult(options)
+    answer = await connection.mail(mail_from, options, utf8)
+    if answer.code != 250:
+        await connection.rset()
+        return DeliveryResult(answer)
+    accepted: list[str] = []
+    refused: list[str] = []
+    for recipient in recipients:
+        answer = await connection.rcpt(recipient, [], utf8)
+        if answer.code in (250, 251):
+            accepted.append(recipient)
+            continue
+        if answer.is_temporary:
+            await connection.rset()
+            return DeliveryResult(answer, (), (f"{recipient}: {answer.render()}",))
+        refused.append(f"{recipient}: {answer.render()}")
+    if not accepted:
+        await connection.rset()
+        last = answer if refused else reply(554, "5.5.1", "No valid recipients")
+        return DeliveryResult(last, (), tuple(refused))
+    spool = message_spool(message)
+    try:
+        final = await connection.data(header, spool, utf8)
+    finally:
+        spool.close()
+    return DeliveryResult(final, tuple(accepted), tuple(refused))

@@ -1,0 +1,180 @@
+"""What the quarantine records about a held message: envelope, why, what happened. No content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import TypeAdapter
+
+from gateway.analysis.model import Analysis, Document, Envelope, Marking
+from gateway.policy.verdict import RuleHit, Verdict
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    RELEASED = "released"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEnvelope:
+    """The SMTP envelope and client of the held message (what `release` replays)."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    client_ip: str | None = None
+    client_name: str | None = None
+    helo: str | None = None
+    smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRule:
+    name: str
+    action: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMarking:
+    """A classification stamp: its level, the stamp and where it was; never the text around it."""
+
+    level: str | None
+    stamp: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDocument:
+    filename: str | None
+    doc_type: str
+    classification: str | None
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDecision:
+    """Why the message is held: the action, the rules that fired and what the analysis found."""
+
+    action: str
+    rules: tuple[HeldRule, ...] = ()
+    direction: str | None = None
+    classification: str | None = None
+    markings: tuple[HeldMarking, ...] = ()
+    documents: tuple[HeldDocument, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    """What the caller knows when it asks for a message to be held."""
+
+    envelope: HeldEnvelope
+    decision: HeldDecision
+    message_id: str | None = None
+    session: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    by: str
+    at: str
+    upstream_reply: str
+    recipients: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionInfo:
+    by: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMetadata:
+    """The JSON file next to each held message."""
+
+    id: str
+    received: str
+    size: int
+    sha256: str
+    envelope: HeldEnvelope
+    decision: HeldDecision
+    status: HoldStatus = HoldStatus.HELD
+    message_id: str | None = None
+    session: str | None = None
+    encryption: str | None = None
+    release: ReleaseInfo | None = None
+    deletion: DeletionInfo | None = None
+
+
+METADATA = TypeAdapter(HeldMetadata)
+
+
+def metadata_json(metadata: HeldMetadata) -> bytes:
+    return METADATA.dump_json(metadata, indent=2) + b"\n"
+
+
+def metadata_dict(metadata: HeldMetadata) -> dict[str, object]:
+    result: dict[str, object] = METADATA.dump_python(metadata, mode="json")
+    return result
+
+
+def parse_metadata(data: bytes) -> HeldMetadata:
+    """Raises pydantic.ValidationError when the file is not quarantine metadata."""
+    return METADATA.validate_json(data)
+
+
+def _level(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def held_marking(marking: Marking) -> HeldMarking:
+    return HeldMarking(_level(marking.level), marking.stamp, marking.where)
+
+
+def held_document(document: Document) -> HeldDocument:
+    return HeldDocument(
+        document.filename,
+        document.doc_type,
+        _level(document.classification),
+        document.signature.status.value,
+    )
+
+
+def held_rule(hit: RuleHit) -> HeldRule:
+    return HeldRule(hit.name, hit.action.value, hit.reason)
+
+
+def held_envelope(envelope: Envelope) -> HeldEnvelope:
+    return HeldEnvelope(
+        envelope.mail_from,
+        tuple(envelope.rcpt_tos),
+        envelope.client_ip,
+        envelope.client_name,
+        envelope.helo,
+        envelope.smtputf8,
+    )
+
+
+def hold_request(
+    envelope: Envelope,
+    verdict: Verdict,
+    analysis: Analysis | None,
+    session: str | None = None,
+) -> HoldRequest:
+    """The request to hold a message, from what the policy decided about it."""
+    decision = HeldDecision(action=verdict.action.value, rules=tuple(map(held_rule, verdict.rules)))
+    message_id = None
+    if analysis is not None:
+        markings = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
+        decision = HeldDecision(
+            action=decision.action,
+            rules=decision.rules,
+            direction=analysis.direction.value,
+            classification=_level(analysis.classification),
+            markings=tuple(dict.fromkeys(map(held_marking, markings))),
+            documents=tuple(map(held_document, analysis.documents)),
+        )
+        message_id = analysis.headers.message_id
+    return HoldRequest(held_envelope(envelope), decision, message_id, session)

@@ -1,0 +1,102 @@
+"""`tth-gateway quarantine …` as a separate process, releasing to a real SMTP upstream."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.actions.heldmeta import HoldStatus, hold_request
+from gateway.actions.quarantine import QuarantineStore
+from tests.support.sink import Sink, free_port
+from tests.unit.actions.samples import (
+    ENVELOPE,
+    MESSAGE,
+    SECRET_TEXT,
+    classified_analysis,
+    quarantine_verdict,
+)
+
+COMMAND = Path(sys.executable).parent / "tth-gateway"
+KEY = bytes(range(32))
+
+
+def write_config(tmp_path: Path, upstream: str) -> Path:
+    key = tmp_path / "quarantine.key"
+    key.write_text(base64.b64encode(KEY).decode())
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        f'upstream:\n  address: "{upstream}"\n  starttls: "off"\n  connect_timeout: 2\n'
+        f"quarantine:\n  path: {tmp_path / 'q'}\n  encryption_key_file: {key}\n",
+        "utf-8",
+    )
+    return path
+
+
+def held(tmp_path: Path) -> tuple[QuarantineStore, str]:
+    store = QuarantineStore(tmp_path / "q", KEY)
+    request = hold_request(ENVELOPE, quarantine_verdict(), classified_analysis())
+    return store, store.hold(MESSAGE, request)
+
+
+def quarantine(config: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(COMMAND), "quarantine", *argv, "--config", str(config)],
+        capture_output=True, timeout=60, check=False, cwd=config.parent,
+    )
+
+
+def test_list_show_and_release_through_the_command(sink: Sink, tmp_path: Path) -> None:
+    config = write_config(tmp_path, sink.address)
+    store, held_id = held(tmp_path)
+
+    listed = quarantine(config, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)] == [held_id]
+
+    shown = quarantine(config, "show", held_id)
+    assert shown.returncode == 0, shown.stderr
+    assert b"classification: toi_mat" in shown.stdout
+    assert SECRET_TEXT.encode() not in shown.stdout
+
+    body = quarantine(config, "show", held_id, "--body")
+    assert (body.returncode, body.stdout) == (0, MESSAGE)
+    assert b"warning" in body.stderr
+
+    released = quarantine(config, "release", held_id, "--by", "alice")
+    assert released.returncode == 0, released.stderr
+    assert f"released {held_id}".encode() in released.stdout
+    assert len(sink.messages) == 1
+    got = sink.messages[0]
+    assert (got.mail_from, got.rcpt_tos) == (ENVELOPE.mail_from, list(ENVELOPE.rcpt_tos))
+    assert got.content.startswith(f"X-TTH-Released: {held_id}; by=alice; ".encode())
+    assert got.content.endswith(b"\r\n" + MESSAGE)
+
+    metadata = store.get(held_id)
+    assert metadata.status is HoldStatus.RELEASED
+    assert metadata.release is not None and metadata.release.by == "alice"
+    assert metadata.release.upstream_reply.startswith("250 ")
+
+    again = quarantine(config, "release", held_id)
+    assert again.returncode == 2
+    assert b"released, not held" in again.stderr
+    assert len(sink.messages) == 1
+
+
+def test_exit_codes_of_the_command(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"127.0.0.1:{free_port()}")
+    store, held_id = held(tmp_path)
+    down = quarantine(config, "release", held_id)
+    assert down.returncode == 75, down.stderr
+    assert store.get(held_id).status is HoldStatus.HELD
+    missing = quarantine(config, "show", "20261125T090035Z-0123456789abcdef0123")
+    assert missing.returncode == 1
+    bad = quarantine(config, "delete", "../q/x")
+    assert bad.returncode == 2
+    assert b"not a quarantine id" in bad.stderr
+    deleted = quarantine(config, "delete", held_id, "--by", "carol")
+    assert deleted.returncode == 0
+    assert store.get(held_id).status is HoldStatus.DELETED
+
