@@ -31,7 +31,12 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
-    """A rule that matched, and what it asked for."""
+    """A rule that matched, and what it asked for.
+
+    `recipients` are the offending recipients the rule named, `documents` the
+    documents it named (`"file.pdf" (giay_moi)...`), `notify` the addresses to
+    tell, `headers` the fields the rule adds when enforced (RFC 2047-encoded).
+    """
 
     name: str
     action: Action
@@ -43,6 +48,8 @@ class RuleHit:
     message_en: str = ""
     notify: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

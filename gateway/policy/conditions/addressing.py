@@ -1,0 +1,109 @@
+"""Tests on one address shared by the sender, recipient and header-address conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from gateway.analysis.addresses import MailAddress
+from gateway.policy.conditions.base import Names, Resolver, Spec
+from gateway.policy.lists import AddressList
+from gateway.policy.lookalike import LookalikeDetector
+
+
+class AddressTest(Spec):
+    """`in` / `not_in` named lists, `lookalike_of` a list, `null_sender`, `unparsable`: all hold.
+
+    (`null_sender`, not `null`: YAML reads a bare `null` key as no key at all.)
+    """
+
+    in_: Names | None = Field(default=None, alias="in")
+    not_in: Names | None = None
+    lookalike_of: str | None = None
+    null: bool | None = Field(default=None, alias="null_sender")
+    unparsable: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AddressTest:
+        tests = (self.in_, self.not_in, self.lookalike_of, self.null, self.unparsable)
+        if all(test is None for test in tests):
+            raise ValueError(
+                "give at least one of in, not_in, lookalike_of, null_sender, unparsable"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class AddressMatcher:
+    """A compiled `AddressTest`.
+
+    The null sender is in no list and outside none (`not_in` does not hold for
+    it: test it with `null_sender`); an unparsable address is outside every list
+    (fail closed) and never a look-alike.
+    """
+
+    in_lists: tuple[AddressList, ...] | None
+    not_in_lists: tuple[AddressList, ...] | None
+    detector: LookalikeDetector | None
+    null: bool | None
+    unparsable: bool | None
+
+    @classmethod
+    def build(cls, spec: AddressTest, resolver: Resolver, loc: tuple[Any, ...]) -> AddressMatcher:
+        return cls(
+            resolver.address_lists(spec.in_, (*loc, "in")) if spec.in_ is not None else None,
+            resolver.address_lists(spec.not_in, (*loc, "not_in"))
+            if spec.not_in is not None
+            else None,
+            resolver.detector(spec.lookalike_of, (*loc, "lookalike_of"))
+            if spec.lookalike_of
+            else None,
+            spec.null,
+            spec.unparsable,
+        )
+
+    def test(self, address: MailAddress | None) -> str | None:
+        """Evidence when every given test holds for `address`, else None."""
+        if self.unparsable is not None and (address is None) != self.unparsable:
+            return None
+        if address is None:
+            return self._unparsable()
+        if self.null is not None and address.is_null != self.null:
+            return None
+        evidence = ["null sender"] if address.is_null and self.null else []
+        for part in (self._in(address), self._not_in(address), self._lookalike(address)):
+            if part is None:
+                return None
+            evidence.extend(part)
+        return "; ".join(evidence) or str(address)
+
+    def _unparsable(self) -> str | None:
+        if self.in_lists is not None or self.detector is not None or self.null:
+            return None
+        return "unparsable address"
+
+    def _in(self, address: MailAddress) -> list[str] | None:
+        if self.in_lists is None:
+            return []
+        hits = [item.name for item in self.in_lists if item.has(address)]
+        return [f"{address.domain} in {', '.join(hits)}"] if hits else None
+
+    def _not_in(self, address: MailAddress) -> list[str] | None:
+        if self.not_in_lists is None:
+            return []
+        if address.is_null or any(item.has(address) for item in self.not_in_lists):
+            return None
+        names = ", ".join(item.name for item in self.not_in_lists)
+        return [f"{address.domain} not in {names}"]
+
+    def _lookalike(self, address: MailAddress) -> list[str] | None:
+        if self.detector is None:
+            return []
+        if address.is_null:
+            return None
+        found = self.detector.check(address.domain)
+        if found is None:
+            return None
+        return [f"{found.domain} imitates {found.imitates} ({found.reason})"]

@@ -1,0 +1,209 @@
+"""Conditions on the documents a message carries: type, official number, name and real type.
+
+Documents are chosen with a *selection*, written the same way everywhere:
+a list of document type ids (`[giay_moi, bao_cao]`), or one of the words
+`designated` (the types the policy's `document_types` mark as designated for
+signing), `official` (designated types, and any document bearing an official
+number "Số: …"), `any` (every document).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import RootModel, model_validator
+
+from gateway.analysis.model import Document
+from gateway.policy.conditions.base import (
+    ConditionType,
+    Facts,
+    Match,
+    Names,
+    Regex,
+    Resolver,
+    Spec,
+    Stage,
+    compile_regex,
+    names,
+)
+
+SELECTION_WORDS = ("any", "designated", "official")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A compiled document selection; `types` None means every document."""
+
+    types: frozenset[str] | None
+    official_number: bool = False
+    label: str = "any"
+
+    def selects(self, document: Document) -> bool:
+        if self.types is None:
+            return True
+        return document.doc_type in self.types or (
+            self.official_number and document.official_number is not None
+        )
+
+    def chosen(self, documents: tuple[Document, ...]) -> list[Document]:
+        return [document for document in documents if self.selects(document)]
+
+
+def build_selection(value: Names, resolver: Resolver, loc: tuple[Any, ...]) -> Selection:
+    """Compile a selection (type ids, or one of `any`, `designated`, `official`)."""
+    given = names(value)
+    word = given[0] if len(given) == 1 and given[0] in SELECTION_WORDS else None
+    if word == "any":
+        return Selection(None)
+    if word is not None:
+        return Selection(resolver.designated_types(), word == "official", word)
+    reserved = [name for name in given if name in SELECTION_WORDS]
+    if reserved:
+        resolver.error(loc, f"'{reserved[0]}' cannot be combined with document type ids")
+    return Selection(resolver.doc_types(value, loc), label=", ".join(given))
+
+
+def describe(document: Document) -> str:
+    """A document as named in reasons and messages: `"file.pdf" (giay_moi)`."""
+    name = document.filename or f"part {document.path}"
+    return f'"{name}" ({document.doc_type})'
+
+
+def _found(documents: list[Document], what: str) -> Match:
+    labels = tuple(describe(document) for document in documents)
+    return Match(f"{what}: {', '.join(labels)}", documents=labels)
+
+
+class SelectionSpec(RootModel[Names]):
+    """`doc_type: [giay_moi, bao_cao]`, `doc_type: designated`, `doc_type: official`."""
+
+    model_config = {"strict": True}
+
+
+@dataclass(frozen=True, slots=True)
+class DocTypeCondition:
+    """Holds when any document is of the selected types; names those documents."""
+
+    selection: Selection
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"documents.doc_type", "documents.official_number"})
+
+    def test(self, facts: Facts) -> Match | None:
+        chosen = self.selection.chosen(facts.need_analysis().documents)
+        return _found(chosen, f"{self.selection.label} document") if chosen else None
+
+
+def _build_doc_type(
+    spec: SelectionSpec, resolver: Resolver, loc: tuple[Any, ...]
+) -> DocTypeCondition:
+    return DocTypeCondition(build_selection(spec.root, resolver, loc))
+
+
+class FlagSpec(RootModel[bool]):
+    model_config = {"strict": True}
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialNumberCondition:
+    """Holds when some document bears an official number (`false`: when none does)."""
+
+    expected: bool
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"documents.official_number"})
+
+    def test(self, facts: Facts) -> Match | None:
+        numbered = [d for d in facts.need_analysis().documents if d.official_number is not None]
+        if bool(numbered) != self.expected:
+            return None
+        if not numbered:
+            return Match("no document bears an official number")
+        found = ", ".join(f"{describe(d)} Số: {d.official_number}" for d in numbered)
+        return Match(f"official number: {found}", documents=tuple(describe(d) for d in numbered))
+
+
+def _build_official_number(
+    spec: FlagSpec, resolver: Resolver, loc: tuple[Any, ...]
+) -> OfficialNumberCondition:
+    return OfficialNumberCondition(spec.root)
+
+
+class AttachmentSpec(Spec):
+    """Any document whose name matches a glob / regex and whose real type is listed (all given)."""
+
+    name: Names | None = None
+    name_matches: Regex | None = None
+    detected_type: Names | None = None
+    declared_type: Names | None = None
+    doc_type: Names | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AttachmentSpec:
+        given = (self.name, self.name_matches, self.detected_type, self.declared_type)
+        if all(value is None for value in given) and self.doc_type is None:
+            raise ValueError(
+                "give at least one of name, name_matches, detected_type, declared_type, doc_type"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentCondition:
+    """Globs compare the decoded filename case-insensitively; types are MIME types, lowercase."""
+
+    globs: tuple[str, ...] | None
+    pattern: re.Pattern[str] | None
+    detected: frozenset[str] | None
+    declared: frozenset[str] | None
+    selection: Selection
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"documents.filename", "documents.detected_type"})
+
+    def test(self, facts: Facts) -> Match | None:
+        chosen = [d for d in facts.need_analysis().documents if self._matches(d)]
+        return _found(chosen, "attachment") if chosen else None
+
+    def _matches(self, document: Document) -> bool:
+        name = (document.filename or "").casefold()
+        if self.globs is not None and not any(fnmatch.fnmatchcase(name, g) for g in self.globs):
+            return False
+        if self.pattern is not None and not self.pattern.search(document.filename or ""):
+            return False
+        if self.detected is not None and document.detected_type.lower() not in self.detected:
+            return False
+        if self.declared is not None and document.declared_type.lower() not in self.declared:
+            return False
+        return self.selection.selects(document)
+
+
+def _lower_set(value: Names | None) -> frozenset[str] | None:
+    return frozenset(item.lower() for item in names(value)) if value is not None else None
+
+
+def _build_attachment(
+    spec: AttachmentSpec, resolver: Resolver, loc: tuple[Any, ...]
+) -> AttachmentCondition:
+    globs = tuple(g.casefold() for g in names(spec.name)) if spec.name is not None else None
+    selection = (
+        build_selection(spec.doc_type, resolver, (*loc, "doc_type"))
+        if spec.doc_type is not None
+        else Selection(None)
+    )
+    return AttachmentCondition(
+        globs,
+        compile_regex(spec.name_matches) if spec.name_matches is not None else None,
+        _lower_set(spec.detected_type),
+        _lower_set(spec.declared_type),
+        selection,
+    )
+
+
+DOCUMENT_CONDITIONS = (
+    ConditionType("doc_type", SelectionSpec, _build_doc_type, "documents of given types"),
+    ConditionType(
+        "official_number", FlagSpec, _build_official_number, "a document numbered 'Số: …'"
+    ),
+    ConditionType("attachment", AttachmentSpec, _build_attachment, "attachment name and type"),
+)

@@ -1,0 +1,129 @@
+"""Conditions on the whole message: size, classification markings, what could not be inspected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field, RootModel, model_validator
+
+from gateway.analysis.model import Analysis, Classification, highest_classification
+from gateway.policy.conditions.base import ConditionType, Facts, Match, Resolver, Spec, Stage
+from gateway.policy.conditions.documents import describe
+
+
+class SizeSpec(Spec):
+    """`size: {over: 26214400}` and/or `{under: 1000}`, in bytes."""
+
+    over: int | None = Field(default=None, ge=0)
+    under: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _something(self) -> SizeSpec:
+        if self.over is None and self.under is None:
+            raise ValueError("give over and/or under (bytes)")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class SizeCondition:
+    """Holds when the message size (bytes of DATA) is above `over` and below `under`."""
+
+    over: int | None
+    under: int | None
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"size"})
+
+    def test(self, facts: Facts) -> Match | None:
+        size = facts.need_analysis().size
+        if self.over is not None and size <= self.over:
+            return None
+        if self.under is not None and size >= self.under:
+            return None
+        return Match(f"message size {size} bytes")
+
+
+def _build_size(spec: SizeSpec, resolver: Resolver, loc: tuple[Any, ...]) -> SizeCondition:
+    return SizeCondition(spec.over, spec.under)
+
+
+class ClassificationSpec(Spec):
+    """`classification: {at_least: mat}`: a marking of this degree or higher anywhere."""
+
+    at_least: Literal["mat", "toi_mat", "tuyet_mat"]
+
+
+def message_classification(analysis: Analysis) -> Classification | None:
+    """The highest degree of the message and of every document."""
+    levels = [analysis.classification, *(d.classification for d in analysis.documents)]
+    return highest_classification(levels)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationCondition:
+    """Holds when the highest marking found reaches `at_least`; cites the stamps and places."""
+
+    at_least: Classification
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"classification", "markings", "documents.classification"})
+
+    def test(self, facts: Facts) -> Match | None:
+        analysis = facts.need_analysis()
+        level = message_classification(analysis)
+        if level is None or level.rank < self.at_least.rank:
+            return None
+        markings = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
+        places = [f"{m.stamp} in {m.where}" for m in markings if m.level is not None]
+        documents = tuple(describe(d) for d in analysis.documents if d.classification)
+        where = f" ({'; '.join(dict.fromkeys(places))})" if places else ""
+        return Match(f"classified {level.value}{where}", documents=documents)
+
+
+def _build_classification(
+    spec: ClassificationSpec, resolver: Resolver, loc: tuple[Any, ...]
+) -> ClassificationCondition:
+    return ClassificationCondition(Classification(spec.at_least))
+
+
+class UninspectableSpec(RootModel[bool]):
+    """`uninspectable: true` (something could not be inspected) or `false`."""
+
+    model_config = {"strict": True}
+
+
+@dataclass(frozen=True, slots=True)
+class UninspectableCondition:
+    """Holds when the message or any document could not be inspected (encrypted, too big, …)."""
+
+    expected: bool
+    stage: Stage = Stage.MESSAGE
+    needs: frozenset[str] = frozenset({"uninspectable", "documents.uninspectable"})
+
+    def test(self, facts: Facts) -> Match | None:
+        analysis = facts.need_analysis()
+        found = [
+            f"{describe(d)}: {d.uninspectable}"
+            for d in analysis.documents
+            if d.uninspectable is not None
+        ]
+        found = list(dict.fromkeys([*analysis.uninspectable, *found]))
+        if bool(found) != self.expected:
+            return None
+        return Match(f"uninspectable: {'; '.join(found)}" if found else "everything inspected")
+
+
+def _build_uninspectable(
+    spec: UninspectableSpec, resolver: Resolver, loc: tuple[Any, ...]
+) -> UninspectableCondition:
+    return UninspectableCondition(spec.root)
+
+
+MESSAGE_CONDITIONS = (
+    ConditionType("size", SizeSpec, _build_size, "message size in bytes"),
+    ConditionType(
+        "classification", ClassificationSpec, _build_classification, "MẬT / TỐI MẬT / TUYỆT MẬT"
+    ),
+    ConditionType(
+        "uninspectable", UninspectableSpec, _build_uninspectable, "encrypted or unreadable parts"
+    ),
+)
