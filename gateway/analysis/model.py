@@ -74,7 +74,12 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Headers:
-    """The header fields the policies look at, already decoded."""
+    """The header fields the policies look at, already decoded.
+
+    `forwarding_markers` is the evidence of automatic forwarding
+    (`auto-submitted: auto-forwarded`, `x-forwarded-for`, `resent-from`, ...);
+    `fields` is every header field as (lowercase name, decoded value), in order.
+    """
 
     from_addresses: tuple[Address, ...] = ()
     sender: Address | None = None
@@ -85,6 +90,8 @@ class Headers:
     message_id: str | None = None
     auto_submitted: str | None = None
     problems: tuple[str, ...] = ()
+    forwarding_markers: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

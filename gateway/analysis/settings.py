@@ -23,10 +23,18 @@ class DocumentTypeSpec:
 
 @dataclass(frozen=True, slots=True)
 class ClassificationSpec:
-    """Where and how classification stamps are looked for."""
+    """Where and how classification stamps are looked for.
+
+    `headers` are the header fields whose whole value is a degree;
+    `extra_patterns` maps a degree id (mat, toi_mat, tuyet_mat) to regular
+    expressions that also mark it; `ignore_patterns` are regular expressions
+    whose matches are blanked out before looking (known false alarms, such as
+    a product name printed in capitals).
+    """
 
     headers: tuple[str, ...] = ("X-Classification", "X-Do-Mat", "Security-Classification")
     extra_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ignore_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class AnalysisLimits:
     max_archive_members: int = 200
     max_decompressed_bytes: int = 200 * 1024 * 1024
     max_compression_ratio: float = 100.0
+    ratio_floor_bytes: int = 1024 * 1024
     text_pages: int = 3
     text_chars: int = 20000
     document_seconds: float = 10.0
@@ -46,3 +55,4 @@ class AnalysisSettings:
     document_types: tuple[DocumentTypeSpec, ...] = ()
     classification: ClassificationSpec = field(default_factory=ClassificationSpec)
     limits: AnalysisLimits = field(default_factory=AnalysisLimits)
+    untyped_document_type: str = "cong_van"

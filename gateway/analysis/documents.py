@@ -1,0 +1,123 @@
+"""One `Document` per leaf: text, Vietnamese document type, markings, signature."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from gateway.analysis import filetypes
+from gateway.analysis.doctype import (
+    TypeFinding,
+    TypeTable,
+    identify_from_filename,
+    identify_from_subject,
+    identify_from_text,
+)
+from gateway.analysis.extract import Extraction, extract_text
+from gateway.analysis.markings import MarkingRules, MarkingScan, scan_filename, scan_text
+from gateway.analysis.model import Document
+from gateway.analysis.settings import AnalysisLimits
+from gateway.analysis.timelimit import Deadline, TimeLimitExceeded, alarm
+from gateway.analysis.walk import Leaf
+from gateway.signatures.model import SignatureVerdict
+
+
+@dataclass(frozen=True, slots=True)
+class Classifiers:
+    """The compiled policy parts one document is judged by."""
+
+    types: TypeTable
+    rules: MarkingRules
+    limits: AnalysisLimits
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a leaf yielded before signatures: text, type and markings."""
+
+    extraction: Extraction
+    finding: TypeFinding
+    scan: MarkingScan
+
+
+def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool) -> Reading:
+    """Extract the leaf's text (within the time limit) and classify it."""
+    extraction = _extract(leaf, classifiers.limits)
+    scan = _scan(leaf, extraction.text, classifiers.rules)
+    finding = _doc_type(leaf, extraction.text, classifiers.types, subject_allowed)
+    return Reading(extraction, finding, scan)
+
+
+def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) -> Document:
+    """The immutable `Document` of a leaf."""
+    scan = reading.scan
+    return Document(
+        path=leaf.path,
+        filename=leaf.filename,
+        declared_type=leaf.declared_type,
+        detected_type=leaf.detected_type,
+        size=leaf.size if leaf.size is not None else len(leaf.data),
+        sha256=hashlib.sha256(leaf.data).hexdigest(),
+        doc_type=reading.finding.doc_type,
+        doc_type_evidence=reading.finding.evidence,
+        official_number=reading.finding.official_number,
+        classification=scan.level,
+        markings=scan.markings,
+        declassified=scan.declassified,
+        uninspectable=leaf.refused or reading.extraction.uninspectable,
+        signature=signature,
+    )
+
+
+def describe(leaf: Leaf) -> str:
+    """How a place in the message is named in evidence: "attachment 'a.pdf' (2)"."""
+    if leaf.is_body:
+        return f"body ({leaf.path})"
+    if leaf.filename:
+        return f"attachment {leaf.filename!r} ({leaf.path})"
+    return f"part {leaf.path}"
+
+
+def is_document_file(leaf: Leaf) -> bool:
+    """An attachment whose type can carry an administrative document."""
+    return not leaf.is_body and leaf.detected_type in filetypes.DOCUMENT_TYPES
+
+
+def _extract(leaf: Leaf, limits: AnalysisLimits) -> Extraction:
+    if leaf.refused is not None or not leaf.data:
+        return Extraction()
+    seconds = limits.document_seconds
+    try:
+        with alarm(seconds):
+            return extract_text(
+                leaf.data, leaf.detected_type, leaf.charset, limits, Deadline.after(seconds)
+            )
+    except TimeLimitExceeded:
+        return Extraction(uninspectable=f"text extraction ran out of time ({seconds:g} s)")
+
+
+def _scan(leaf: Leaf, text: str, rules: MarkingRules) -> MarkingScan:
+    place = describe(leaf)
+    scan = MarkingScan()
+    if leaf.filename:
+        scan = scan + scan_filename(leaf.filename, f"{place} filename", rules)
+    if text:
+        scan = scan + scan_text(text, f"{place} text", rules)
+    return scan
+
+
+def _doc_type(leaf: Leaf, text: str, types: TypeTable, subject_allowed: bool) -> TypeFinding:
+    if leaf.detected_type in (filetypes.RFC822, filetypes.PKCS7_SIGNATURE):
+        return TypeFinding()
+    finding = identify_from_text(text, types, strict=leaf.is_body) if text else TypeFinding()
+    if finding.doc_type != "other" or not is_document_file(leaf):
+        return finding
+    if leaf.filename:
+        named = identify_from_filename(leaf.filename, types)
+        if named.doc_type != "other":
+            return TypeFinding(named.doc_type, named.evidence, finding.official_number)
+    if subject_allowed and leaf.scope.subject:
+        titled = identify_from_subject(leaf.scope.subject, types)
+        if titled.doc_type != "other":
+            return TypeFinding(titled.doc_type, titled.evidence, finding.official_number)
+    return finding

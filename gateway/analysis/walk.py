@@ -1,0 +1,390 @@
+"""The MIME walk: every leaf of the tree, nested messages and ZIP members included.
+
+The walk yields `Leaf`s (content to analyse) and the headers of nested
+messages, within the limits of `AnalysisLimits`; what it cannot open becomes
+a leaf with a `refused` reason. S/MIME signatures are checked on the way down
+(they decide what the leaves below inherit). Malformed input never raises:
+the email package's reading is taken as the best reading, and its defects
+are recorded as problems.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import quopri
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from email import policy
+from email.message import Message
+from email.parser import BytesHeaderParser
+from typing import TypeVar
+
+from gateway.analysis import filetypes
+from gateway.analysis.archives import open_zip
+from gateway.analysis.headers import read_headers
+from gateway.analysis.legacy import decode_text
+from gateway.analysis.model import Headers
+from gateway.analysis.ports import SignatureChecking
+from gateway.analysis.rawmime import raw_children, split_head
+from gateway.analysis.settings import AnalysisLimits
+from gateway.analysis.smime import enclosed_content
+from gateway.analysis.vietnamese import nfc
+from gateway.signatures.model import SignatureVerdict
+
+T = TypeVar("T")
+_PARSE_POLICY = policy.default
+_PKCS7_MIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
+_ENCRYPTED_SMIME = frozenset({"enveloped-data", "authenveloped-data"})
+_ORIGINAL_BYTES_TYPES = frozenset({"multipart/signed", filetypes.RFC822})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The container a leaf sits in: a message, or an archive inside one."""
+
+    key: str
+    subject: str = ""
+    from_address: str | None = None
+    inherited: SignatureVerdict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One piece of content to analyse, or one that could not be opened (`refused`)."""
+
+    path: str
+    filename: str | None
+    declared_type: str
+    detected_type: str
+    data: bytes
+    scope: Scope
+    charset: str | None = None
+    is_body: bool = False
+    refused: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NestedMessage:
+    path: str
+    headers: Headers
+
+
+@dataclass
+class Walk:
+    """The walk's accumulated findings (mutable while walking, read once at the end)."""
+
+    limits: AnalysisLimits
+    signatures: SignatureChecking | None
+    leaves: list[Leaf] = field(default_factory=list)
+    messages: list[NestedMessage] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    message_signature: SignatureVerdict | None = None
+    parts: int = 0
+    budget: int = 0
+
+    def __post_init__(self) -> None:
+        self.budget = self.limits.max_decompressed_bytes
+
+    def message(
+        self, msg: Message, raw: bytes | None, prefix: str, depth: int, scope: Scope
+    ) -> None:
+        """Walk a (nested) message; its headers are recorded when it is not the top one."""
+        if prefix:
+            headers = read_headers(msg)
+            self.messages.append(NestedMessage(prefix, headers))
+            sender = headers.from_addresses[0].addr_spec if headers.from_addresses else None
+            scope = Scope(prefix, headers.subject, sender, scope.inherited)
+        self.entity(msg, raw, prefix, depth, scope)
+
+    def entity(
+        self, part: Message, raw: bytes | None, path: str, depth: int, scope: Scope
+    ) -> None:
+        """Dispatch one MIME entity by its content type."""
+        if depth > self.limits.max_depth:
+            self._refuse(part, path, scope, f"nested deeper than {self.limits.max_depth} levels")
+            return
+        self._defects(part, path)
+        ctype = self._safe(part.get_content_type, "application/octet-stream", path)
+        if ctype == filetypes.RFC822 and isinstance(part.get_payload(), list):
+            self._nested(part, raw, path, depth, scope)
+        elif part.is_multipart():
+            self._multipart(part, raw, path, depth, scope)
+        elif ctype in _PKCS7_MIME:
+            self._opaque(part, path, depth, scope)
+        else:
+            self._leaf(part, path, depth, scope)
+
+    def _multipart(
+        self, part: Message, raw: bytes | None, path: str, depth: int, scope: Scope
+    ) -> None:
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
+        boundary = self._safe(part.get_boundary, None, path)
+        wanted = raw is not None and boundary and _needs_original(part, self.limits.max_depth)
+        raws = raw_children(raw, boundary) if wanted and raw is not None and boundary else []
+        originals: list[bytes | None] = list(raws) if len(raws) == len(children) else []
+        if not originals:
+            originals = [None] * len(children)
+        if part.get_content_type() == "multipart/signed" and len(children) >= 2:
+            self._signed(children, originals, path, depth, scope)
+            return
+        for index, (child, original) in enumerate(zip(children, originals, strict=True), 1):
+            self.entity(child, original, child_path(path, index), depth + 1, scope)
+
+    def _signed(
+        self,
+        children: list[Message],
+        originals: list[bytes | None],
+        path: str,
+        depth: int,
+        scope: Scope,
+    ) -> None:
+        content, signed_bytes = children[0], originals[0]
+        verdict: SignatureVerdict | None = None
+        if self.signatures is not None:
+            if signed_bytes is None:
+                self.problems.append(
+                    f"{path or 'message'}: multipart/signed content not found in the original "
+                    "bytes; checked as re-serialised"
+                )
+                signed_bytes = self._safe(_reserialised(content), b"", path)
+            signature = self._safe(lambda: _decoded(children[1]), b"", path)
+            verdict = self.signatures.check_smime_signed(
+                signed_bytes, signature, scope.from_address
+            )
+            self._record_message_signature(path, verdict)
+        inner = replace(scope, inherited=verdict) if verdict is not None else scope
+        self.entity(content, originals[0], child_path(path, 1), depth + 1, inner)
+        for index in range(2, len(children)):
+            self.entity(children[index], originals[index], child_path(path, index + 1),
+                        depth + 1, scope)
+
+    def _opaque(self, part: Message, path: str, depth: int, scope: Scope) -> None:
+        smime_type = self._safe(lambda: _smime_type(part), "", path)
+        if smime_type in _ENCRYPTED_SMIME:
+            self._refuse(part, path, scope, "S/MIME encrypted message (cannot be read)")
+            return
+        data = self._safe(lambda: _decoded(part), b"", path)
+        verdict: SignatureVerdict | None = None
+        if self.signatures is not None:
+            verdict, entity = self.signatures.check_smime_opaque(data, scope.from_address)
+            self._record_message_signature(path, verdict)
+        else:
+            entity = enclosed_content(data)
+        inner = _parse_inner(entity) if entity is not None else None
+        if entity is None or inner is None:
+            self._refuse(part, path, scope, "S/MIME signed data cannot be opened")
+            return
+        inner_scope = replace(scope, inherited=verdict) if verdict is not None else scope
+        self.entity(inner, entity, f"{leaf_path(path)}/smime/", depth + 1, inner_scope)
+
+    def _nested(
+        self, part: Message, raw: bytes | None, path: str, depth: int, scope: Scope
+    ) -> None:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        original = split_head(raw)[1] if raw is not None else None
+        encoding = self._safe(lambda: str(part.get("content-transfer-encoding", "")), "", path)
+        encoding = encoding.strip().lower()
+        if original is not None and encoding in ("base64", "quoted-printable"):
+            original = _transfer_decode(original, encoding)
+            inner = _parse_inner(original)
+        if not isinstance(inner, Message):
+            self._refuse(part, path, scope, "forwarded message cannot be read")
+            return
+        self.message(inner, original, f"{leaf_path(path)}/rfc822/", depth + 1, scope)
+
+    def _leaf(self, part: Message, path: str, depth: int, scope: Scope) -> None:
+        data = self._safe(lambda: _decoded(part), b"", path)
+        filename = self._safe(lambda: _filename(part), None, path)
+        declared = self._safe(part.get_content_type, "application/octet-stream", path)
+        charset = self._safe(part.get_content_charset, None, path)
+        disposition = self._safe(part.get_content_disposition, None, path)
+        is_body = filename is None and disposition != "attachment" and declared.startswith("text/")
+        self.content(data, filename, declared, charset, leaf_path(path), depth, scope, is_body)
+
+    def content(
+        self,
+        data: bytes,
+        filename: str | None,
+        declared: str,
+        charset: str | None,
+        path: str,
+        depth: int,
+        scope: Scope,
+        is_body: bool = False,
+    ) -> None:
+        """Add one piece of content; messages and archives inside it are walked too."""
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            if self.parts == self.limits.max_parts + 1:
+                self.problems.append(
+                    f"more than {self.limits.max_parts} parts: the rest was not inspected"
+                )
+            return
+        detected = filetypes.detect_type(data, declared, filename)
+        refused = None
+        position = len(self.leaves)
+        if not is_body and data and (detected == filetypes.RFC822 or (
+            filetypes.is_eml(declared, filename) and detected in (filetypes.TEXT, declared)
+        )):
+            detected = filetypes.RFC822
+            inner = _parse_inner(data)
+            if inner is None:
+                refused = "attached message nested too deeply to be parsed"
+            else:
+                self.message(inner, data, f"{path}/rfc822/", depth + 1, scope)
+        elif detected == filetypes.ZIP:
+            refused = self._archive(data, path, depth, scope)
+        elif detected in filetypes.UNOPENED_ARCHIVES:
+            refused = f"archive format not supported ({detected})"
+        self.leaves.insert(
+            position,
+            Leaf(path, filename, declared, detected, data, scope, charset, is_body, refused),
+        )
+
+    def _archive(self, data: bytes, path: str, depth: int, scope: Scope) -> str | None:
+        """Walk a ZIP's members; returns why the archive itself could not be opened."""
+        if depth + 1 > self.limits.max_depth:
+            return f"archive nested deeper than {self.limits.max_depth} levels"
+        opened = open_zip(data, self.budget, self.limits)
+        self.budget -= opened.expanded
+        self.problems.extend(f"{path}: {problem}" for problem in opened.problems)
+        if opened.refused is not None:
+            return opened.refused
+        inner = replace(scope, key=f"{path}!")
+        for member in opened.members:
+            member_path = f"{path}!{member.name}"
+            basename = member.name.rsplit("/", 1)[-1] or member.name
+            if member.refused is not None:
+                self.parts += 1
+                self.leaves.append(Leaf(member_path, basename, filetypes.OCTET, filetypes.OCTET,
+                                        b"", inner, refused=member.refused))
+                continue
+            self.content(member.data, basename, filetypes.OCTET, None, member_path, depth + 1,
+                         inner)
+        return None
+
+    def unparsable(self, size: int, scope: Scope, reason: str) -> None:
+        """The whole message as one refused leaf (the parser itself gave up)."""
+        self.parts += 1
+        self.problems.append(f"message: {reason}")
+        self.leaves.append(Leaf("1", None, "message/rfc822", "message/rfc822", b"", scope,
+                                refused=reason, size=size))
+
+    def _refuse(self, part: Message, path: str, scope: Scope, reason: str) -> None:
+        filename = self._safe(lambda: _filename(part), None, path)
+        declared = self._safe(part.get_content_type, "application/octet-stream", path)
+        data = self._safe(lambda: _decoded(part), b"", path)
+        self.parts += 1
+        self.leaves.append(Leaf(leaf_path(path), filename, declared, declared, b"", scope,
+                                refused=reason, size=len(data)))
+
+    def _record_message_signature(self, path: str, verdict: SignatureVerdict) -> None:
+        if path == "":
+            self.message_signature = verdict
+
+    def _defects(self, part: Message, path: str) -> None:
+        for defect in getattr(part, "defects", ()):
+            self.problems.append(f"{path or 'message'}: {defect.__class__.__name__}")
+
+    def _safe(self, read: Callable[[], T], default: T, path: str) -> T:
+        """A value the email package reads from malformed headers; `default` when it fails."""
+        try:
+            return read()
+        except Exception as exc:  # the email package raises on some malformed input
+            self.problems.append(f"{path or 'message'}: unreadable MIME header "
+                                 f"({exc.__class__.__name__})")
+            return default
+
+
+def child_path(path: str, index: int) -> str:
+    """The part number of child `index` ("1", "2.1", "2/rfc822/1")."""
+    return f"{path}{index}" if path == "" or path.endswith("/") else f"{path}.{index}"
+
+
+def leaf_path(path: str) -> str:
+    """A single-part message's body is part 1."""
+    return child_path(path, 1) if path == "" or path.endswith("/") else path
+
+
+def parse(message: bytes) -> Message:
+    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded)."""
+    return email.message_from_bytes(message, policy=_PARSE_POLICY)
+
+
+def _parse_inner(data: bytes) -> Message | None:
+    """An enclosed message or entity; None when it nests deeper than the parser's stack."""
+    try:
+        return parse(data)
+    except RecursionError:
+        return None
+
+
+def parse_headers(message: bytes) -> Message:
+    """Only the header block (for messages whose body the parser cannot take)."""
+    return BytesHeaderParser(policy=_PARSE_POLICY).parsebytes(message)
+
+
+def _needs_original(part: Message, depth_limit: int) -> bool:
+    """Whether `part` or an entity below it (within the depth limit) is checked over its
+    original bytes; iterative, so that a deep tree cannot exhaust the stack."""
+    pending: list[tuple[Message, int]] = [(part, 0)]
+    while pending:
+        entity, depth = pending.pop()
+        if entity.get_content_type() in _ORIGINAL_BYTES_TYPES:
+            return True
+        payload = entity.get_payload()
+        if depth < depth_limit and isinstance(payload, list):
+            pending.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return False
+
+
+def _smime_type(part: Message) -> str:
+    value = part.get_param("smime-type", "")
+    return value.lower() if isinstance(value, str) else ""
+
+
+def _reserialised(part: Message) -> Callable[[], bytes]:
+    return lambda: part.as_bytes(policy=policy.SMTP)
+
+
+def _decoded(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _filename(part: Message) -> str | None:
+    name = part.get_filename()
+    if name is None:
+        return None
+    if "\ufffd" in name:
+        name = _eight_bit_filename(part) or name
+    text = nfc(str(name)).strip().replace("\x00", "")
+    return text.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or None
+
+
+def _eight_bit_filename(part: Message) -> str | None:
+    """A filename sent as raw 8-bit bytes that are not UTF-8 (the parser replaced them):
+    the raw header decoded in its likely encoding (a legacy Vietnamese one, or Latin-1)."""
+    for header_name, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = next((str(v) for k, v in part.raw_items() if k.lower() == header_name), None)
+        if raw is None or not any("\udc80" <= char <= "\udcff" for char in raw):
+            continue
+        text = decode_text(raw.encode("utf-8", "surrogateescape"), None)[0]
+        header = _PARSE_POLICY.header_factory(header_name, text)
+        value = getattr(header, "params", {}).get(param)
+        if value:
+            return str(value)
+    return None
+
+
+def _transfer_decode(data: bytes, encoding: str) -> bytes:
+    try:
+        if encoding == "base64":
+            return base64.b64decode(data, validate=False)
+        return quopri.decodestring(data)
+    except (binascii.Error, ValueError):
+        return data
