@@ -37,6 +37,7 @@ class AuditRecord:
     documents: list[dict[str, Any]] = field(default_factory=list)
     classification: str | None = None
     reference: str | None = None
+    redirected_to: list[str] | None = None
 
 
 class AuditLog:

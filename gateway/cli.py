@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from gateway.config import ConfigError, Settings, load_settings, parse_hostport
+from gateway.policy.loader import PolicyError
+from gateway.quarantine_cli import add_quarantine_parser, run_quarantine
+from gateway.reload import LoadError
 
 DEFAULT_CONFIG = Path("config/gateway.yaml")
 
@@ -39,6 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--metrics", type=_hostport, help="HOST:PORT for /metrics")
     serve.add_argument("--workers", type=int, help="processes sharing the port")
     _add_trust_flags(serve)
+
+    check = commands.add_parser("check", help="the verdict the gateway would give a message")
+    check.add_argument("message", type=Path, help="the message (.eml)")
+    check.add_argument("--config", type=Path, help="settings file (default config/gateway.yaml)")
+    check.add_argument("--policies", type=Path, help="policy folder")
+    _add_trust_flags(check)
+    check.add_argument("--mail-from", help="envelope sender (default: Sender/From header)")
+    check.add_argument("--rcpt", action="append", default=[],
+                       help="envelope recipient, repeatable (default: To/Cc/Bcc)")
+    check.add_argument("--client-ip", help="client address (default: last Received hop)")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+
+    policy = commands.add_parser("policy", help="policy tools")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    validate = policy_commands.add_parser("validate", help="check a policy folder")
+    validate.add_argument("directory", type=Path, nargs="?", default=Path("policies"))
+
+    add_quarantine_parser(commands)
     return parser
 
 
@@ -83,20 +105,63 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(_settings_for(args))
 
 
+def _check(args: argparse.Namespace) -> int:
+    from gateway.analysis.worker import signature_setup
+    from gateway.checking import (
+        check_message,
+        envelope_from_headers,
+        result_json,
+        result_table,
+    )
+    from gateway.decider import InlineRunner, PolicyTransaction
+    from gateway.policy.loader import load_policy
+
+    settings = _settings_for(args)
+    policy = load_policy(settings.policies)
+    raw = args.message.read_bytes()
+    envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
+    transaction = PolicyTransaction(
+        policy, signature_setup(settings, policy.signature_settings), InlineRunner()
+    )
+    result = check_message(transaction, envelope, raw)
+    if args.json:
+        print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
+    else:
+        print(result_table(result))
+    return result.exit_code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from gateway.policy.loader import validate
+
+    errors = validate(args.directory)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if not errors:
+        print(f"{args.directory}: policy is valid")
+    return 1 if errors else 0
+
+
+COMMANDS = {
+    "serve": _serve,
+    "check": _check,
+    "policy": _validate,
+    "quarantine": run_quarantine,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-    except ConfigError as exc:
+        return COMMANDS[args.command](args)
+    except (ConfigError, PolicyError, LoadError) as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"tth-gateway: {exc}", file=sys.stderr)
         return 2
-    return 2
 
 
 if __name__ == "__main__":

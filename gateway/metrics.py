@@ -46,6 +46,27 @@ POLICY_LOADED_AT = Gauge(
     multiprocess_mode="max",
 )
 
+DECISION_FAILURES = Counter(
+    "tth_decision_failures", "Messages tempfailed because analysis or policy failed (fail closed)"
+)
+ANALYSIS_TIMEOUTS = Counter("tth_analysis_timeouts", "Analyses stopped at their time limit")
+ANALYSIS_TIME = Histogram(
+    "tth_analysis_seconds", "Time to analyse one message (MIME, documents, signatures)",
+    buckets=TIME_BUCKETS,
+)
+DOCUMENTS = Counter(
+    "tth_documents", "Documents seen, by type and signature status", ["doc_type", "signature"]
+)
+CLASSIFIED = Counter("tth_classified_messages", "Messages bearing a classification", ["level"])
+NOTICES = Counter("tth_notices", "Quarantine notices by outcome", ["outcome"])
+TRUST_EXPIRY = Gauge(
+    "tth_trust_expiry_timestamp_seconds",
+    "When each trust anchor expires or each CRL goes stale (nextUpdate)",
+    ["kind", "name"],
+    multiprocess_mode="min",
+)
+TRUST_RELOAD_ERRORS = Counter("tth_trust_reload_errors", "Trust store reloads refused for errors")
+
 
 def multiprocess_directory() -> Path | None:
     value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -16,8 +16,11 @@ class MessageDecision:
     analysis: Analysis | None = None
 
 
-class Decider(Protocol):
-    """Decides; never does SMTP I/O. Raising means: tempfail this step (fail closed)."""
+class TransactionDecider(Protocol):
+    """Decides one transaction under one policy; never does SMTP I/O.
+
+    Raising means: tempfail this step (fail closed).
+    """
 
     def sender(self, envelope: Envelope) -> Verdict: ...
 
@@ -26,8 +29,18 @@ class Decider(Protocol):
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision: ...
 
 
+class Decider(Protocol):
+    """Hands out a `TransactionDecider` at MAIL: the policy a transaction starts with is the
+    policy it finishes with, whatever reloads happen meanwhile."""
+
+    def begin(self) -> TransactionDecider: ...
+
+
 class AcceptAll:
     """The decider with no policy: every step is accepted."""
+
+    def begin(self) -> TransactionDecider:
+        return self
 
     def sender(self, envelope: Envelope) -> Verdict:
         return Verdict()
@@ -37,3 +50,17 @@ class AcceptAll:
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
         return MessageDecision(Verdict())
+
+
+class Holding(Protocol):
+    """Where quarantined messages go, and who is told about them."""
+
+    async def hold(self, message: Spool, envelope: Envelope, decision: MessageDecision,
+                   session_ref: str) -> str:
+        """Store the message durably (fsynced) and return its reference id."""
+        ...
+
+    async def notify(self, reference: str, envelope: Envelope,
+                     decision: MessageDecision) -> None:
+        """Tell the sender and the security officer; never raises."""
+        ...

@@ -7,25 +7,30 @@ decider said so. The client hears 250 only when the upstream said 250.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway import metrics
+from gateway.actions.delivery import deliver
+from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
 from gateway.analysis.model import Envelope
 from gateway.audit import AuditLog, AuditRecord
 from gateway.config import ServerSettings
-from gateway.pipeline import Decider
+from gateway.pipeline import Decider, Holding, MessageDecision
 from gateway.policy.verdict import Action, Verdict
+from gateway.report import describe_decision
 from gateway.smtp.dataread import DataProblem, DataResult
-from gateway.smtp.replies import Reply, refusal, reply
+from gateway.smtp.replies import Reply, held_reply, refusal, reply
 from gateway.smtp.server import GatewaySMTP
 from gateway.smtp.session import GatewaySession, Transaction
-from gateway.smtp.spool import Spool
+from gateway.smtp.spool import Spool, unstuff
 from gateway.smtp.trace import received_header
 from gateway.smtp.upstream import Upstream, UpstreamConnection, UpstreamError
 
@@ -54,6 +59,10 @@ _DATA_PROBLEMS: dict[DataProblem, tuple[int, str, str]] = {
 }
 
 
+def _no_routes(address: str) -> Upstream:
+    raise UpstreamError("config", f"no upstream settings to reach the route {address}")
+
+
 class RelayHandler:
     """Hooks called by `GatewaySMTP`; the upstream and the decider are passed in."""
 
@@ -64,12 +73,17 @@ class RelayHandler:
         upstream: Upstream,
         decider: Decider,
         audit: AuditLog,
+        holding: Holding | None = None,
+        route_upstream: Callable[[str], Upstream] | None = None,
     ) -> None:
         self.settings = settings
         self.hostname = hostname
         self.upstream = upstream
         self.decider = decider
         self.audit = audit
+        self.holding = holding
+        self.route_upstream = route_upstream or _no_routes
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # connection life
 
@@ -177,14 +191,14 @@ class RelayHandler:
                           envelope: SmtpEnvelope, address: str,
                           mail_options: list[str]) -> Reply:
         utf8 = "SMTPUTF8" in mail_options
-        verdict = self._decide(session, "MAIL", self.decider.sender,
+        transaction = Transaction(self.decider.begin())
+        verdict = self._decide(session, "MAIL", transaction.decider.sender,
                                self._envelope(session, address, [], utf8))
         if isinstance(verdict, Reply):
             return verdict
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             return refused
-        transaction = Transaction()
         try:
             connection, answer = await self._open_upstream(session, address, mail_options, utf8)
         except UpstreamError as exc:
@@ -260,7 +274,7 @@ class RelayHandler:
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return reply(452, "4.5.3", "Too many recipients")
         utf8 = bool(envelope.smtp_utf8)
-        verdict = self._decide(session, "RCPT", self.decider.recipient,
+        verdict = self._decide(session, "RCPT", transaction.decider.recipient,
                                self._envelope(session, envelope.mail_from,
                                               envelope.rcpt_tos, utf8), address)
         if isinstance(verdict, Reply):
@@ -336,7 +350,7 @@ class RelayHandler:
         metrics.MESSAGE_SIZE.observe(result.size)
         connection = transaction.upstream
         final, reusable = await self._conclude(server, session, envelope, spool,
-                                               result, connection, record)
+                                               result, transaction, record)
         await self.upstream.release(connection, reusable=reusable)
         record.reply = final.render().replace("\r\n", " | ")
         record.duration_ms = round((time.monotonic() - transaction.started) * 1000, 3)
@@ -347,47 +361,138 @@ class RelayHandler:
 
     async def _conclude(self, server: GatewaySMTP, session: GatewaySession,
                         envelope: SmtpEnvelope, spool: Spool, result: DataResult,
-                        connection: UpstreamConnection,
+                        transaction: Transaction,
                         record: AuditRecord) -> tuple[Reply, bool]:
         """Decide and act; returns the final reply and whether the connection can be pooled."""
         utf8 = bool(envelope.smtp_utf8)
+        connection = transaction.upstream
+        assert connection is not None
         if result.problem is not DataProblem.NONE:
             record.outcome = "rejected"
             return reply(*_DATA_PROBLEMS[result.problem], reason=result.problem.value), \
                 await self._reset(connection)
         facts = self._envelope(session, envelope.mail_from, envelope.rcpt_tos, utf8)
         try:
-            decision = await self.decider.message(facts, spool)
+            decision = await transaction.decider.message(facts, spool)
         except Exception:
             log.exception("%s decider failed after DATA; tempfail (fail closed)", session.id)
+            metrics.DECISION_FAILURES.inc()
             record.outcome = "tempfailed"
             return reply(*DECIDER_FAILED, reason="decider error"), await self._reset(connection)
         verdict = decision.verdict
         self._count_rules(verdict)
-        record.action = verdict.action.value
-        record.rules = [
-            {"name": hit.name, "action": hit.action.value, "mode": hit.mode.value,
-             "reason": hit.reason}
-            for hit in verdict.rules
-        ]
-        if decision.analysis is not None:
-            record.direction = decision.analysis.direction.value
+        describe_decision(record, decision)
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             record.outcome = "rejected" if verdict.action is Action.REJECT else "tempfailed"
             return refused, await self._reset(connection)
-        if verdict.action not in (Action.ACCEPT, Action.TAG):
-            log.error("%s action %s has no handler; tempfail", session.id, verdict.action)
-            record.outcome = "tempfailed"
-            return reply(*DECIDER_FAILED, reason=f"no handler for {verdict.action}"), \
+        if verdict.action is Action.QUARANTINE:
+            return await self._hold(session, facts, spool, decision, record), \
                 await self._reset(connection)
+        if verdict.action is Action.REDIRECT:
+            return await self._redirect(server, session, envelope, spool, connection,
+                                        verdict, record)
         return await self._relay(server, session, envelope, spool, connection, verdict, record)
 
-    async def _relay(self, server: GatewaySMTP, session: GatewaySession,
-                     envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
-                     verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+    async def _hold(self, session: GatewaySession, facts: Envelope, spool: Spool,
+                    decision: MessageDecision, record: AuditRecord) -> Reply:
+        """Quarantine: 250 only once the copy is on disk (fsynced); then tell people."""
+        if self.holding is None:
+            log.error("%s quarantine asked but no quarantine store; tempfail", session.id)
+            record.outcome = "tempfailed"
+            return reply(*DECIDER_FAILED, reason="no quarantine store")
+        try:
+            reference = await self.holding.hold(spool, facts, decision, record.session)
+        except Exception:
+            log.exception("%s cannot store the message in quarantine; tempfail", session.id)
+            record.outcome = "tempfailed"
+            return reply(451, "4.3.0", "Cannot hold the message now, try again later",
+                         reason="quarantine store failed")
+        record.outcome = "quarantined"
+        record.reference = reference
+        self._background(self.holding.notify(reference, facts, decision))
+        hit = decision.verdict.deciding_rule
+        return held_reply(reference, hit, utf8=facts.smtputf8)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the reply; keep a reference so it is not collected early."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _redirect(self, server: GatewaySMTP, session: GatewaySession,
+                        envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
+                        verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+        """Send the message to the route (other recipients, another host) instead."""
         utf8 = bool(envelope.smtp_utf8)
-        header = received_header(
+        facts = self._envelope(session, envelope.mail_from, envelope.rcpt_tos, utf8)
+        try:
+            route = plan_redirect(verdict, facts)
+        except RedirectError as exc:
+            log.error("%s %s (policy mistake); tempfail", session.id, exc)
+            record.outcome = "tempfailed"
+            return reply(*DECIDER_FAILED, reason=str(exc)), await self._reset(connection)
+        record.redirected_to = [*route.recipients, *([route.upstream] if route.upstream else [])]
+        if route.upstream is not None:
+            final = await self._deliver_routed(server, session, envelope, spool, route,
+                                               verdict, record)
+            return final, await self._reset(connection)
+        try:
+            await connection.rset()
+            await connection.xforward(self._xforward_attributes(session))
+            answer = await connection.mail(envelope.mail_from or "", [], utf8)
+            for rcpt in route.recipients:
+                if answer.code == 250:
+                    answer = await connection.rcpt(rcpt, [], utf8)
+        except UpstreamError as exc:
+            metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            record.outcome = "tempfailed"
+            return reply(*UPSTREAM_FAILED, reason=str(exc)), False
+        if answer.code not in (250, 251):
+            record.outcome = "tempfailed"
+            log.error("%s redirect route refused: %s", session.id, answer.render())
+            return reply(*UPSTREAM_FAILED, reason="redirect route refused"), \
+                await self._reset(connection)
+        final, reusable = await self._relay(server, session, envelope, spool, connection,
+                                            verdict, record)
+        if record.outcome == "relayed":
+            record.outcome = "redirected"
+        return final, reusable
+
+    async def _deliver_routed(self, server: GatewaySMTP, session: GatewaySession,
+                              envelope: SmtpEnvelope, spool: Spool, route: RedirectRoute,
+                              verdict: Verdict, record: AuditRecord) -> Reply:
+        """The redirect's own host: a fresh transaction there; its 250 is the client's."""
+        assert route.upstream is not None
+        utf8 = bool(envelope.smtp_utf8)
+        upstream = self.route_upstream(route.upstream)
+        header = self._trace(server, session, envelope, record, verdict)
+        try:
+            connection = await upstream.acquire()
+            try:
+                result = await deliver(connection, envelope.mail_from or "", route.recipients,
+                                       unstuff(spool.getvalue()), header=header, utf8=utf8)
+            finally:
+                await upstream.release(connection, reusable=False)
+        except UpstreamError as exc:
+            metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            record.outcome = "tempfailed"
+            return reply(*UPSTREAM_FAILED, reason=f"redirect route: {exc}")
+        finally:
+            await upstream.close()
+        record.upstream_reply = result.reply.render().replace("\r\n", " | ")
+        if result.delivered:
+            record.outcome = "redirected"
+            return result.reply
+        record.outcome = "tempfailed" if result.temporary else "rejected"
+        return reply(*UPSTREAM_FAILED, reason="redirect route refused") \
+            if result.temporary else result.reply
+
+    def _trace(self, server: GatewaySMTP, session: GatewaySession, envelope: SmtpEnvelope,
+               record: AuditRecord, verdict: Verdict) -> bytes:
+        """The lines added on top of the message: Received, then the verdict's headers."""
+        utf8 = bool(envelope.smtp_utf8)
+        return received_header(
             session.client,
             hostname=self.hostname,
             transaction_id=record.session,
@@ -399,6 +504,12 @@ class RelayHandler:
             f"{name}: {value}\r\n".encode("utf-8" if utf8 else "ascii", "replace")
             for name, value in verdict.headers
         )
+
+    async def _relay(self, server: GatewaySMTP, session: GatewaySession,
+                     envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
+                     verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+        utf8 = bool(envelope.smtp_utf8)
+        header = self._trace(server, session, envelope, record, verdict)
         try:
             answer = await connection.data(header, spool, utf8)
         except UpstreamError as exc:

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from gateway.policy.verdict import RuleHit
+
 log = logging.getLogger("gateway.smtp.replies")
 
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
@@ -166,3 +168,16 @@ def refusal(
         else ("Message refused by policy",)
     )
     return reply(code, enhanced or default[1], *lines, utf8=utf8, reason=reason)
+
+
+def held_reply(reference: str, rule: RuleHit | None, *, utf8: bool) -> Reply:
+    """The 250 for a quarantined message: accepted, held, and where to ask about it."""
+    because = f" by rule {rule.name}" if rule is not None else ""
+    return reply(
+        250,
+        "2.6.0",
+        f"Thư bị giữ lại để kiểm tra, mã tham chiếu {reference}",
+        f"Message held for review{because}, reference {reference}",
+        utf8=utf8,
+        reason="quarantined",
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.smtp import Session
 
+from gateway.pipeline import TransactionDecider
 from gateway.smtp.upstream import UpstreamConnection
 
 
@@ -25,8 +26,9 @@ class ClientFacts:
 
 @dataclass(slots=True)
 class Transaction:
-    """One MAIL … DATA exchange."""
+    """One MAIL … DATA exchange, decided under the policy it started with."""
 
+    decider: TransactionDecider
     id: str = field(default_factory=lambda: secrets.token_hex(6).upper())
     started: float = field(default_factory=time.monotonic)
     refused: list[dict[str, object]] = field(default_factory=list)

@@ -6,7 +6,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 READ_BLOCK = 256 * 1024
 
@@ -18,12 +18,19 @@ class Spool:
         self._threshold = threshold
         self._directory = directory
         self._memory = bytearray()
-        self._file: BinaryIO | None = None
+        self._file: IO[bytes] | None = None
         self.size = 0
 
     @property
     def on_disk(self) -> bool:
         return self._file is not None
+
+    def path(self) -> Path | None:
+        """The spool file (flushed), for a reader in another process; None while in memory."""
+        if self._file is None:
+            return None
+        self._file.flush()
+        return Path(self._file.name)
 
     def write(self, data: bytes | memoryview) -> None:
         self.size += len(data)
@@ -32,10 +39,11 @@ class Spool:
             return
         self._memory += data
         if len(self._memory) > self._threshold:
-            self._file = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
+            spooled = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
                 dir=self._directory, prefix="tth-spool-"
             )
-            self._file.write(self._memory)
+            spooled.write(self._memory)
+            self._file = spooled
             self._memory = bytearray()
 
     def chunks(self, block: int = READ_BLOCK) -> Iterator[bytes | memoryview]:

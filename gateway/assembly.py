@@ -1,0 +1,117 @@
+"""The decision side of a running gateway: policies, trust store, analysis workers, quarantine.
+
+Built from the deployment settings; the policies and the trust store reload
+on SIGHUP and whenever their files change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from gateway import metrics
+from gateway.actions.holding import QuarantineHolding
+from gateway.analysis.pool import AnalysisPool
+from gateway.config import Settings
+from gateway.decider import PolicyDecider
+from gateway.policy.loader import Policy, PolicyError, load_policy
+from gateway.reload import Loaded, LoadError, Reloadable
+from gateway.signatures.trust import TrustLoadError, TrustMaterial, TrustSources
+from gateway.smtp.upstream import Upstream
+
+log = logging.getLogger("gateway.assembly")
+
+
+def policy_reloadable(settings: Settings) -> Reloadable[Policy]:
+    """The policy folder as a reloadable value; the first load failing is fatal."""
+    directory = settings.policies
+
+    def load() -> Policy:
+        try:
+            return load_policy(directory)
+        except PolicyError as exc:
+            raise LoadError(exc.errors) from exc
+
+    return Reloadable(
+        "policy", load, lambda: [directory],
+        on_loaded=_policy_loaded, on_error=_policy_refused,
+    )
+
+
+def _policy_loaded(loaded: Loaded[Policy]) -> None:
+    metrics.POLICY_RELOADS.inc()
+    metrics.POLICY_GENERATION.set(loaded.generation)
+    metrics.POLICY_LOADED_AT.set(loaded.loaded_at)
+
+
+def _policy_refused(errors: list[str]) -> None:
+    metrics.POLICY_RELOAD_ERRORS.inc()
+
+
+def trust_sources(settings: Settings) -> TrustSources:
+    trust = settings.trust
+    return TrustSources(anchors=trust.anchors, intermediates=trust.intermediates,
+                        crls=trust.crls)
+
+
+def trust_reloadable(settings: Settings) -> Reloadable[TrustSources]:
+    """The trust store's files, checked readable at each (re)load."""
+    sources = trust_sources(settings)
+
+    def load() -> TrustSources:
+        try:
+            _expiry_metrics(TrustMaterial.load(sources))
+        except TrustLoadError as exc:
+            raise LoadError([str(exc)]) from exc
+        return sources
+
+    return Reloadable(
+        "trust store", load,
+        lambda: [sources.anchors, sources.intermediates, sources.crls],
+        on_error=lambda errors: metrics.TRUST_RELOAD_ERRORS.inc(),
+    )
+
+
+def _expiry_metrics(material: TrustMaterial) -> None:
+    metrics.TRUST_EXPIRY.clear()
+    for item in material.expiries():
+        metrics.TRUST_EXPIRY.labels(item.kind, item.name).set(item.moment.timestamp())
+        if item.moment < datetime.now(UTC):
+            log.error("trust store: %s %s expired at %s", item.kind, item.name, item.moment)
+
+
+class Decisions:
+    """Everything the handler needs to decide and hold messages, and its reloading."""
+
+    def __init__(self, settings: Settings, upstream: Upstream) -> None:
+        self.settings = settings
+        self.policies = policy_reloadable(settings)
+        self.trust = trust_reloadable(settings) if settings.trust.anchors else None
+        self.pool = AnalysisPool(settings.analysis.workers, settings.analysis.time_limit)
+        self.decider = PolicyDecider(self.policies, self.trust, self.pool)
+        self.holding = QuarantineHolding(settings, upstream)
+        self._watchers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        interval = self.settings.analysis.watch_interval
+        self._watchers = [asyncio.create_task(self.policies.watch(interval))]
+        if self.trust is not None:
+            self._watchers.append(asyncio.create_task(self.trust.watch(interval)))
+        await self.pool.warm_up()
+
+    def reload(self) -> None:
+        """SIGHUP: reload policies and trust store now."""
+        self.policies.reload()
+        if self.trust is not None:
+            self.trust.reload()
+
+    async def stop(self) -> None:
+        for task in self._watchers:
+            task.cancel()
+        for task in self._watchers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.holding.drain()
+        self.pool.close()

@@ -1,0 +1,173 @@
+"""`tth-gateway check MESSAGE.eml`: the verdict the live gateway would give, and why.
+
+The same `PolicyTransaction` as the live gateway decides, step by step: MAIL,
+each RCPT, then the message; only the analysis runs in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.utils import getaddresses
+from typing import Any
+
+from gateway.analysis.model import Envelope
+from gateway.decider import PolicyTransaction
+from gateway.pipeline import MessageDecision
+from gateway.policy.verdict import Action, Verdict
+from gateway.report import rule_json, verdict_json
+from gateway.smtp.spool import Spool
+
+#: Exit status of `check` for each action (2 is kept for usage and configuration errors).
+EXIT_CODES = {
+    Action.ACCEPT: 0,
+    Action.TAG: 1,
+    Action.REDIRECT: 3,
+    Action.QUARANTINE: 4,
+    Action.TEMPFAIL: 5,
+    Action.REJECT: 6,
+}
+
+_RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of each SMTP step and the final action the client would see."""
+
+    envelope: Envelope
+    sender: Verdict
+    recipients: tuple[tuple[str, Verdict], ...]
+    message: MessageDecision | None
+    final: Verdict = field(default_factory=Verdict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.final.action]
+
+
+def wire_form(raw: bytes) -> bytes:
+    """A saved message as it would travel in DATA: CRLF line ends, dot-stuffed."""
+    crlf = re.sub(rb"\r?\n", b"\r\n", raw)
+    return re.sub(rb"(?m)^\.", b"..", crlf)
+
+
+def envelope_from_headers(
+    raw: bytes, mail_from: str | None, rcpts: list[str], client_ip: str | None
+) -> Envelope:
+    """The flags where given; otherwise Sender/From, To/Cc/Bcc and the last Received hop."""
+    headers = message_from_bytes(raw, policy=policy.compat32)
+    if mail_from is None:
+        senders = getaddresses(headers.get_all("Sender", []) or headers.get_all("From", []))
+        mail_from = senders[0][1] if senders else ""
+    if not rcpts:
+        fields = [*headers.get_all("To", []), *headers.get_all("Cc", []),
+                  *headers.get_all("Bcc", [])]
+        rcpts = [address for _, address in getaddresses(fields) if address]
+    if client_ip is None:
+        received = headers.get("Received")
+        found = _RECEIVED_IP.search(str(received)) if received else None
+        client_ip = found.group(1) if found else None
+    utf8 = any(byte > 127 for byte in mail_from.encode()) or any(
+        not rcpt.isascii() for rcpt in rcpts
+    )
+    return Envelope(mail_from=mail_from, rcpt_tos=tuple(rcpts), client_ip=client_ip,
+                    smtputf8=utf8)
+
+
+async def run_check(transaction: PolicyTransaction, envelope: Envelope,
+                    raw: bytes) -> CheckResult:
+    """MAIL, each RCPT, then DATA, as the live gateway runs them."""
+    sender = transaction.sender(Envelope(**{**_fields(envelope), "rcpt_tos": ()}))
+    if _refuses(sender):
+        return CheckResult(envelope, sender, (), None, sender)
+    accepted: list[str] = []
+    recipients = []
+    for rcpt in envelope.rcpt_tos:
+        verdict = transaction.recipient(
+            Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)}), rcpt
+        )
+        recipients.append((rcpt, verdict))
+        if not _refuses(verdict):
+            accepted.append(rcpt)
+    if not accepted:
+        last = recipients[-1][1] if recipients else Verdict(Action.REJECT)
+        return CheckResult(envelope, sender, tuple(recipients), None, last)
+    spool = Spool(threshold=1 << 62)
+    spool.write(wire_form(raw))
+    delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)})
+    decision = await transaction.message(delivered, spool)
+    return CheckResult(envelope, sender, tuple(recipients), decision, decision.verdict)
+
+
+def check_message(transaction: PolicyTransaction, envelope: Envelope,
+                  raw: bytes) -> CheckResult:
+    return asyncio.run(run_check(transaction, envelope, raw))
+
+
+def _fields(envelope: Envelope) -> dict[str, Any]:
+    return {name: getattr(envelope, name) for name in Envelope.__dataclass_fields__}
+
+
+def _refuses(verdict: Verdict) -> bool:
+    return verdict.action in (Action.REJECT, Action.TEMPFAIL)
+
+
+def result_json(result: CheckResult) -> dict[str, Any]:
+    """DESIGN.md's verdict JSON, plus the envelope and the envelope-stage refusals."""
+    analysis = result.message.analysis if result.message else None
+    body = verdict_json(result.final, analysis)
+    body["envelope"] = {
+        "mail_from": result.envelope.mail_from,
+        "rcpt_tos": list(result.envelope.rcpt_tos),
+        "client_ip": result.envelope.client_ip,
+    }
+    body["stages"] = {
+        "mail": [rule_json(hit) for hit in result.sender.rules],
+        "rcpt": {rcpt: {"action": verdict.action.value,
+                        "rules": [rule_json(hit) for hit in verdict.rules]}
+                 for rcpt, verdict in result.recipients},
+    }
+    return body
+
+
+def result_table(result: CheckResult) -> str:
+    """The readable form of `check`."""
+    body = result_json(result)
+    lines = [
+        f"action:          {body['action']}  (exit {result.exit_code})",
+        f"envelope:        {result.envelope.mail_from or '<>'} -> "
+        f"{', '.join(result.envelope.rcpt_tos) or '-'}  client {result.envelope.client_ip or '-'}",
+    ]
+    if "direction" in body:
+        lines.append(f"direction:       {body['direction']}")
+        lines.append(f"classification:  {body['classification'] or '-'}")
+    for rcpt, verdict in result.recipients:
+        if verdict.rules:
+            names = ", ".join(hit.name for hit in verdict.rules)
+            lines.append(f"RCPT {rcpt}: {verdict.action.value} ({names})")
+    for document in body.get("documents", []):
+        signature = document["signature"]
+        lines.append(
+            f"document:        {document['filename'] or document['path']}  "
+            f"type={document['doc_type']}  classification={document['classification'] or '-'}"
+            f"  signature={signature['status']}"
+            + (f"  uninspectable={document['uninspectable']}" if document["uninspectable"] else "")
+        )
+        for one in signature["signatures"]:
+            who = one["signer"] or {}
+            lines.append(
+                f"  signed by {who.get('common_name') or '?'} ({who.get('organization') or '-'})"
+                f"  {one['status']}  {one['detail']}".rstrip()
+            )
+    for marking in body.get("markings", []):
+        lines.append(f"marking:         {marking['stamp']} ({marking['level']}) in "
+                     f"{marking['where']}")
+    for rule in body["rules"]:
+        lines.append(f"rule:            {rule['name']}  {rule['action']} [{rule['mode']}]  "
+                     f"{rule['reason']}")
+    if not body["rules"]:
+        lines.append("rule:            (none matched)")
+    return "\n".join(lines)

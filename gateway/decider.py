@@ -1,0 +1,106 @@
+"""The policy decider: the loaded policy, the analysis workers and the trust store together.
+
+`begin()` takes the current policy and trust store once, at MAIL; the whole
+transaction is decided under them. The same `PolicyTransaction` serves the
+live gateway and `tth-gateway check` (which analyses in-process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway import metrics
+from gateway.analysis.model import Analysis, Envelope
+from gateway.analysis.pool import AnalysisJob, analyse_job
+from gateway.analysis.worker import SignatureSetup
+from gateway.pipeline import MessageDecision, TransactionDecider
+from gateway.policy.engine import (
+    direction_of,
+    evaluate_message,
+    evaluate_recipient,
+    evaluate_sender,
+)
+from gateway.policy.loader import Policy
+from gateway.policy.verdict import Verdict
+from gateway.reload import Reloadable
+from gateway.signatures.trust import TrustSources
+from gateway.smtp.spool import Spool
+
+
+class AnalysisRunner(Protocol):
+    async def run(self, job: AnalysisJob) -> Analysis: ...
+
+
+class InlineRunner:
+    """Analyses in this process (the `check` command): same function as the workers run."""
+
+    async def run(self, job: AnalysisJob) -> Analysis:
+        return analyse_job(job)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyTransaction:
+    """One transaction's decisions under one policy and one trust store."""
+
+    policy: Policy
+    signatures: SignatureSetup | None
+    runner: AnalysisRunner
+
+    def sender(self, envelope: Envelope) -> Verdict:
+        return evaluate_sender(self.policy, envelope)
+
+    def recipient(self, envelope: Envelope, recipient: str) -> Verdict:
+        return evaluate_recipient(self.policy, envelope, recipient)
+
+    async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
+        analysis = await self.analyse(envelope, spool)
+        verdict = evaluate_message(self.policy, analysis)
+        _count(analysis)
+        return MessageDecision(verdict, analysis)
+
+    async def analyse(self, envelope: Envelope, spool: Spool) -> Analysis:
+        path = spool.path()
+        job = AnalysisJob(
+            envelope=envelope,
+            direction=direction_of(self.policy, envelope),
+            settings=self.policy.analysis_settings,
+            signatures=self.signatures,
+            message=None if path is not None else spool.getvalue(),
+            path=path,
+        )
+        return await self.runner.run(job)
+
+
+def _count(analysis: Analysis) -> None:
+    for document in analysis.documents:
+        metrics.DOCUMENTS.labels(document.doc_type, document.signature.status.value).inc()
+    if analysis.classification is not None:
+        metrics.CLASSIFIED.labels(analysis.classification.value).inc()
+
+
+class PolicyDecider:
+    """Hands each transaction the policy and trust store current at its MAIL."""
+
+    def __init__(
+        self,
+        policies: Reloadable[Policy],
+        trust: Reloadable[TrustSources] | None,
+        runner: AnalysisRunner,
+    ) -> None:
+        self.policies = policies
+        self.trust = trust
+        self.runner = runner
+
+    def begin(self) -> TransactionDecider:
+        """Without trust anchors every signature is checked and found `untrusted`."""
+        policy = self.policies.current
+        if self.trust is None:
+            setup = SignatureSetup(NO_TRUST, "no-trust-anchors", policy.signature_settings)
+        else:
+            loaded = self.trust.loaded
+            setup = SignatureSetup(loaded.value, loaded.fingerprint, policy.signature_settings)
+        return PolicyTransaction(policy, setup, self.runner)
+
+
+NO_TRUST = TrustSources(anchors=None, intermediates=None, crls=None)
