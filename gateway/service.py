@@ -13,28 +13,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.actions.upstreams import upstream_for
+from gateway.assembly import Decisions
 from gateway.audit import AuditLog
 from gateway.config import Settings, parse_hostport
-from gateway.pipeline import AcceptAll, Decider
+from gateway.pipeline import Decider, Holding
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
-from gateway.smtp.upstream import SmtpUpstream, Upstream
+from gateway.smtp.upstream import Upstream
 
 log = logging.getLogger("gateway.service")
-
-
-def build_upstream(settings: Settings, hostname: str) -> Upstream:
-    from gateway.actions.maildir import MaildirUpstream
-
-    folder = settings.upstream.maildir
-    if folder is not None:
-        return MaildirUpstream(folder)
-    return SmtpUpstream(settings.upstream, hostname)
-
-
-def build_decider(settings: Settings) -> Decider:
-    return AcceptAll()
 
 
 def _run(coro_factory: Callable[[], object]) -> None:
@@ -56,6 +45,8 @@ async def _drain(limiter: ConnectionLimiter, grace: float) -> None:
     for protocol in list(limiter.open):
         if protocol.transport is not None:
             protocol.transport.close()
+    if limiter.relays:
+        await asyncio.wait(list(limiter.relays), timeout=max(0.1, deadline - time.monotonic()))
     await asyncio.sleep(0)
 
 
@@ -65,21 +56,30 @@ class Gateway:
     def __init__(self, settings: Settings, decider: Decider | None = None) -> None:
         self.settings = settings
         self.hostname = settings.server.hostname or socket.getfqdn()
-        self.upstream = build_upstream(settings, self.hostname)
+        self.upstream = upstream_for(settings.upstream, self.hostname)
         self.audit = AuditLog(settings.audit.path)
+        self.decisions: Decisions | None = None
+        holding: Holding | None = None
+        if decider is None:
+            self.decisions = Decisions(settings, self.upstream)
+            decider, holding = self.decisions.decider, self.decisions.holding
         self.handler = RelayHandler(
-            settings.server,
-            self.hostname,
-            self.upstream,
-            decider or build_decider(settings),
-            self.audit,
+            settings.server, self.hostname, self.upstream, decider, self.audit, holding,
+            route_upstream=self.route_upstream,
         )
         self.limiter = ConnectionLimiter(
             settings.server.max_connections, settings.server.max_connections_per_ip
         )
         self.servers: list[asyncio.Server] = []
 
+    def route_upstream(self, address: str) -> Upstream:
+        """An unpooled upstream for a redirect route (same timeouts and TLS settings)."""
+        routed = self.settings.upstream.model_copy(update={"address": address, "pool_size": 0})
+        return upstream_for(routed, self.hostname)
+
     async def start(self, *, reuse_port: bool = False) -> None:
+        if self.decisions is not None:
+            await self.decisions.start()
         self.servers = await start_listeners(
             self.settings.server, self.handler, self.limiter, reuse_port=reuse_port
         )
@@ -92,6 +92,8 @@ class Gateway:
         for server in self.servers:
             server.close()
         await _drain(self.limiter, self.settings.server.shutdown_grace)
+        if self.decisions is not None:
+            await self.decisions.stop()
         await self.upstream.close()
         self.audit.close()
 
@@ -104,6 +106,8 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if gateway.decisions is not None:
+        loop.add_signal_handler(signal.SIGHUP, gateway.decisions.reload)
     if announce:
         log.warning(
             "tth-gateway listening on %s, relaying to %s",

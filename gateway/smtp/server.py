@@ -25,6 +25,13 @@ log = logging.getLogger("gateway.smtp.server")
 XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _XTEXT_HEX = re.compile(rb"\+([0-9A-Fa-f]{2})")
+_BAD_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f]")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"\s*<(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)>"
+    r"(?=\s|$)"
+)
+_QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
 
 
 def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
@@ -53,6 +60,8 @@ class ConnectionLimiter:
         self.total = total
         self.per_ip = per_ip
         self.open: set[GatewaySMTP] = set()
+        #: Relays of complete messages still running (they outlive a lost client).
+        self.relays: set[asyncio.Task[Reply]] = set()
         self._by_ip: dict[str, int] = {}
 
     def admit(self, protocol: GatewaySMTP, ip: str | None) -> str | None:
@@ -91,7 +100,23 @@ class GatewaySMTP(SMTP):
         self.trusted_relays = trusted_relays
         self.closing = False
         self._admitted = False
+        self._admitted_key: str | None = None
+        self.relaying = False
         super().__init__(handler, **kwargs)
+
+    def __dir__(self) -> list[str]:
+        """Only the SMTP verbs and AUTH mechanisms.
+
+        aiosmtpd's __init__ looks its verbs up in dir() with inspect.getmembers
+        for every new connection; walking every attribute cost a fifth of the
+        CPU of relaying a 5 KB message.
+        """
+        cls = type(self)
+        verbs: list[str] | None = cls.__dict__.get("_verb_names")
+        if verbs is None:
+            verbs = [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
+            cls._verb_names = verbs  # type: ignore[attr-defined]
+        return verbs
 
     def _create_session(self) -> GatewaySession:
         return GatewaySession(self.loop)
@@ -112,6 +137,28 @@ class GatewaySMTP(SMTP):
     def tls_active(self) -> bool:
         return self._tls_protocol is not None
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's parser, but an unclosed `<address` or a space or control is malformed.
+
+        The plain `<dot-atom@domain>` form is taken without the email header
+        parser (a tenth of the CPU of a 5 KB relay); anything else goes to it.
+        """
+        plain = _PLAIN_ADDRESS.match(arg)
+        if plain is not None:
+            limit = self.local_part_limit
+            if limit and len(plain["local"]) > limit:
+                return None, None
+            return f"{plain['local']}@{plain['domain']}", arg[plain.end() :].lstrip()
+        address, rest = super()._getaddr(arg)
+        if address is None:
+            return None, None
+        consumed = arg[: len(arg) - len(rest or "")].strip()
+        if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
+            return None, None
+        if consumed.startswith("<") and not consumed.endswith(">"):
+            return None, None
+        return address, rest
+
     async def push(self, status: AnyStr | Reply) -> None:
         """Every reply leaves through here; aiosmtpd's own get an enhanced code."""
         if isinstance(status, Reply):
@@ -125,10 +172,21 @@ class GatewaySMTP(SMTP):
         else:
             await super().push(text)
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """After STARTTLS aiosmtpd starts a new session: keep what the transport told us."""
+        previous = self.session
+        super().connection_made(transport)
+        if isinstance(previous, GatewaySession) and previous is not self.session:
+            session = self.gateway_session()
+            session.proxy_data = previous.proxy_data
+            session.client.ip = previous.client.ip if previous.proxy_data else self.peer_ip()
+            session.client.forwarded = previous.proxy_data is not None
+
     async def _handle_client(self) -> None:
         session = self.gateway_session()
         session.client.ip = self.peer_ip()
-        refusal = self.limiter.admit(self, self.peer_ip())
+        self._admitted_key = self.peer_ip()
+        refusal = self.limiter.admit(self, self._admitted_key)
         if refusal is not None:
             self.event_handler.connection_refused(refusal)
             too_many = reply(421, "4.7.0", "Too many connections, try again later")
@@ -142,22 +200,43 @@ class GatewaySMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         if self._admitted and self.session is not None:
             self._admitted = False
-            self.limiter.leave(self, self.gateway_session().client.ip)
+            self.limiter.leave(self, self._admitted_key)
             self.event_handler.connection_closed(self, self.gateway_session())
         super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        """Silence too long: say so (`421 4.4.2`) before closing, as README promises."""
+        if self.transport is not None and not self.transport.is_closing():
+            if self.relaying:
+                self._reset_timeout()
+                return
+            log.info("%s timeout", self.gateway_session().id)
+            goodbye = reply(421, "4.4.2", f"{self.hostname} Error: timeout exceeded").render()
+            self._writer.write(goodbye.encode() + b"\r\n")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     def shutdown(self) -> None:
         """Close now if idle; otherwise after the transaction in flight ends."""
         self.closing = True
-        if self.session is not None and not self.gateway_session().busy and self.transport:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.session is not None and not self.gateway_session().busy:
             goodbye = reply(421, "4.3.2", "Service shutting down").render()
             self._writer.write(goodbye.encode() + b"\r\n")
-            self.transport.close()
+            transport.close()
 
     async def close_if_closing(self) -> None:
         if self.closing and self.transport is not None:
             await super().push(reply(421, "4.3.2", "Service shutting down").render())
             self.transport.close()
+
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        """RFC 3207 resets the session: not in the middle of a mail transaction."""
+        if self.session is not None and self.gateway_session().transaction is not None:
+            await self.push(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
+            return
+        await super().smtp_STARTTLS(arg)
 
     @syntax("XFORWARD attribute=value ...")
     async def smtp_XFORWARD(self, arg: str | None) -> None:
@@ -215,17 +294,42 @@ class GatewaySMTP(SMTP):
                 )
             except (asyncio.IncompleteReadError, ConnectionError):
                 log.info("%s client went away during DATA", session.id)
+                spool.close()
                 await self.event_handler.data_aborted(session)
                 if self.transport is not None:
                     self.transport.close()
                 return
+            except asyncio.CancelledError:
+                spool.close()
+                raise
             self._reset_timeout()
-            status = await self.event_handler.handle_message(
-                self, session, envelope, spool, result
-            )
+            status = await self._relay_shielded(session, envelope, spool, result)
         finally:
-            spool.close()
             session.in_data = False
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push(status)
         await self.close_if_closing()
+
+    async def _relay_shielded(self, session: GatewaySession, envelope: Any, spool: Spool,
+                              result: Any) -> Reply:
+        """Decide and relay a complete message; a client that vanishes now cannot cut it short.
+
+        Once the terminator is in, the upstream transaction runs to its end (and
+        is audited, its connection released) even if this connection is lost.
+        """
+
+        async def conclude() -> Reply:
+            self.relaying = True
+            try:
+                status: Reply = await self.event_handler.handle_message(
+                    self, session, envelope, spool, result
+                )
+                return status
+            finally:
+                self.relaying = False
+                spool.close()
+
+        task = self.loop.create_task(conclude())
+        self.limiter.relays.add(task)
+        task.add_done_callback(self.limiter.relays.discard)
+        return await asyncio.shield(task)

@@ -19,6 +19,8 @@ from gateway.smtp.spool import Spool
 
 log = logging.getLogger("gateway.smtp.upstream")
 
+WRITE_BLOCK = 256 * 1024
+
 
 class UpstreamError(Exception):
     """The upstream could not be used; `kind` names why (for metrics and replies)."""
@@ -134,17 +136,23 @@ class SmtpConnection:
         """Write the message (already in wire form) and the terminator, with flow control.
 
         aiosmtplib's own `data()` wants the whole message in memory and copies
-        it three times; the gateway streams the spool through its protocol.
+        it three times; the gateway streams the spool through its protocol, in
+        writes of about WRITE_BLOCK (a small message is one write, trace header
+        and terminator included).
         """
         protocol = self.client.protocol
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("connection lost")
         protocol._response_pending = True
-        protocol.write(header)
+        pending = bytearray(header)
         for chunk in spool.chunks():
-            protocol.write(bytes(chunk))
-            await protocol._drain_helper()
-        protocol.write(b".\r\n")
+            pending += chunk
+            if len(pending) >= WRITE_BLOCK:
+                protocol.write(bytes(pending))
+                pending.clear()
+                await protocol._drain_helper()
+        pending += b".\r\n"
+        protocol.write(bytes(pending))
         await protocol._drain_helper()
 
     async def rset(self) -> None:

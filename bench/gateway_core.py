@@ -1,0 +1,60 @@
+"""The gateway's relay core alone: `tth-gateway serve`'s settings, the accept-all decider.
+
+    python bench/gateway_core.py CONFIG.yaml
+
+The same listener, DATA reader, spool, upstream pool, audit and metrics as the
+product, with no policy analysis: what the SMTP layer itself costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import sys
+from pathlib import Path
+
+import uvloop
+
+from gateway.config import Settings, load_settings
+from gateway.pipeline import AcceptAll
+from gateway.service import Gateway
+
+
+async def serve(settings: Settings, reuse_port: bool) -> None:
+    gateway = Gateway(settings, AcceptAll())
+    await gateway.start(reuse_port=reuse_port)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await gateway.stop()
+
+
+def _worker(settings: Settings, reuse_port: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    uvloop.run(serve(settings, reuse_port))
+
+
+def main() -> None:
+    settings = load_settings(Path(sys.argv[1]))
+    workers = settings.server.workers
+    if workers == 1:
+        _worker(settings, False)
+        return
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_worker, args=(settings, True)) for _ in range(workers)]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, forward)
+    for child in children:
+        child.join()
+
+
+if __name__ == "__main__":
+    main()

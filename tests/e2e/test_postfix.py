@@ -1,0 +1,133 @@
+"""Real Postfix: smtpd with smtpd_proxy_filter → gateway → Postfix smtpd → Maildir.
+
+Skipped when Postfix cannot run here, unless TTH_REQUIRE_POSTFIX=1 (CI), then it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.pipeline import AcceptAll
+from tests.support.postfix import (
+    REQUIRE_VARIABLE,
+    PostfixInstance,
+    missing_reason,
+    postfix_instance,
+)
+from tests.support.running import running_gateway
+from tests.support.sink import free_port
+
+ASCII_MESSAGE = (
+    b"From: Nguyen Van A <a@x.test>\r\n"
+    b"To: b@x.test\r\n"
+    b"Subject: e2e through Postfix\r\n"
+    b"Message-ID: <e2e-1@x.test>\r\n"
+    b"\r\n"
+    b"Kinh gui anh B,\r\n"
+    b".a line that starts with a dot\r\n"
+    b"\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def postfix_and_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+    tuple[PostfixInstance, Path]
+]:
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail(f"{REQUIRE_VARIABLE}=1 but {reason}")
+        pytest.skip(reason)
+    tmp = tmp_path_factory.mktemp("e2e")
+    gateway_port = free_port()
+    with postfix_instance(gateway_port) as postfix:
+        settings = Settings.model_validate(
+            {
+                "server": {"listen": [f"127.0.0.1:{gateway_port}"], "hostname": "gw.e2e.test",
+                           "shutdown_grace": 2.0},
+                "upstream": {"address": f"127.0.0.1:{postfix.back_port}", "starttls": "off",
+                             "timeout": 20.0},
+                "metrics": {"listen": None},
+                "audit": {"path": str(tmp / "audit.jsonl")},
+            },
+            strict=False,
+        )
+        with running_gateway(settings, AcceptAll()):
+            yield postfix, tmp / "audit.jsonl"
+
+
+def _audit(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_message_through_postfix_and_gateway_arrives_in_the_maildir(
+    postfix_and_gateway: tuple[PostfixInstance, Path],
+) -> None:
+    postfix, audit = postfix_and_gateway
+    with smtplib.SMTP("127.0.0.1", postfix.front_port, local_hostname="e2e-client.test") as c:
+        c.sendmail("a@x.test", ["b@x.test"], ASCII_MESSAGE)
+    (delivered,) = postfix.delivered()
+    headers, _, body = delivered.replace(b"\n", b"\r\n").partition(b"\r\n\r\n")
+    assert b"by gw.e2e.test (tth-gateway)" in headers
+    assert b"Message-ID: <e2e-1@x.test>" in headers
+    assert body == b"Kinh gui anh B,\r\n.a line that starts with a dot\r\n\r\n"
+    record = next(r for r in _audit(audit) if r["rcpt_accepted"] == ["b@x.test"])
+    assert record["outcome"] == "relayed"
+    assert record["helo"] == "e2e-client.test"  # the real client, told by XFORWARD
+    assert record["client_ip"] == "127.0.0.1"
+    assert record["queue_id"]
+
+
+def test_swaks_message_arrives(postfix_and_gateway: tuple[PostfixInstance, Path]) -> None:
+    postfix, _audit_path = postfix_and_gateway
+    swaks = shutil.which("swaks")
+    if swaks is None:
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail("swaks is not installed")
+        pytest.skip("swaks is not installed")
+    before = len(postfix.delivered(count=0))
+    result = subprocess.run(
+        [swaks, "--server", f"127.0.0.1:{postfix.front_port}", "--from", "a@x.test",
+         "--to", "swaks@x.test", "--header", "Subject: swaks e2e", "--helo", "swaks.test"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    arrived = postfix.delivered(count=before + 1)
+    assert any(b"Subject: swaks e2e" in m and b"(tth-gateway)" in m for m in arrived)
+
+
+def test_gateway_refusal_reaches_the_client_through_postfix(
+    postfix_and_gateway: tuple[PostfixInstance, Path],
+) -> None:
+    postfix, audit = postfix_and_gateway
+    eight_bit = "Subject: Giấy mời họp\r\n\r\nNội dung\r\n".encode()
+    with smtplib.SMTP("127.0.0.1", postfix.front_port) as client:
+        client.ehlo("e2e-client.test")
+        client.mail("a@x.test")
+        assert client.rcpt("refuse-me@x.test")[0] == 250
+        code, text = client.data(eight_bit)
+    assert code == 554
+    assert b"5.6.7" in text
+    record = next(r for r in _audit(audit) if r["rcpt_accepted"] == ["refuse-me@x.test"])
+    assert record["outcome"] == "rejected"
+
+
+def test_upstream_refusal_reaches_the_client_through_gateway_and_postfix(
+    postfix_and_gateway: tuple[PostfixInstance, Path],
+) -> None:
+    postfix, _audit_path = postfix_and_gateway
+    with smtplib.SMTP("127.0.0.1", postfix.front_port) as client:
+        client.ehlo("e2e-client.test")
+        client.mail("a@x.test")
+        code, text = client.rcpt("someone@elsewhere.test")
+    assert code == 554
+    assert b"5.7.1 <someone@elsewhere.test>: Relay access denied" in text  # from the back smtpd
