@@ -114,4 +114,4 @@ class Decisions:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.holding.drain()
-        self.pool.close()
+        await self.pool.close()

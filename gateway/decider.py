@@ -60,10 +60,14 @@ class PolicyTransaction:
         return MessageDecision(verdict, analysis)
 
     async def analyse(self, envelope: Envelope, spool: Spool) -> Analysis:
+        """The full analysis, unless no rule of the policy looks at the message at all."""
+        direction = direction_of(self.policy, envelope)
+        if not self.policy.message_rules:
+            return Analysis(envelope=envelope, direction=direction, size=spool.size)
         path = spool.path()
         job = AnalysisJob(
             envelope=envelope,
-            direction=direction_of(self.policy, envelope),
+            direction=direction,
             settings=self.policy.analysis_settings,
             signatures=self.signatures,
             message=None if path is not None else spool.getvalue(),

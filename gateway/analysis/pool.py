@@ -1,18 +1,23 @@
-"""Analysis off the event loop: a process pool with a time limit per message.
+"""Analysis off the event loop: worker processes with a time limit per message.
 
 PDF parsing and signature validation are CPU-bound; they run in worker
-processes so that one heavy message never stalls the other connections. A
-message that runs out of time, or a worker that dies, fails closed: the
-caller gets an exception and the SMTP layer answers with a 4xx.
+processes so that one heavy message never stalls the other connections. Each
+worker is a child process (`python -m gateway.analysis.child`) that reads
+pickled jobs on its stdin and writes pickled results on its stdout; the event
+loop talks to it through asyncio pipes, so no helper thread competes with the
+loop for the GIL. A message that runs out of time, or a worker that dies,
+fails closed: the worker is killed and replaced, and the caller gets
+`AnalysisFailed`, which the SMTP layer answers with a 4xx.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import pickle
+import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +29,14 @@ from gateway.smtp.spool import unstuff
 
 log = logging.getLogger("gateway.analysis.pool")
 
+#: Frames on the pipes: a 4-byte big-endian length, then a pickle.
+FRAME = struct.Struct(">I")
+#: Seconds a new worker may take to import its libraries and answer a ping.
+STARTUP_LIMIT = 120.0
+
 
 class AnalysisFailed(RuntimeError):
-    """The analysis did not finish (time limit, dead worker): the message must not pass."""
+    """The analysis did not finish (time limit, dead worker, error): the message must not pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +53,7 @@ class AnalysisJob:
 
 
 def analyse_job(job: AnalysisJob) -> Analysis:
-    """Entry point in the worker process (top level, so it pickles)."""
+    """Run one job (in a worker process, or in-process for `check`)."""
     wire = job.message if job.message is not None else _read(job.path)
     return run_analysis(unstuff(wire), job.envelope, job.direction, job.settings, job.signatures)
 
@@ -54,62 +64,130 @@ def _read(path: Path | None) -> bytes:
     return path.read_bytes()
 
 
+class _Worker:
+    """One child process and its pipes; used by one job at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls) -> _Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.analysis.child",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def call(self, payload: bytes) -> tuple[str, object]:
+        """Send one framed pickle, read one back: ("ok", value) or ("error", text)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(FRAME.pack(len(payload)) + payload)
+        await self.process.stdin.drain()
+        (size,) = FRAME.unpack(await self.process.stdout.readexactly(FRAME.size))
+        answer: tuple[str, object] = pickle.loads(await self.process.stdout.readexactly(size))
+        return answer
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        await self.process.wait()
+
+
 class AnalysisPool:
-    """Worker processes (spawned, so no lock or thread is inherited) and the time limit."""
+    """Up to `workers` child processes, started on demand and replaced when they fail."""
 
     def __init__(self, workers: int, time_limit: float) -> None:
         self.workers = workers
         self.time_limit = time_limit
-        self._executor = self._new_executor()
+        self._idle: list[_Worker] = []
+        self._replacing: set[asyncio.Task[None]] = set()
+        self._available: asyncio.Semaphore | None = None
+        self._closed = False
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-        )
+    def _slots(self) -> asyncio.Semaphore:
+        if self._available is None:
+            self._available = asyncio.Semaphore(self.workers)
+        return self._available
 
     async def warm_up(self) -> None:
-        """Start the workers now, so the first message does not pay for the imports."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
-        )
+        """Start every worker now, so that the first messages do not wait for the imports."""
+        ready = [await self._take() for _ in range(self.workers)]
+        for worker in ready:
+            await self._give_back(worker, healthy=True)
+
+    async def _ready_worker(self) -> _Worker:
+        """A new worker that has answered a ping (its libraries imported)."""
+        worker = await _Worker.start()
+        try:
+            status, _ = await asyncio.wait_for(worker.call(pickle.dumps(None)), STARTUP_LIMIT)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
+            status = "dead"
+        if status != "ok":
+            await worker.stop()
+            raise AnalysisFailed("analysis worker could not start")
+        return worker
 
     async def run(self, job: AnalysisJob) -> Analysis:
-        loop = asyncio.get_running_loop()
-        executor = self._executor
-        future = loop.run_in_executor(executor, analyse_job, job)
-        with metrics.ANALYSIS_TIME.time():
+        async with self._slots():
+            worker = await self._take()
+            healthy = False
             try:
-                return await asyncio.wait_for(future, self.time_limit)
-            except TimeoutError:
-                metrics.ANALYSIS_TIMEOUTS.inc()
-                self._replace(executor, "time limit")
-                raise AnalysisFailed(f"analysis exceeded {self.time_limit:g} s") from None
-            except BrokenProcessPool:
-                self._replace(executor, "worker died")
-                raise AnalysisFailed("analysis worker died") from None
+                with metrics.ANALYSIS_TIME.time():
+                    analysis = await self._call(worker, job)
+                healthy = True
+                return analysis
+            finally:
+                await self._give_back(worker, healthy)
 
-    def _replace(self, executor: ProcessPoolExecutor, why: str) -> None:
-        """Kill the workers of `executor` (one may be stuck) and start afresh."""
-        if executor is not self._executor:
+    async def _call(self, worker: _Worker, job: AnalysisJob) -> Analysis:
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            status, value = await asyncio.wait_for(worker.call(payload), self.time_limit)
+        except TimeoutError:
+            metrics.ANALYSIS_TIMEOUTS.inc()
+            raise AnalysisFailed(f"analysis exceeded {self.time_limit:g} s") from None
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise AnalysisFailed(f"analysis worker died: {exc!r}") from None
+        if status != "ok" or not isinstance(value, Analysis):
+            raise AnalysisFailed(f"analysis error: {value}")
+        return value
+
+    async def _take(self) -> _Worker:
+        """An idle worker, or a new one; starting one is not counted in the time limit."""
+        if self._idle:
+            return self._idle.pop()
+        return await self._ready_worker()
+
+    async def _give_back(self, worker: _Worker, healthy: bool) -> None:
+        """Keep a healthy worker; kill one that failed or overran (it may be stuck) and
+        start its replacement in the background."""
+        alive = worker.process.returncode is None
+        if healthy and alive and not self._closed and len(self._idle) < self.workers:
+            self._idle.append(worker)
             return
-        log.error("restarting the analysis workers: %s", why)
-        self._executor = self._new_executor()
-        _kill(executor)
+        if not healthy:
+            log.error("analysis worker %s stopped after a failure", worker.process.pid)
+        await worker.stop()
+        if not healthy and not self._closed:
+            task = asyncio.get_running_loop().create_task(self._replace())
+            self._replacing.add(task)
+            task.add_done_callback(self._replacing.discard)
 
-    def close(self) -> None:
-        _kill(self._executor)
+    async def _replace(self) -> None:
+        try:
+            worker = await self._ready_worker()
+        except AnalysisFailed:
+            log.error("analysis worker replacement failed; next message starts one")
+            return
+        await self._give_back(worker, healthy=True)
 
-
-def _kill(executor: ProcessPoolExecutor) -> None:
-    processes = list((executor._processes or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-
-
-def _ready() -> bool:
-    import gateway.analysis.worker  # noqa: F401  (imports the heavy libraries once)
-
-    return True
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._replacing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AnalysisFailed):
+                await task
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            await worker.stop()

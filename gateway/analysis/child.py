@@ -1,0 +1,49 @@
+"""An analysis worker process: framed pickled jobs on stdin, framed pickled results on stdout.
+
+Started by `gateway.analysis.pool`; only the gateway writes to its stdin. A
+job of `None` is a ping (answered once the libraries are imported). Logs go
+to stderr, never to stdout, which carries the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import sys
+from typing import BinaryIO
+
+from gateway.analysis.pool import FRAME, analyse_job
+
+
+def _read_frame(stream: BinaryIO) -> bytes | None:
+    head = stream.read(FRAME.size)
+    if len(head) < FRAME.size:
+        return None
+    (size,) = FRAME.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+def _answer(job: object) -> tuple[str, object]:
+    if job is None:
+        return ("ok", None)
+    try:
+        return ("ok", analyse_job(job))  # type: ignore[arg-type]
+    except Exception as exc:
+        logging.getLogger("gateway.analysis.child").exception("analysis failed")
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s analysis-worker %(name)s %(message)s")
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    while (frame := _read_frame(source)) is not None:
+        result = pickle.dumps(_answer(pickle.loads(frame)), protocol=pickle.HIGHEST_PROTOCOL)
+        sink.write(FRAME.pack(len(result)) + result)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    main()
