@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -87,7 +88,8 @@ def running(server: Server, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
                 time.sleep(0.05)
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the server and its worker processes
+        with contextlib.suppress(ProcessLookupError):  # it may have exited on its own
+            os.killpg(process.pid, signal.SIGTERM)  # the server and its worker processes
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

@@ -18,18 +18,6 @@ class HoldStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class HeldEnvelope:
-    """The SMTP envelope and client of the held message (what `release` replays)."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    client_ip: str | None = None
-    client_name: str | None = None
-    helo: str | None = None
-    smtputf8: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class HeldRule:
     name: str
     action: str
@@ -69,7 +57,7 @@ class HeldDecision:
 class HoldRequest:
     """What the caller knows when it asks for a message to be held."""
 
-    envelope: HeldEnvelope
+    envelope: Envelope
     decision: HeldDecision
     message_id: str | None = None
     session: str | None = None
@@ -98,7 +86,7 @@ class HeldMetadata:
     received: str
     size: int
     sha256: str
-    envelope: HeldEnvelope
+    envelope: Envelope
     decision: HeldDecision
     status: HoldStatus = HoldStatus.HELD
     message_id: str | None = None
@@ -146,17 +134,6 @@ def held_rule(hit: RuleHit) -> HeldRule:
     return HeldRule(hit.name, hit.action.value, hit.reason)
 
 
-def held_envelope(envelope: Envelope) -> HeldEnvelope:
-    return HeldEnvelope(
-        envelope.mail_from,
-        tuple(envelope.rcpt_tos),
-        envelope.client_ip,
-        envelope.client_name,
-        envelope.helo,
-        envelope.smtputf8,
-    )
-
-
 def hold_request(
     envelope: Envelope,
     verdict: Verdict,
@@ -177,4 +154,4 @@ def hold_request(
             documents=tuple(map(held_document, analysis.documents)),
         )
         message_id = analysis.headers.message_id
-    return HoldRequest(held_envelope(envelope), decision, message_id, session)
+    return HoldRequest(envelope, decision, message_id, session)

@@ -29,6 +29,7 @@ when printed, always decides.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -177,11 +178,17 @@ def _longest_prefix_keyword(folded_line: str, table: TypeTable) -> DocumentTypeS
     best: tuple[int, DocumentTypeSpec] | None = None
     for spec in table.specs:
         for keyword in spec.title_keywords:
-            key = fold(keyword)
+            key = _folded_keyword(keyword)
             longer = best is None or len(key) > best[0]
             if key and longer and _starts_with_words(folded_line, key):
                 best = (len(key), spec)
     return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_keyword(keyword: str) -> str:
+    """`fold(keyword)`, computed once per keyword rather than once per line read."""
+    return fold(keyword)
 
 
 def _starts_with_words(text: str, prefix: str) -> bool:
@@ -216,7 +223,7 @@ def _keyword_in_words(folded: str, table: TypeTable) -> tuple[DocumentTypeSpec, 
     best: tuple[int, int, DocumentTypeSpec, str] | None = None
     for spec in table.specs:
         for keyword in spec.title_keywords:
-            key = fold(keyword)
+            key = _folded_keyword(keyword)
             for variant in {key, key.replace(" ", "")}:
                 position = folded.find(f" {variant} ") if variant else -1
                 if position < 0:
