@@ -163,9 +163,14 @@ def identify_from_subject(subject: str, table: TypeTable) -> TypeFinding:
 
 
 def _title_spec(lines: list[str], table: TypeTable) -> tuple[DocumentTypeSpec, str] | None:
+    first_words = _title_first_words(table)
+    longest = max((len(word) for word in first_words), default=0)
     for line in lines:
         stripped = line.strip()
-        if not stripped or not _mostly_upper(stripped):
+        head = stripped.split(None, 1)[0] if stripped else ""
+        if not head or len(head) > 2 * longest or fold(head) not in first_words:
+            continue
+        if not _mostly_upper(stripped):
             continue
         folded = fold(stripped)
         best = _longest_prefix_keyword(folded, table)
@@ -183,6 +188,13 @@ def _longest_prefix_keyword(folded_line: str, table: TypeTable) -> DocumentTypeS
             if key and longer and _starts_with_words(folded_line, key):
                 best = (len(key), spec)
     return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=64)
+def _title_first_words(table: TypeTable) -> frozenset[str]:
+    """The first word of every title keyword, folded: a line starting otherwise is no title."""
+    keywords = (_folded_keyword(k) for spec in table.specs for k in spec.title_keywords)
+    return frozenset(keyword.split(" ", 1)[0] for keyword in keywords if keyword)
 
 
 @functools.lru_cache(maxsize=4096)
