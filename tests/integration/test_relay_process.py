@@ -33,9 +33,10 @@ def _environment() -> dict[str, str]:
 
 @contextmanager
 def serving(
-    tmp_path: Path, upstream: str, **extra: str
+    tmp_path: Path, upstream: str, *flags: str, **extra: str
 ) -> Iterator[tuple[int, int, subprocess.Popen[str]]]:
-    """`tth-gateway serve` on free ports; yields (smtp port, metrics port, process)."""
+    """`tth-gateway serve` on free ports, with extra `flags` and config keys `extra`;
+    yields (smtp port, metrics port, process)."""
     port, metrics = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(
@@ -47,7 +48,7 @@ def serving(
     process = subprocess.Popen(
         _command("serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
                  "--upstream", upstream, "--metrics", f"127.0.0.1:{metrics}",
-                 "--policies", str(accept_all_policies(tmp_path / "policies"))),
+                 "--policies", str(accept_all_policies(tmp_path / "policies")), *flags),
         cwd=tmp_path, env=_environment(), stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -1,0 +1,64 @@
+"""SIGHUP reloads the policy of a running `tth-gateway serve`, one worker or several."""
+
+from __future__ import annotations
+
+import signal
+import smtplib
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_relay_process import _metric, serving
+from tests.support.sink import Sink
+
+DRILL_RULE = """\
+rules:
+  - name: sighup-drill
+    description: refuses freemail senders, to show that the reload took effect
+    when:
+      sender: {in: [freemail_domains]}
+    action: reject
+    message_vi: "Bị từ chối theo chính sách mới nạp"
+    message_en: "Refused by the reloaded policy"
+"""
+
+
+def _mail_from(port: int, sender: str) -> int:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo("client.test")
+        code, _ = client.mail(sender)
+        client.rset()
+        return code
+
+
+def _generation(metrics_port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
+        return _metric(reply.read().decode(), "tth_policy_generation")
+
+
+def _eventually(check: object, expected: object, seconds: float = 10) -> object:
+    deadline = time.monotonic() + seconds
+    got = check()  # type: ignore[operator]
+    while got != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        got = check()  # type: ignore[operator]
+    return got
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_loads_the_edited_policy(tmp_path: Path, sink: Sink, workers: int) -> None:
+    with serving(tmp_path, sink.address, "--workers", str(workers),
+                 analysis="{watch_interval: 3600}") as (port, metrics, process):
+        for _ in range(workers * 3):
+            assert _mail_from(port, "citizen@gmail.com") == 250
+        assert _generation(metrics) == 1
+        (tmp_path / "policies" / "rules.yaml").write_text(DRILL_RULE)
+        assert _mail_from(port, "citizen@gmail.com") == 250, "no reload without the signal"
+        process.send_signal(signal.SIGHUP)
+        assert _eventually(lambda: _generation(metrics), 2) == 2
+        assert _eventually(lambda: _mail_from(port, "citizen@gmail.com"), 550) == 550
+        for _ in range(workers * 3):
+            assert _mail_from(port, "citizen@gmail.com") == 550
+        assert _mail_from(port, "official@sotttt.thuathienhue.gov.vn") == 250
