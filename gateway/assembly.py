@@ -9,11 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pickle
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from gateway import metrics
+from gateway.actions.durable import write_durably
 from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
+from gateway.analysis.worker import LoadedTrust
 from gateway.config import Settings
 from gateway.decider import PolicyDecider
 from gateway.policy.loader import Policy, PolicyError, load_policy
@@ -56,16 +62,20 @@ def trust_sources(settings: Settings) -> TrustSources:
                         crls=trust.crls)
 
 
-def trust_reloadable(settings: Settings) -> Reloadable[TrustSources]:
-    """The trust store's files, checked readable at each (re)load."""
+def trust_reloadable(settings: Settings, snapshots: Path) -> Reloadable[LoadedTrust]:
+    """The trust store's files; each good load is kept as a snapshot in `snapshots`, so
+    that a later broken edit cannot reach a worker that starts afterwards."""
     sources = trust_sources(settings)
 
-    def load() -> TrustSources:
+    def load() -> LoadedTrust:
         try:
-            _expiry_metrics(TrustMaterial.load(sources))
+            material = TrustMaterial.load(sources)
         except TrustLoadError as exc:
             raise LoadError([str(exc)]) from exc
-        return sources
+        _expiry_metrics(material)
+        snapshot = snapshots / f"trust-{material.generation}.pickle"
+        write_durably(snapshot, [pickle.dumps(material, protocol=pickle.HIGHEST_PROTOCOL)])
+        return LoadedTrust(sources, material.generation, snapshot)
 
     return Reloadable(
         "trust store", load,
@@ -88,7 +98,10 @@ class Decisions:
     def __init__(self, settings: Settings, upstream: Upstream) -> None:
         self.settings = settings
         self.policies = policy_reloadable(settings)
-        self.trust = trust_reloadable(settings) if settings.trust.anchors else None
+        self._snapshots = Path(tempfile.mkdtemp(prefix="tth-trust-"))
+        self.trust = (
+            trust_reloadable(settings, self._snapshots) if settings.trust.anchors else None
+        )
         self.pool = AnalysisPool(settings.analysis.workers, settings.analysis.time_limit)
         self.decider = PolicyDecider(self.policies, self.trust, self.pool)
         self.holding = QuarantineHolding(settings, upstream)
@@ -115,3 +128,4 @@ class Decisions:
                 await task
         await self.holding.drain()
         await self.pool.close()
+        shutil.rmtree(self._snapshots, ignore_errors=True)

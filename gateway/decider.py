@@ -14,7 +14,7 @@ from typing import Protocol
 from gateway import metrics
 from gateway.analysis.model import Analysis, Envelope
 from gateway.analysis.pool import AnalysisJob, analyse_job
-from gateway.analysis.worker import SignatureSetup
+from gateway.analysis.worker import LoadedTrust, SignatureSetup
 from gateway.pipeline import MessageDecision, TransactionDecider
 from gateway.policy.engine import (
     direction_of,
@@ -104,7 +104,7 @@ class PolicyDecider:
     def __init__(
         self,
         policies: Reloadable[Policy],
-        trust: Reloadable[TrustSources] | None,
+        trust: Reloadable[LoadedTrust] | None,
         runner: AnalysisRunner,
     ) -> None:
         self.policies = policies
@@ -117,8 +117,9 @@ class PolicyDecider:
         if self.trust is None:
             setup = SignatureSetup(NO_TRUST, "no-trust-anchors", policy.signature_settings)
         else:
-            loaded = self.trust.loaded
-            setup = SignatureSetup(loaded.value, loaded.fingerprint, policy.signature_settings)
+            trust = self.trust.current
+            setup = SignatureSetup(trust.sources, trust.generation, policy.signature_settings,
+                                   trust.snapshot)
         return PolicyTransaction(policy, setup, self.runner)
 
 

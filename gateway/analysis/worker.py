@@ -3,25 +3,59 @@ then the analysis of the message."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.model import Analysis, Direction, Envelope
 from gateway.analysis.settings import AnalysisSettings
 from gateway.config import Settings
-from gateway.signatures.checker import checker_for_process
+from gateway.signatures.checker import SignatureChecker, checker_for_process
 from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import TrustSources
+from gateway.signatures.trust import TrustMaterial, TrustSources
 
 
 @dataclass(frozen=True, slots=True)
 class SignatureSetup:
-    """The trust store's files (with the fingerprint they had when loaded) and the policy's
-    signature settings: enough for a worker process to build, once, its checker."""
+    """What a worker process needs to build, once, its signature checker: the trust
+    store's files, the generation of what was loaded from them, the policy's signature
+    settings, and `snapshot`, the file holding the loaded certificates and CRLs (the last
+    good trust store, even if the files were edited since); without a snapshot the
+    worker reads `sources` itself."""
 
     sources: TrustSources
     generation: str
     settings: SignatureSettings
+    snapshot: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTrust:
+    """A trust store loaded from `sources`: its content `generation` and the snapshot file
+    of what was loaded, which the analysis workers build their checkers from."""
+
+    sources: TrustSources
+    generation: str
+    snapshot: Path
+
+
+#: This process's checker built from a snapshot, by (generation, settings).
+_SNAPSHOT_CHECKER: dict[tuple[str, str], SignatureChecker] = {}
+
+
+def checker_for(setup: SignatureSetup) -> SignatureChecker:
+    """The checker for `setup`, built on first use in this process."""
+    if setup.snapshot is None:
+        return checker_for_process(setup.sources, setup.settings, setup.generation)
+    key = (setup.generation, setup.settings.fingerprint)
+    checker = _SNAPSHOT_CHECKER.get(key)
+    if checker is None:
+        material: TrustMaterial = pickle.loads(setup.snapshot.read_bytes())
+        checker = SignatureChecker(material, setup.sources, setup.settings)
+        _SNAPSHOT_CHECKER.clear()
+        _SNAPSHOT_CHECKER[key] = checker
+    return checker
 
 
 def signature_setup(settings: Settings, signature_settings: SignatureSettings) -> SignatureSetup:
@@ -42,8 +76,5 @@ def run_analysis(
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
 ) -> Analysis:
-    checker = (
-        None if signatures is None
-        else checker_for_process(signatures.sources, signatures.settings, signatures.generation)
-    )
+    checker = None if signatures is None else checker_for(signatures)
     return analyse(message, envelope, direction, settings, checker)

@@ -17,14 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from prometheus_client import REGISTRY
 
 from gateway.analysis.model import Direction, Envelope
-from gateway.analysis.worker import SignatureSetup, run_analysis
+from gateway.analysis.worker import _SNAPSHOT_CHECKER, LoadedTrust, SignatureSetup, run_analysis
 from gateway.assembly import trust_reloadable
 from gateway.config import Settings
 from gateway.policy.loader import Policy, load_policy
 from gateway.reload import Reloadable
-from gateway.signatures.checker import checker_for_process
 from gateway.signatures.model import SignatureStatus
-from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki, make_crl
 from tests.fixtures.signed import pki_at, signed_pdf
@@ -54,12 +52,14 @@ def trust_dir(pki: Pki, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def trust(trust_dir: Path) -> Reloadable[TrustSources]:
+def trust(trust_dir: Path) -> Reloadable[LoadedTrust]:
     settings = Settings.model_validate({"trust": {
         "anchors": str(trust_dir / "anchors"), "intermediates": str(trust_dir / "intermediates"),
         "crls": str(trust_dir / "crls"),
     }}, strict=False)
-    return trust_reloadable(settings)
+    snapshots = trust_dir / "snapshots"
+    snapshots.mkdir()
+    return trust_reloadable(settings, snapshots)
 
 
 def expiry(kind: str, name: str) -> float | None:
@@ -78,20 +78,21 @@ def ca_crl(pki: Pki, trust_dir: Path, *, revoke_person: bool, days: int) -> None
     (trust_dir / "crls" / "ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
 
 
-def statuses(pki: Pki, trust: Reloadable[TrustSources]) -> list[SignatureStatus]:
+def statuses(pki: Pki, trust: Reloadable[LoadedTrust]) -> list[SignatureStatus]:
     """The signature status of each document of an invitation signed by the person, analysed
     under the trust store the decider would hand out now."""
     raw = to_bytes(message(sender=PERSON_EMAIL, to=RECIPIENT,
                            attachments=[Attachment("giay-moi-hop.pdf", signed_pdf(pki, "valid"))]))
-    loaded = trust.loaded
-    setup = SignatureSetup(loaded.value, loaded.fingerprint, policy().signature_settings)
+    loaded = trust.current
+    setup = SignatureSetup(loaded.sources, loaded.generation, policy().signature_settings,
+                           loaded.snapshot)
     envelope = Envelope(PERSON_EMAIL, (RECIPIENT,), client_ip="10.1.2.3")
     analysis = run_analysis(raw, envelope, Direction.INTERNAL, policy().analysis_settings, setup)
     return [document.signature.status for document in analysis.documents if document.filename]
 
 
 def test_loading_publishes_the_expiry_of_every_anchor_intermediate_and_crl(
-    pki: Pki, trust_dir: Path, trust: Reloadable[TrustSources]
+    pki: Pki, trust_dir: Path, trust: Reloadable[LoadedTrust]
 ) -> None:
     assert trust.loaded.generation == 1
     assert expiry("anchor", "root.pem") == pki.root.cert.not_valid_after_utc.timestamp()
@@ -105,23 +106,22 @@ def test_loading_publishes_the_expiry_of_every_anchor_intermediate_and_crl(
 
 
 def test_reloaded_crl_revokes_the_signer_for_the_next_analysis(
-    pki: Pki, trust_dir: Path, trust: Reloadable[TrustSources]
+    pki: Pki, trust_dir: Path, trust: Reloadable[LoadedTrust]
 ) -> None:
     assert statuses(pki, trust) == [SignatureStatus.VALID]
     before = trust.loaded
-    checker = checker_for_process(before.value, policy().signature_settings, before.fingerprint)
     ca_crl(pki, trust_dir, revoke_person=True, days=7)
     assert trust.changed()
     assert trust.reload() == []
     after = trust.loaded
-    assert (after.generation, after.fingerprint != before.fingerprint) == (2, True)
-    assert checker_for_process(after.value, policy().signature_settings,
-                               after.fingerprint) is not checker
+    assert after.generation == 2
+    assert after.value.generation != before.value.generation
+    assert after.value.snapshot != before.value.snapshot
     assert statuses(pki, trust) == [SignatureStatus.REVOKED]
 
 
 def test_broken_trust_file_keeps_the_last_good_generation_and_is_counted(
-    pki: Pki, trust_dir: Path, trust: Reloadable[TrustSources]
+    pki: Pki, trust_dir: Path, trust: Reloadable[LoadedTrust]
 ) -> None:
     assert statuses(pki, trust) == [SignatureStatus.VALID]
     good, errors = trust.loaded, reload_errors()
@@ -134,6 +134,8 @@ def test_broken_trust_file_keeps_the_last_good_generation_and_is_counted(
     assert reload_errors() == errors + 1
     assert expiry("anchor", "root.pem") == pki.root.cert.not_valid_after_utc.timestamp()
     assert expiry("anchor", "garbage.pem") is None
+    assert statuses(pki, trust) == [SignatureStatus.VALID]
+    _SNAPSHOT_CHECKER.clear()  # as in a worker started after the broken edit
     assert statuses(pki, trust) == [SignatureStatus.VALID]
     garbage.unlink()
     assert trust.reload() == []
