@@ -9,12 +9,12 @@ product, with no policy analysis: what the SMTP layer itself costs.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import signal
 import sys
 from pathlib import Path
 
 import uvloop
+from processes import run_workers
 
 from gateway.config import Settings, load_settings
 from gateway.pipeline import AcceptAll
@@ -41,20 +41,7 @@ def main() -> None:
     if workers == 1:
         _worker(settings, False)
         return
-    context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_worker, args=(settings, True)) for _ in range(workers)]
-    for child in children:
-        child.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.is_alive():
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, forward)
-    for child in children:
-        child.join()
-
+    run_workers(_worker, (settings, True), workers)
 
 if __name__ == "__main__":
     main()

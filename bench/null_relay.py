@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import signal
 import socket
-from typing import Any
 
 import aiosmtplib
 import uvloop
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from processes import run_workers
 
 
 class PooledForwarder:
@@ -77,22 +76,7 @@ def main() -> None:
     if args.workers == 1:
         _worker(host, int(port), upstream, False)
         return
-    context = multiprocessing.get_context("spawn")
-    children: list[Any] = [
-        context.Process(target=_worker, args=(host, int(port), upstream, True))
-        for _ in range(args.workers)
-    ]
-    for child in children:
-        child.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.is_alive():
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, forward)
-    for child in children:
-        child.join()
+    run_workers(_worker, (host, int(port), upstream, True), args.workers)
 
 
 if __name__ == "__main__":
