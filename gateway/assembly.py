@@ -75,6 +75,7 @@ def trust_reloadable(settings: Settings, snapshots: Path) -> Reloadable[LoadedTr
         _expiry_metrics(material)
         snapshot = snapshots / f"trust-{material.generation}.pickle"
         write_durably(snapshot, [pickle.dumps(material, protocol=pickle.HIGHEST_PROTOCOL)])
+        _prune(snapshots, keep=snapshot)
         return LoadedTrust(sources, material.generation, snapshot)
 
     return Reloadable(
@@ -82,6 +83,14 @@ def trust_reloadable(settings: Settings, snapshots: Path) -> Reloadable[LoadedTr
         lambda: [sources.anchors, sources.intermediates, sources.crls],
         on_error=lambda errors: metrics.TRUST_RELOAD_ERRORS.inc(),
     )
+
+
+def _prune(snapshots: Path, keep: Path) -> None:
+    """Remove old snapshots; the newest before `keep` stays for transactions in flight."""
+    older = sorted((path for path in snapshots.glob("trust-*.pickle") if path != keep),
+                   key=lambda path: path.stat().st_mtime)
+    for path in older[:-1]:
+        path.unlink(missing_ok=True)
 
 
 def _expiry_metrics(material: TrustMaterial) -> None:
@@ -106,6 +115,7 @@ class Decisions:
         self.decider = PolicyDecider(self.policies, self.trust, self.pool)
         self.holding = QuarantineHolding(settings, upstream)
         self._watchers: list[asyncio.Task[None]] = []
+        self._reloads: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         interval = self.settings.analysis.watch_interval
@@ -115,10 +125,16 @@ class Decisions:
         await self.pool.warm_up()
 
     def reload(self) -> None:
-        """SIGHUP: reload policies and trust store now."""
+        """Reload policies and trust store now (blocking)."""
         self.policies.reload()
         if self.trust is not None:
             self.trust.reload()
+
+    def request_reload(self) -> None:
+        """SIGHUP, on the event loop: reload in a thread, so no session waits for it."""
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.reload))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     async def stop(self) -> None:
         for task in self._watchers:

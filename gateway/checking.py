@@ -14,10 +14,12 @@ from email.utils import getaddresses
 from typing import Any
 
 from gateway.analysis.model import Envelope
+from gateway.config import ServerSettings
 from gateway.decider import PolicyTransaction
 from gateway.pipeline import MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.report import rule_json, verdict_json
+from gateway.smtp.dataread import DataProblem, DataResult, read_data
 from gateway.smtp.spool import Spool
 
 #: Exit status of `check` for each action (2 is kept for usage and configuration errors).
@@ -42,6 +44,8 @@ class CheckResult:
     recipients: tuple[tuple[str, Verdict], ...]
     message: MessageDecision | None
     final: Verdict = field(default_factory=Verdict)
+    data_problem: str | None = None
+    failure: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -77,8 +81,8 @@ def envelope_from_headers(
                     smtputf8=utf8)
 
 
-async def run_check(transaction: PolicyTransaction, envelope: Envelope,
-                    raw: bytes) -> CheckResult:
+async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: bytes,
+                    server: ServerSettings) -> CheckResult:
     """MAIL, each RCPT, then DATA, as the live gateway runs them."""
     sender = transaction.sender(Envelope(**{**_fields(envelope), "rcpt_tos": ()}))
     if _refuses(sender):
@@ -96,15 +100,36 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope,
         last = recipients[-1][1] if recipients else Verdict(Action.REJECT)
         return CheckResult(envelope, sender, tuple(recipients), None, last)
     spool = Spool(threshold=1 << 62)
-    spool.write(wire_form(raw))
+    data = await _read_as_data(wire_form(raw), spool, server, envelope.smtputf8)
+    if data.problem is not DataProblem.NONE:
+        return CheckResult(envelope, sender, tuple(recipients), None, Verdict(Action.REJECT),
+                           data_problem=data.problem.name.lower())
     delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)})
-    decision = await transaction.message(delivered, spool)
+    try:
+        decision = await transaction.message(delivered, spool)
+    except Exception as exc:
+        return CheckResult(envelope, sender, tuple(recipients), None, Verdict(Action.TEMPFAIL),
+                           failure=f"{type(exc).__name__}: {exc}")
     return CheckResult(envelope, sender, tuple(recipients), decision, decision.verdict)
 
 
-def check_message(transaction: PolicyTransaction, envelope: Envelope,
-                  raw: bytes) -> CheckResult:
-    return asyncio.run(run_check(transaction, envelope, raw))
+async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
+                        utf8: bool) -> DataResult:
+    """The live gateway's DATA reader and its checks (size, line length, bare CR, NUL,
+    8-bit headers) over the message, as if a client had sent it."""
+    reader = asyncio.StreamReader()
+    reader.feed_data(wire + (b"" if wire.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    reader.feed_eof()
+    return await read_data(
+        reader, spool, max_size=server.max_message_size, max_line=server.max_line_length,
+        check_header_8bit=server.eight_bit_headers == "reject" and not utf8,
+        on_block=lambda: None,
+    )
+
+
+def check_message(transaction: PolicyTransaction, envelope: Envelope, raw: bytes,
+                  server: ServerSettings) -> CheckResult:
+    return asyncio.run(run_check(transaction, envelope, raw, server))
 
 
 def _fields(envelope: Envelope) -> dict[str, Any]:
@@ -119,6 +144,10 @@ def result_json(result: CheckResult) -> dict[str, Any]:
     """DESIGN.md's verdict JSON, plus the envelope and the envelope-stage refusals."""
     analysis = result.message.analysis if result.message else None
     body = verdict_json(result.final, analysis)
+    if result.data_problem is not None:
+        body["data_problem"] = result.data_problem
+    if result.failure is not None:
+        body["failure"] = result.failure
     body["envelope"] = {
         "mail_from": result.envelope.mail_from,
         "rcpt_tos": list(result.envelope.rcpt_tos),
@@ -141,6 +170,10 @@ def result_table(result: CheckResult) -> str:
         f"envelope:        {result.envelope.mail_from or '<>'} -> "
         f"{', '.join(result.envelope.rcpt_tos) or '-'}  client {result.envelope.client_ip or '-'}",
     ]
+    if result.data_problem is not None:
+        lines.append(f"refused at DATA:  {result.data_problem} (before any policy)")
+    if result.failure is not None:
+        lines.append(f"tempfail:        analysis failed: {result.failure}")
     if "direction" in body:
         lines.append(f"direction:       {body['direction']}")
         lines.append(f"classification:  {body['classification'] or '-'}")

@@ -123,7 +123,7 @@ def _check(args: argparse.Namespace) -> int:
     transaction = PolicyTransaction(
         policy, signature_setup(settings, policy.signature_settings), InlineRunner()
     )
-    result = check_message(transaction, envelope, raw)
+    result = check_message(transaction, envelope, raw, settings.server)
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ class Reloadable(Generic[Value]):
         self._paths = paths
         self._on_loaded = on_loaded
         self._on_error = on_error
+        self._lock = threading.Lock()
         self._loaded = self._build(generation=1)
         on_loaded(self._loaded)
 
@@ -90,7 +92,14 @@ class Reloadable(Generic[Value]):
         return Loaded(self._load(), generation, time.time(), stamp)
 
     def reload(self) -> list[str]:
-        """Load again; on error keep the last good value and return the errors."""
+        """Load again; on error keep the last good value and return the errors.
+
+        Safe to call from several threads (SIGHUP and the file watch): one load at a time.
+        """
+        with self._lock:
+            return self._reload()
+
+    def _reload(self) -> list[str]:
         try:
             loaded = self._build(self._loaded.generation + 1)
         except LoadError as exc:

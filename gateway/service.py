@@ -107,7 +107,7 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool) ->
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     if gateway.decisions is not None:
-        loop.add_signal_handler(signal.SIGHUP, gateway.decisions.reload)
+        loop.add_signal_handler(signal.SIGHUP, gateway.decisions.request_reload)
     if announce:
         log.warning(
             "tth-gateway listening on %s, relaying to %s",

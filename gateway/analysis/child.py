@@ -8,6 +8,7 @@ to stderr, never to stdout, which carries the results.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import sys
 from typing import BinaryIO
@@ -38,7 +39,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s analysis-worker %(name)s %(message)s")
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    source = sys.stdin.buffer
+    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
     while (frame := _read_frame(source)) is not None:
         result = pickle.dumps(_answer(pickle.loads(frame)), protocol=pickle.HIGHEST_PROTOCOL)
         sink.write(FRAME.pack(len(result)) + result)

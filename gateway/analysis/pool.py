@@ -112,17 +112,19 @@ class AnalysisPool:
 
     async def warm_up(self) -> None:
         """Start every worker now, so that the first messages do not wait for the imports."""
-        ready = [await self._take() for _ in range(self.workers)]
-        for worker in ready:
-            await self._give_back(worker, healthy=True)
+        for _ in range(self.workers - len(self._idle)):
+            await self._give_back(await self._ready_worker(), healthy=True)
 
     async def _ready_worker(self) -> _Worker:
         """A new worker that has answered a ping (its libraries imported)."""
         worker = await _Worker.start()
         try:
             status, _ = await asyncio.wait_for(worker.call(pickle.dumps(None)), STARTUP_LIMIT)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, pickle.UnpicklingError):
             status = "dead"
+        except BaseException:
+            await worker.stop()
+            raise
         if status != "ok":
             await worker.stop()
             raise AnalysisFailed("analysis worker could not start")
@@ -131,27 +133,28 @@ class AnalysisPool:
     async def run(self, job: AnalysisJob) -> Analysis:
         async with self._slots():
             worker = await self._take()
-            healthy = False
+            in_sync = False
             try:
                 with metrics.ANALYSIS_TIME.time():
-                    analysis = await self._call(worker, job)
-                healthy = True
-                return analysis
+                    status, value = await self._call(worker, job)
+                in_sync = True
             finally:
-                await self._give_back(worker, healthy)
-
-    async def _call(self, worker: _Worker, job: AnalysisJob) -> Analysis:
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            status, value = await asyncio.wait_for(worker.call(payload), self.time_limit)
-        except TimeoutError:
-            metrics.ANALYSIS_TIMEOUTS.inc()
-            raise AnalysisFailed(f"analysis exceeded {self.time_limit:g} s") from None
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            raise AnalysisFailed(f"analysis worker died: {exc!r}") from None
+                await self._give_back(worker, in_sync)
         if status != "ok" or not isinstance(value, Analysis):
             raise AnalysisFailed(f"analysis error: {value}")
         return value
+
+    async def _call(self, worker: _Worker, job: AnalysisJob) -> tuple[str, object]:
+        """The worker's answer; raises when the worker overran or died (it is then out of
+        step with its pipes and must go)."""
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            return await asyncio.wait_for(worker.call(payload), self.time_limit)
+        except TimeoutError:
+            metrics.ANALYSIS_TIMEOUTS.inc()
+            raise AnalysisFailed(f"analysis exceeded {self.time_limit:g} s") from None
+        except (OSError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
+            raise AnalysisFailed(f"analysis worker died: {exc!r}") from None
 
     async def _take(self) -> _Worker:
         """An idle worker, or a new one; starting one is not counted in the time limit."""

@@ -41,6 +41,21 @@ _QUEUE_ID = re.compile(r"queued as ([A-Za-z0-9._-]+)|delivered as ([^\s]+)", re.
 UPSTREAM_DOWN = (451, "4.4.1", "Upstream mail system unavailable, try again later")
 UPSTREAM_FAILED = (451, "4.4.2", "Upstream mail system failed, try again later")
 DECIDER_FAILED = (451, "4.3.0", "Temporary policy failure, try again later")
+INTERNAL_ERROR = (451, "4.3.0", "Temporary local problem, try again later")
+
+
+def encodable(text: str) -> bool:
+    """False for arguments that arrived as bytes that are not UTF-8 (surrogate escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """`text` with bytes that are not UTF-8 replaced, for headers and XFORWARD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 _DATA_PROBLEMS: dict[DataProblem, tuple[int, str, str]] = {
     DataProblem.TOO_BIG: (552, "5.3.4", "Message size exceeds fixed maximum message size"),
@@ -99,6 +114,11 @@ class RelayHandler:
         if session.transaction is not None:
             server.loop.create_task(self._abandon(session, "client went away"))
 
+    async def handle_exception(self, error: Exception) -> str:
+        """A bug must not bounce mail: the client hears a temporary failure and retries."""
+        log.error("unexpected error in an SMTP session", exc_info=error)
+        return reply(*INTERNAL_ERROR, reason=type(error).__name__).render()
+
     async def handle_PROXY(self, server: GatewaySMTP, session: GatewaySession,
                            envelope: SmtpEnvelope, proxy_data: Any) -> bool:
         if not server.peer_trusted():
@@ -132,7 +152,7 @@ class RelayHandler:
                           responses: list[str]) -> list[str]:
         session.host_name = hostname
         if not session.client.forwarded or session.client.helo is None:
-            session.client.helo = hostname
+            session.client.helo = printable(hostname)
         kept = [line for line in responses[:-1] if not line.startswith("250-AUTH")]
         kept += ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
         if server.peer_trusted():
@@ -143,7 +163,7 @@ class RelayHandler:
                           envelope: SmtpEnvelope, hostname: str) -> str:
         session.host_name = hostname
         if not session.client.forwarded or session.client.helo is None:
-            session.client.helo = hostname
+            session.client.helo = printable(hostname)
         return f"250 {server.hostname}"
 
     def _envelope(self, session: GatewaySession, sender: str | None, rcpts: list[str],
@@ -191,6 +211,8 @@ class RelayHandler:
                           envelope: SmtpEnvelope, address: str,
                           mail_options: list[str]) -> Reply:
         utf8 = "SMTPUTF8" in mail_options
+        if not encodable(address):
+            return reply(553, "5.1.7", "Sender address is not valid UTF-8")
         transaction = Transaction(self.decider.begin())
         verdict = self._decide(session, "MAIL", transaction.decider.sender,
                                self._envelope(session, address, [], utf8))
@@ -231,6 +253,9 @@ class RelayHandler:
                 await self.upstream.release(connection, reusable=False)
                 if attempt == 2 or exc.kind not in ("disconnected",):
                     raise
+            except Exception:
+                await self.upstream.release(connection, reusable=False)
+                raise
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -239,10 +264,10 @@ class RelayHandler:
         client = session.client
         unavailable = "[UNAVAILABLE]"
         return {
-            "NAME": client.name or unavailable,
-            "ADDR": client.ip or unavailable,
-            "HELO": client.helo or unavailable,
-            "PROTO": client.proto or ("ESMTP" if session.extended_smtp else "SMTP"),
+            "NAME": printable(client.name or unavailable),
+            "ADDR": printable(client.ip or unavailable),
+            "HELO": printable(client.helo or unavailable),
+            "PROTO": printable(client.proto or ("ESMTP" if session.extended_smtp else "SMTP")),
         }
 
     @staticmethod
@@ -273,6 +298,8 @@ class RelayHandler:
             return reply(*UPSTREAM_FAILED, reason="upstream broken earlier")
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return reply(452, "4.5.3", "Too many recipients")
+        if not encodable(address):
+            return reply(553, "5.1.3", "Recipient address is not valid UTF-8")
         utf8 = bool(envelope.smtp_utf8)
         verdict = self._decide(session, "RCPT", transaction.decider.recipient,
                                self._envelope(session, envelope.mail_from,
@@ -349,8 +376,13 @@ class RelayHandler:
         record = self._record(server, session, envelope, transaction, result.size)
         metrics.MESSAGE_SIZE.observe(result.size)
         connection = transaction.upstream
-        final, reusable = await self._conclude(server, session, envelope, spool,
-                                               result, transaction, record)
+        try:
+            final, reusable = await self._conclude(server, session, envelope, spool,
+                                                   result, transaction, record)
+        except Exception:
+            log.exception("%s failed after DATA; tempfail (nothing relayed)", session.id)
+            record.outcome = "tempfailed"
+            final, reusable = reply(*INTERNAL_ERROR, reason="internal error after DATA"), False
         await self.upstream.release(connection, reusable=reusable)
         record.reply = final.render().replace("\r\n", " | ")
         record.duration_ms = round((time.monotonic() - transaction.started) * 1000, 3)
@@ -440,9 +472,13 @@ class RelayHandler:
         try:
             await connection.rset()
             await connection.xforward(self._xforward_attributes(session))
-            answer = await connection.mail(envelope.mail_from or "", [], utf8)
+            options = self._upstream_options(connection, list(envelope.mail_options))
+            if isinstance(options, Reply):
+                record.outcome = "rejected"
+                return options, await self._reset(connection)
+            answer = await connection.mail(envelope.mail_from or "", options, utf8)
             for rcpt in route.recipients:
-                if answer.code == 250:
+                if answer.code in (250, 251):
                     answer = await connection.rcpt(rcpt, [], utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()

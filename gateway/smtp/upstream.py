@@ -120,13 +120,14 @@ class SmtpConnection:
         if start.code != 354:
             return start
         try:
-            await self._stream(header, spool)
+            async with asyncio.timeout(self.timeout):
+                await self._stream(header, spool)
             response = await self.client.protocol.read_response(  # type: ignore[union-attr]
                 timeout=self.timeout
             )
-        except aiosmtplib.SMTPTimeoutError as exc:
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError) as exc:
             self.client.close()
-            raise UpstreamError("timeout", str(exc)) from exc
+            raise UpstreamError("timeout", str(exc) or "upstream stopped reading") from exc
         except (aiosmtplib.SMTPException, ConnectionError, AttributeError) as exc:
             self.client.close()
             raise UpstreamError("disconnected", str(exc)) from exc

@@ -1,0 +1,55 @@
+"""Input that is not UTF-8, and a failure inside the gateway: a clear reply, no leak, no 500."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+
+from gateway.pipeline import TransactionDecider
+from gateway.service import Gateway
+from tests.support import accept
+from tests.support.sink import Sink
+from tests.support.wire import Wire
+
+gateway = accept.gateway
+gateway_at = accept.gateway_at
+
+
+def test_non_utf8_arguments_are_refused_without_holding_upstream_connections(
+    sink: Sink, gateway: tuple[str, int]
+) -> None:
+    before = sink.connections
+    with Wire(gateway) as wire:
+        assert wire.reply().code == 220
+        assert wire.command(b"EHLO \xff.example").code == 250
+        for _ in range(5):
+            refused = wire.command(b"MAIL FROM:<\xffa@example.org>")
+            assert (refused.code, refused.text.split()[0]) == (553, "5.1.7")
+        assert wire.command(b"MAIL FROM:<a@example.org>").code == 250
+        refused = wire.command(b"RCPT TO:<\xfe@hue.gov.vn>")
+        assert (refused.code, refused.text.split()[0]) == (553, "5.1.3")
+        assert wire.command(b"RCPT TO:<b@hue.gov.vn>").code == 250
+        assert wire.command(b"DATA").code == 354
+        wire.send(b"Subject: t\r\n\r\nbody\r\n.\r\n")
+        assert wire.reply().code == 250
+    assert sink.connections == before + 1
+    assert sink.messages[-1].rcpt_tos == ["b@hue.gov.vn"]
+
+
+class _Broken:
+    """A decider with a bug: it raises where no step expects it."""
+
+    def begin(self) -> TransactionDecider:
+        raise RuntimeError("bug in the decider")
+
+
+def test_an_unexpected_error_is_a_temporary_failure_not_a_bounce(
+    sink: Sink, gateway_at: Callable[..., Gateway]
+) -> None:
+    address = gateway_at(sink.address, decider=_Broken()).addresses()[0]
+    with smtplib.SMTP(*address) as client:
+        client.ehlo("client.test")
+        code, text = client.mail("a@example.org")
+        assert (code, text.split()[0]) == (451, b"4.3.0")
+        assert client.noop()[0] == 250
+    assert sink.messages == []
