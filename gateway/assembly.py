@@ -108,9 +108,13 @@ class Decisions:
         self.settings = settings
         self.policies = policy_reloadable(settings)
         self._snapshots = Path(tempfile.mkdtemp(prefix="tth-trust-"))
-        self.trust = (
-            trust_reloadable(settings, self._snapshots) if settings.trust.anchors else None
-        )
+        try:
+            self.trust = (
+                trust_reloadable(settings, self._snapshots) if settings.trust.anchors else None
+            )
+        except LoadError:
+            shutil.rmtree(self._snapshots, ignore_errors=True)
+            raise
         self.pool = AnalysisPool(settings.analysis.workers, settings.analysis.time_limit)
         self.decider = PolicyDecider(self.policies, self.trust, self.pool)
         self.holding = QuarantineHolding(settings, upstream)
