@@ -19,12 +19,12 @@ from gateway import metrics
 from gateway.actions.durable import write_durably
 from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
-from gateway.analysis.worker import LoadedTrust
+from gateway.analysis.worker import LoadedTrust, trust_sources
 from gateway.config import Settings
 from gateway.decider import PolicyDecider
 from gateway.policy.loader import Policy, PolicyError, load_policy
 from gateway.reload import Loaded, LoadError, Reloadable
-from gateway.signatures.trust import TrustLoadError, TrustMaterial, TrustSources
+from gateway.signatures.trust import TrustLoadError, TrustMaterial
 from gateway.smtp.upstream import Upstream
 
 log = logging.getLogger("gateway.assembly")
@@ -54,12 +54,6 @@ def _policy_loaded(loaded: Loaded[Policy]) -> None:
 
 def _policy_refused(errors: list[str]) -> None:
     metrics.POLICY_RELOAD_ERRORS.inc()
-
-
-def trust_sources(settings: Settings) -> TrustSources:
-    trust = settings.trust
-    return TrustSources(anchors=trust.anchors, intermediates=trust.intermediates,
-                        crls=trust.crls)
 
 
 def trust_reloadable(settings: Settings, snapshots: Path) -> Reloadable[LoadedTrust]:

@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 from email.utils import getaddresses
 from typing import Any
 
+from gateway.actions.delivery import stuff
 from gateway.analysis.model import Envelope
 from gateway.config import ServerSettings
 from gateway.decider import PolicyTransaction
@@ -54,8 +55,7 @@ class CheckResult:
 
 def wire_form(raw: bytes) -> bytes:
     """A saved message as it would travel in DATA: CRLF line ends, dot-stuffed."""
-    crlf = re.sub(rb"\r?\n", b"\r\n", raw)
-    return re.sub(rb"(?m)^\.", b"..", crlf)
+    return stuff(re.sub(rb"\r?\n", b"\r\n", raw))
 
 
 def envelope_from_headers(
@@ -118,7 +118,7 @@ async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
     """The live gateway's DATA reader and its checks (size, line length, bare CR, NUL,
     8-bit headers) over the message, as if a client had sent it."""
     reader = asyncio.StreamReader()
-    reader.feed_data(wire + (b"" if wire.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    reader.feed_data(wire + b".\r\n")
     reader.feed_eof()
     return await read_data(
         reader, spool, max_size=server.max_message_size, max_line=server.max_line_length,

@@ -60,7 +60,6 @@ class Holding(Protocol):
         """Store the message durably (fsynced) and return its reference id."""
         ...
 
-    async def notify(self, reference: str, envelope: Envelope,
-                     decision: MessageDecision) -> None:
-        """Tell the sender and the security officer; never raises."""
+    def notify(self, reference: str, envelope: Envelope, decision: MessageDecision) -> None:
+        """Start telling the sender and the security officer, in the background."""
         ...

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gateway.smtp.replies import Reply, reply
 from gateway.smtp.spool import Spool
-from gateway.smtp.upstream import UpstreamConnection
+from gateway.smtp.upstream import UpstreamConnection, mail_parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +42,11 @@ def message_spool(message: bytes) -> Spool:
 
 
 def _mail_options(connection: UpstreamConnection, message: bytes, utf8: bool) -> list[str] | Reply:
-    options = []
-    if utf8:
-        if not connection.supports("smtputf8"):
-            return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")
-        options.append("SMTPUTF8")
-    if any(byte > 0x7F for byte in message):
-        if not connection.supports("8bitmime"):
-            return reply(554, "5.6.3", "8-bit content is not supported by the destination")
-        options.append("BODY=8BITMIME")
-    return options
+    """SMTPUTF8 and BODY=8BITMIME as the message needs them, if the upstream has them."""
+    wanted = ["SMTPUTF8"] if utf8 else []
+    if not message.isascii():
+        wanted.append("BODY=8BITMIME")
+    return mail_parameters(connection, wanted)
 
 
 async def deliver(

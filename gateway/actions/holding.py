@@ -25,7 +25,7 @@ class QuarantineHolding:
         self.store = store or QuarantineStore.from_settings(settings.quarantine)
         self.upstream = upstream
         self.notices = settings.notices
-        self._pending: set[asyncio.Task[object]] = set()
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def hold(self, message: Spool, envelope: Envelope, decision: MessageDecision,
                    session_ref: str) -> str:
@@ -33,12 +33,17 @@ class QuarantineHolding:
         request = hold_request(envelope, decision.verdict, decision.analysis, session_ref)
         return await asyncio.to_thread(self.store.hold, message, request)
 
-    async def notify(self, reference: str, envelope: Envelope,
-                     decision: MessageDecision) -> None:
-        """Send the notices; a failure is logged and counted, the message stays held."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._pending.add(task)
+    def notify(self, reference: str, envelope: Envelope, decision: MessageDecision) -> None:
+        """Send the notices in the background, after the client has its reply."""
+        task = asyncio.get_running_loop().create_task(
+            self._send(reference, envelope, decision)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send(self, reference: str, envelope: Envelope,
+                    decision: MessageDecision) -> None:
+        """A failure is logged and counted; the message stays held."""
         try:
             notices = build_notices(reference, decision.analysis, decision.verdict,
                                     self.notices, envelope=envelope)
@@ -46,17 +51,13 @@ class QuarantineHolding:
         except Exception:
             log.exception("notices for held message %s failed", reference)
             return
-        finally:
-            if task is not None:
-                self._pending.discard(task)
         if report.failed:
             log.warning("held message %s: %d notice(s) sent, %d failed",
                         reference, report.sent, report.failed)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait (bounded) for notices still being sent, e.g. before closing the upstream."""
-        pending = [task for task in self._pending if task is not asyncio.current_task()]
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=timeout)
+        if self._pending:
+            _, late = await asyncio.wait(set(self._pending), timeout=timeout)
             if late:
                 log.warning("%d notice task(s) still running at shutdown", len(late))

@@ -62,11 +62,16 @@ def signature_setup(settings: Settings, signature_settings: SignatureSettings) -
     """The setup for `check`, from the deployment settings (and flags)."""
     from gateway.reload import fingerprint
 
-    trust = settings.trust
-    sources = TrustSources(anchors=trust.anchors, intermediates=trust.intermediates,
-                           crls=trust.crls)
-    stamp = fingerprint([trust.anchors, trust.intermediates, trust.crls])
+    sources = trust_sources(settings)
+    stamp = fingerprint([sources.anchors, sources.intermediates, sources.crls])
     return SignatureSetup(sources, stamp, signature_settings)
+
+
+def trust_sources(settings: Settings) -> TrustSources:
+    """Where the deployment settings (and flags) put the trust store's files."""
+    trust = settings.trust
+    return TrustSources(anchors=trust.anchors, intermediates=trust.intermediates,
+                        crls=trust.crls)
 
 
 def run_analysis(

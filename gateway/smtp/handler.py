@@ -7,11 +7,10 @@ decider said so. The client hears 250 only when the upstream said 250.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +31,7 @@ from gateway.smtp.server import GatewaySMTP
 from gateway.smtp.session import GatewaySession, Transaction
 from gateway.smtp.spool import Spool, unstuff
 from gateway.smtp.trace import received_header
-from gateway.smtp.upstream import Upstream, UpstreamConnection, UpstreamError
+from gateway.smtp.upstream import Upstream, UpstreamConnection, UpstreamError, mail_parameters
 
 log = logging.getLogger("gateway.smtp.handler")
 
@@ -98,7 +97,6 @@ class RelayHandler:
         self.audit = audit
         self.holding = holding
         self.route_upstream = route_upstream or _no_routes
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # connection life
 
@@ -242,7 +240,7 @@ class RelayHandler:
         """A connection with MAIL sent; a stale pooled connection is replaced once."""
         for attempt in (1, 2):
             connection = await self.upstream.acquire()
-            forwarded = self._upstream_options(connection, options)
+            forwarded = mail_parameters(connection, options)
             if isinstance(forwarded, Reply):
                 await self.upstream.release(connection, reusable=True)
                 return connection, forwarded
@@ -269,24 +267,6 @@ class RelayHandler:
             "HELO": printable(client.helo or unavailable),
             "PROTO": printable(client.proto or ("ESMTP" if session.extended_smtp else "SMTP")),
         }
-
-    @staticmethod
-    def _upstream_options(connection: UpstreamConnection,
-                          options: list[str]) -> list[str] | Reply:
-        """The MAIL parameters the upstream understands, or why the message cannot go."""
-        forwarded = []
-        for option in options:
-            name, _, value = option.partition("=")
-            if name == "SMTPUTF8" and not connection.supports("smtputf8"):
-                return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")
-            if name == "BODY" and value == "8BITMIME" and not connection.supports("8bitmime"):
-                return reply(554, "5.6.3", "8-bit content is not supported by the destination")
-            if name == "SIZE" and not connection.supports("size"):
-                continue
-            if name == "BODY" and not connection.supports("8bitmime"):
-                continue
-            forwarded.append(option)
-        return forwarded
 
     async def handle_RCPT(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, address: str,
@@ -442,15 +422,9 @@ class RelayHandler:
                          reason="quarantine store failed")
         record.outcome = "quarantined"
         record.reference = reference
-        self._background(self.holding.notify(reference, facts, decision))
+        self.holding.notify(reference, facts, decision)
         hit = decision.verdict.deciding_rule
         return held_reply(reference, hit, utf8=facts.smtputf8)
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` after the reply; keep a reference so it is not collected early."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _redirect(self, server: GatewaySMTP, session: GatewaySession,
                         envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
@@ -472,7 +446,7 @@ class RelayHandler:
         try:
             await connection.rset()
             await connection.xforward(self._xforward_attributes(session))
-            options = self._upstream_options(connection, list(envelope.mail_options))
+            options = mail_parameters(connection, list(envelope.mail_options))
             if isinstance(options, Reply):
                 record.outcome = "rejected"
                 return options, await self._reset(connection)

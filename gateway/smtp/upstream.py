@@ -14,7 +14,7 @@ from typing import Protocol
 import aiosmtplib
 
 from gateway.config import UpstreamSettings, parse_hostport
-from gateway.smtp.replies import Reply, from_upstream
+from gateway.smtp.replies import Reply, from_upstream, reply
 from gateway.smtp.spool import Spool
 
 log = logging.getLogger("gateway.smtp.upstream")
@@ -55,6 +55,23 @@ class Upstream(Protocol):
     async def release(self, connection: UpstreamConnection, *, reusable: bool) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def mail_parameters(connection: UpstreamConnection, options: list[str]) -> list[str] | Reply:
+    """The MAIL parameters the upstream understands, or why the message cannot go there."""
+    forwarded = []
+    for option in options:
+        name, _, value = option.partition("=")
+        if name == "SMTPUTF8" and not connection.supports("smtputf8"):
+            return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")
+        if name == "BODY" and value == "8BITMIME" and not connection.supports("8bitmime"):
+            return reply(554, "5.6.3", "8-bit content is not supported by the destination")
+        if name in ("SIZE", "BODY") and not connection.supports(
+            "size" if name == "SIZE" else "8bitmime"
+        ):
+            continue
+        forwarded.append(option)
+    return forwarded
 
 
 def _address_bytes(address: str) -> bytes:

@@ -44,7 +44,7 @@ def hold_and_notify(settings: Settings) -> tuple[QuarantineHolding, str]:
         upstream = upstream_for(settings.upstream, "gw.test")
         holding = QuarantineHolding(settings, upstream)
         reference = await holding.hold(spool, ENVELOPE, decision, "S1.T1")
-        await holding.notify(reference, ENVELOPE, decision)
+        holding.notify(reference, ENVELOPE, decision)
         await holding.drain()
         await upstream.close()
         return holding, reference

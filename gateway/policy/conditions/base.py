@@ -16,7 +16,7 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import Annotated, Any, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, ValidationError
 
 from gateway.analysis.addresses import MailAddress
 from gateway.analysis.model import Analysis, Direction
@@ -25,6 +25,12 @@ from gateway.policy.lists import AddressList, IPAddress, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
 from gateway.policy.settings import PolicySettings
 from gateway.yamlsource import YamlDocument
+
+
+class FlagSpec(RootModel[bool]):
+    """A condition that takes `true` or `false` (`uninspectable: true`)."""
+
+    model_config = {"strict": True}
 
 
 class Stage(IntEnum):

@@ -20,6 +20,7 @@ from gateway.analysis.model import Document
 from gateway.policy.conditions.base import (
     ConditionType,
     Facts,
+    FlagSpec,
     Match,
     Names,
     Regex,
@@ -100,10 +101,6 @@ def _build_doc_type(
     spec: SelectionSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> DocTypeCondition:
     return DocTypeCondition(build_selection(spec.root, resolver, loc))
-
-
-class FlagSpec(RootModel[bool]):
-    model_config = {"strict": True}
 
 
 @dataclass(frozen=True, slots=True)

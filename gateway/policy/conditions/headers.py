@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import RootModel, model_validator
+from pydantic import model_validator
 
 from gateway.analysis.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.analysis.model import Address
@@ -14,6 +14,7 @@ from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
 from gateway.policy.conditions.base import (
     ConditionType,
     Facts,
+    FlagSpec,
     Match,
     Regex,
     Resolver,
@@ -194,10 +195,6 @@ def _build_display_name(
         resolver.detector(official_name, loc) if official is not None else None,
         resolver.settings.agency_name_patterns,
     )
-
-
-class FlagSpec(RootModel[bool]):
-    model_config = {"strict": True}
 
 
 @dataclass(frozen=True, slots=True)

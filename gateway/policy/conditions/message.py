@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, RootModel, model_validator
+from pydantic import Field, model_validator
 
 from gateway.analysis.model import Analysis, Classification, highest_classification
-from gateway.policy.conditions.base import ConditionType, Facts, Match, Resolver, Spec, Stage
+from gateway.policy.conditions.base import (
+    ConditionType,
+    Facts,
+    FlagSpec,
+    Match,
+    Resolver,
+    Spec,
+    Stage,
+)
 from gateway.policy.conditions.documents import describe
 
 
@@ -85,12 +93,6 @@ def _build_classification(
     return ClassificationCondition(Classification(spec.at_least))
 
 
-class UninspectableSpec(RootModel[bool]):
-    """`uninspectable: true` (something could not be inspected) or `false`."""
-
-    model_config = {"strict": True}
-
-
 @dataclass(frozen=True, slots=True)
 class UninspectableCondition:
     """Holds when the message or any document could not be inspected (encrypted, too big, …)."""
@@ -113,7 +115,7 @@ class UninspectableCondition:
 
 
 def _build_uninspectable(
-    spec: UninspectableSpec, resolver: Resolver, loc: tuple[Any, ...]
+    spec: FlagSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> UninspectableCondition:
     return UninspectableCondition(spec.root)
 
@@ -124,6 +126,6 @@ MESSAGE_CONDITIONS = (
         "classification", ClassificationSpec, _build_classification, "MẬT / TỐI MẬT / TUYỆT MẬT"
     ),
     ConditionType(
-        "uninspectable", UninspectableSpec, _build_uninspectable, "encrypted or unreadable parts"
+        "uninspectable", FlagSpec, _build_uninspectable, "encrypted or unreadable parts"
     ),
 )
