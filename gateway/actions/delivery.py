@@ -57,9 +57,11 @@ async def deliver(
     *,
     header: bytes = b"",
     utf8: bool = False,
+    every_recipient: bool = False,
 ) -> DeliveryResult:
     """MAIL, RCPT for each recipient, DATA. A temporary refusal of any recipient stops it all,
-    so that a retry never sends twice; permanently refused recipients are skipped.
+    so that a retry never sends twice; permanently refused recipients are skipped, unless
+    `every_recipient` is set: then any refusal stops it before DATA.
     Raises UpstreamError when the upstream cannot be talked to."""
     options = _mail_options(connection, header + message, utf8)
     if isinstance(options, Reply):
@@ -75,7 +77,7 @@ async def deliver(
         if answer.code in (250, 251):
             accepted.append(recipient)
             continue
-        if answer.is_temporary:
+        if answer.is_temporary or every_recipient:
             await connection.rset()
             return DeliveryResult(answer, (), (f"{recipient}: {answer.render()}",))
         refused.append(f"{recipient}: {answer.render()}")

@@ -42,7 +42,6 @@ class Opened:
 
     members: tuple[Member, ...] = ()
     refused: str | None = None
-    problems: tuple[str, ...] = ()
     expanded: int = 0
 
 
@@ -92,19 +91,19 @@ def open_zip(data: bytes, budget: int, limits: AnalysisLimits) -> Opened:
         return Opened(refused=f"broken ZIP archive ({exc.__class__.__name__})")
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
-        problems: list[str] = []
-        if len(infos) > limits.max_archive_members:
-            problems.append(
-                f"archive has {len(infos)} members; only the first "
-                f"{limits.max_archive_members} were inspected"
-            )
         members: list[Member] = []
         spent = 0
         for info in infos[: limits.max_archive_members]:
             member = _read_member(archive, info, budget - spent, limits)
             spent += len(member.data)
             members.append(member)
-    return Opened(tuple(members), problems=tuple(problems), expanded=spent)
+        if len(infos) > limits.max_archive_members:
+            first_skipped = infos[limits.max_archive_members].filename
+            members.append(Member(first_skipped, refused=(
+                f"archive has {len(infos)} members; those after the first "
+                f"{limits.max_archive_members} were not inspected"
+            )))
+    return Opened(tuple(members), expanded=spent)
 
 
 def _read_member(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from gateway.analysis import filetypes
@@ -20,6 +21,8 @@ from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.timelimit import Deadline, TimeLimitExceeded, alarm
 from gateway.analysis.walk import Leaf
 from gateway.signatures.model import SignatureVerdict
+
+log = logging.getLogger("gateway.analysis.documents")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,9 @@ def _extract(leaf: Leaf, limits: AnalysisLimits) -> Extraction:
             )
     except TimeLimitExceeded:
         return Extraction(uninspectable=f"text extraction ran out of time ({seconds:g} s)")
+    except Exception as exc:
+        log.exception("text extraction failed for %s", leaf.path)
+        return Extraction(uninspectable=f"text extraction failed ({type(exc).__name__})")
 
 
 def _scan(leaf: Leaf, text: str, rules: MarkingRules) -> MarkingScan:

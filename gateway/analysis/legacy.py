@@ -234,9 +234,11 @@ def _codec_name(charset: str | None) -> str | None:
     if not charset:
         return None
     try:
-        return codecs.lookup(charset).name
+        codec = codecs.lookup(charset)
     except LookupError:
         return None
+    # "base64", "hex", "rot13", "zip" are codecs too, but not text encodings.
+    return codec.name if getattr(codec, "_is_text_encoding", True) else None
 
 
 _CONVERTERS: tuple[tuple[Callable[[str], str], str], ...] = (

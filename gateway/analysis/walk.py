@@ -220,9 +220,9 @@ class Walk:
         self.parts += 1
         if self.parts > self.limits.max_parts:
             if self.parts == self.limits.max_parts + 1:
-                self.problems.append(
-                    f"more than {self.limits.max_parts} parts: the rest was not inspected"
-                )
+                reason = f"more than {self.limits.max_parts} parts: the rest was not inspected"
+                self.leaves.append(Leaf(path, filename, declared, declared, b"", scope,
+                                        charset, refused=reason, size=len(data)))
             return
         detected = filetypes.detect_type(data, declared, filename)
         refused = None
@@ -251,7 +251,6 @@ class Walk:
             return f"archive nested deeper than {self.limits.max_depth} levels"
         opened = open_zip(data, self.budget, self.limits)
         self.budget -= opened.expanded
-        self.problems.extend(f"{path}: {problem}" for problem in opened.problems)
         if opened.refused is not None:
             return opened.refused
         inner = replace(scope, key=f"{path}!")

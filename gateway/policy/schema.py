@@ -42,10 +42,12 @@ def _template(text: str) -> str:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise ValueError(f"invalid template: {exc}") from exc
-    for _literal, name, _spec, _conversion in parsed:
+    for _literal, name, spec, conversion in parsed:
         if name is not None and name not in PLACEHOLDERS:
             known = ", ".join(sorted(PLACEHOLDERS))
             raise ValueError(f"unknown placeholder '{{{name}}}' (known: {known})")
+        if spec or conversion:
+            raise ValueError(f"placeholder '{{{name}}}' takes no format or conversion")
     return text
 
 

@@ -110,7 +110,8 @@ class RelayHandler:
     def connection_closed(self, server: GatewaySMTP, session: GatewaySession) -> None:
         metrics.ACTIVE_CONNECTIONS.dec()
         if session.transaction is not None:
-            server.loop.create_task(self._abandon(session, "client went away"))
+            # A command may have been cut off mid-exchange: the connection is not reused.
+            server.loop.create_task(self._abandon(session, "client went away", clean=False))
 
     async def handle_exception(self, error: Exception) -> str:
         """A bug must not bounce mail: the client hears a temporary failure and retries."""
@@ -237,12 +238,12 @@ class RelayHandler:
 
     async def _open_upstream(self, session: GatewaySession, sender: str, options: list[str],
                              utf8: bool) -> tuple[UpstreamConnection, Reply]:
-        """A connection with MAIL sent; a stale pooled connection is replaced once."""
+        """A connection with MAIL sent (the caller releases it); a stale pooled connection
+        is replaced once."""
         for attempt in (1, 2):
             connection = await self.upstream.acquire()
             forwarded = mail_parameters(connection, options)
             if isinstance(forwarded, Reply):
-                await self.upstream.release(connection, reusable=True)
                 return connection, forwarded
             try:
                 await connection.xforward(self._xforward_attributes(session))
@@ -251,7 +252,7 @@ class RelayHandler:
                 await self.upstream.release(connection, reusable=False)
                 if attempt == 2 or exc.kind not in ("disconnected",):
                     raise
-            except Exception:
+            except BaseException:  # a bug, or the client gone mid-command (cancelled)
                 await self.upstream.release(connection, reusable=False)
                 raise
         raise AssertionError("unreachable")
@@ -313,12 +314,13 @@ class RelayHandler:
         await self._abandon(session, "QUIT")
         return "221 2.0.0 Bye"
 
-    async def _abandon(self, session: GatewaySession, why: str) -> None:
-        """End an open transaction without a message: RSET upstream and pool the connection."""
+    async def _abandon(self, session: GatewaySession, why: str, *, clean: bool = True) -> None:
+        """End an open transaction without a message: RSET upstream and pool the connection
+        (only when the exchange ended `clean`ly, between commands)."""
         transaction, session.transaction = session.transaction, None
         if transaction is None or transaction.upstream is None:
             return
-        reusable = not transaction.upstream_broken
+        reusable = clean and not transaction.upstream_broken
         if reusable:
             try:
                 await transaction.upstream.rset()
@@ -481,7 +483,8 @@ class RelayHandler:
             connection = await upstream.acquire()
             try:
                 result = await deliver(connection, envelope.mail_from or "", route.recipients,
-                                       unstuff(spool.getvalue()), header=header, utf8=utf8)
+                                       unstuff(spool.getvalue()), header=header, utf8=utf8,
+                                       every_recipient=True)
             finally:
                 await upstream.release(connection, reusable=False)
         except UpstreamError as exc:
@@ -494,9 +497,10 @@ class RelayHandler:
         if result.delivered:
             record.outcome = "redirected"
             return result.reply
-        record.outcome = "tempfailed" if result.temporary else "rejected"
-        return reply(*UPSTREAM_FAILED, reason="redirect route refused") \
-            if result.temporary else result.reply
+        record.outcome = "tempfailed"
+        record.rcpt_refused.extend({"rcpt": "route", "reply": line} for line in result.refused)
+        log.error("%s redirect route refused: %s", session.id, result.reply.render())
+        return reply(*UPSTREAM_FAILED, reason="redirect route refused")
 
     def _trace(self, server: GatewaySMTP, session: GatewaySession, envelope: SmtpEnvelope,
                record: AuditRecord, verdict: Verdict) -> bytes:

@@ -61,6 +61,8 @@ def mail_parameters(connection: UpstreamConnection, options: list[str]) -> list[
     """The MAIL parameters the upstream understands, or why the message cannot go there."""
     forwarded = []
     for option in options:
+        if not option.isascii():
+            return reply(501, "5.5.4", "MAIL parameters must be ASCII")
         name, _, value = option.partition("=")
         if name == "SMTPUTF8" and not connection.supports("smtputf8"):
             return reply(553, "5.6.7", "SMTPUTF8 is not supported by the destination")

@@ -53,3 +53,22 @@ def test_an_unexpected_error_is_a_temporary_failure_not_a_bounce(
         assert (code, text.split()[0]) == (451, b"4.3.0")
         assert client.noop()[0] == 250
     assert sink.messages == []
+
+
+def test_a_refused_mail_parameter_returns_the_connection_to_the_pool_once(
+    gateway_at: Callable[..., Gateway]
+) -> None:
+    sink = Sink(smtputf8=False)
+    sink.start()
+    try:
+        gateway = gateway_at(sink.address)
+        with smtplib.SMTP(*gateway.addresses()[0]) as client:
+            client.ehlo("client.test")
+            for _ in range(3):
+                code, _ = client.mail("người.gửi@x.test", ["SMTPUTF8"])
+                assert code == 553
+                client.rset()
+        idle = gateway.upstream._idle  # type: ignore[attr-defined]
+        assert len(idle) == len({id(connection) for connection in idle}) == 1
+    finally:
+        sink.stop()

@@ -188,8 +188,39 @@ def test_limits_on_depth_and_parts(analysed: Analyser, settings: AnalysisSetting
     few = replace(settings, limits=AnalysisLimits(max_parts=3))
     many = message(attachments=[Attachment(f"{i}.txt", b"x", "text/plain") for i in range(6)])
     limited = analysed(many, with_settings=few)
-    assert len(limited.documents) == 3
-    assert any("more than 3 parts" in problem for problem in limited.problems)
+    assert len([d for d in limited.documents if d.uninspectable is None]) == 3
+    assert any("more than 3 parts" in reason for reason in limited.uninspectable)
+
+
+def test_content_past_the_part_limit_is_uninspectable_not_ignored(
+    analysed: Analyser, settings: AnalysisSettings
+) -> None:
+    fillers = [Attachment(f"{i}.bin", b"filler", "application/octet-stream") for i in range(4)]
+    secret = Attachment("bao-cao.txt", "TỐI MẬT\nBáo cáo".encode(), "text/plain")
+    hidden = message(attachments=[*fillers, secret])
+    analysis = analysed(hidden, with_settings=replace(settings,
+                                                      limits=AnalysisLimits(max_parts=3)))
+    assert analysis.classification is None
+    assert any("more than 3 parts" in reason for reason in analysis.uninspectable)
+
+
+def test_archive_members_past_the_limit_are_uninspectable(
+    analysed: Analyser, settings: AnalysisSettings
+) -> None:
+    archive = zip_of({f"{i}.txt": b"x" for i in range(5)})
+    few = replace(settings, limits=AnalysisLimits(max_archive_members=2))
+    analysis = analysed(message(attachments=[Attachment("a.zip", archive, "application/zip")]),
+                        with_settings=few)
+    assert any("not inspected" in reason for reason in analysis.uninspectable)
+
+
+def test_a_charset_that_is_no_text_encoding_does_not_break_the_analysis(
+    analysed: Analyser,
+) -> None:
+    raw = (b"From: a@gmail.com\r\nTo: b@hue.gov.vn\r\nSubject: [MAT] x\r\n"
+           b"Content-Type: text/plain; charset=base64\r\n\r\nT\xe1\xbb\x90I M\xe1\xba\xacT\r\n")
+    analysis = analysed(raw)
+    assert analysis.documents[0].detected_type.startswith("text/")
 
 
 def test_broken_mime_degrades_to_best_reading(analysed: Analyser) -> None:

@@ -180,6 +180,17 @@ def test_unknown_placeholder_and_notify_target() -> None:
     assert rules_errors(rules)[0].startswith("rules.yaml:5:14: notify 'boss': not an address")
 
 
+def test_a_placeholder_with_a_format_spec_is_refused_at_load() -> None:
+    rules = (
+        "rules:\n  - name: a\n    when: {direction: inbound}\n    action: tag\n"
+        "    message_en: 'rule {rule:d}'\n"
+    )
+    assert rules_errors(rules) == [
+        "rules.yaml:5:5: rules.0.message_en: Value error, placeholder '{rule}' takes no format"
+        " or conversion"
+    ]
+
+
 def test_every_error_is_reported_at_once() -> None:
     rules = (
         "rules:\n"
