@@ -49,11 +49,6 @@ class MailAddress:
         """A comparison key: local part casefolded without `+tag`, canonical domain."""
         return f"{self.base_local.casefold()}@{self.domain}" if not self.is_null else ""
 
-    @property
-    def ascii_domain(self) -> str | None:
-        """The A-label (punycode) form of the domain, or None when it has none."""
-        return to_ascii_domain(self.domain)
-
     def __str__(self) -> str:
         if self.is_null:
             return ""
@@ -82,17 +77,6 @@ def canonical_domain(domain: str) -> tuple[str, bool]:
 def normalize_domain(domain: str) -> str:
     """The canonical form of `domain` (see the module docstring)."""
     return canonical_domain(domain)[0]
-
-
-@lru_cache(maxsize=4096)
-def to_ascii_domain(domain: str) -> str | None:
-    """The A-label form of a canonical domain, or None when IDNA cannot encode it."""
-    if domain.startswith("["):
-        return domain
-    try:
-        return idna.encode(domain, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError):
-        return None
 
 
 @lru_cache(maxsize=4096)
@@ -151,8 +135,3 @@ def parse_envelope_address(text: str) -> MailAddress | None:
     parsed = from_std(addresses[0])
     return None if parsed is None or parsed.is_null else parsed
 
-
-def address_domain(text: str) -> str | None:
-    """The canonical domain of an envelope address, or None for `<>` and unparsable ones."""
-    parsed = parse_envelope_address(text)
-    return parsed.domain if parsed is not None and not parsed.is_null else None

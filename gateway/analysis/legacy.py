@@ -141,11 +141,6 @@ def _legacy_candidate(line: str) -> bool:
     return not line.isascii() and _VIETNAMESE_UNICODE.search(line) is None
 
 
-def looks_like_tcvn3(text: str) -> bool:
-    """Whether `text` reads better as TCVN3 than as it is."""
-    return repair_text(text)[1] == "tcvn3"
-
-
 def tcvn3_to_unicode(text: str) -> str:
     """Map TCVN3 code points to Unicode; words typed in the upper-case font are upper-cased."""
     return nfc(_TCVN3_WORD.sub(_convert_tcvn3_word, text))

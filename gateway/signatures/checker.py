@@ -16,7 +16,7 @@ from gateway.signatures.context import Checking
 from gateway.signatures.model import SignatureKind, SignatureResult, SignatureVerdict
 from gateway.signatures.outcome import failed
 from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import Expiry, TrustMaterial, TrustSources, expiries
+from gateway.signatures.trust import TrustMaterial, TrustSources
 
 Result = TypeVar("Result")
 Opaque = tuple[SignatureVerdict, bytes | None]
@@ -78,10 +78,6 @@ class SignatureChecker:
     def generation(self) -> str:
         """Fingerprint of the trust material this checker trusts."""
         return self.material.generation
-
-    def expiries(self) -> list[Expiry]:
-        """(kind, name, moment) of every anchor, intermediate and CRL, soonest first."""
-        return expiries(self.material)
 
     def _cached(self, kind: str, digest: str, compute: Callable[[], Result]) -> Result:
         result: Result = self.cache.get_or_compute((kind, digest), compute)

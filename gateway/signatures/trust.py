@@ -186,8 +186,16 @@ class TrustMaterial:
         return cls(anchors, intermediates, crls, _generation(groups))
 
     def expiries(self) -> list[Expiry]:
-        """See `expiries`."""
-        return expiries(self)
+        """Anchors, intermediates (notAfter) and CRLs (nextUpdate), soonest first."""
+        items = [Expiry("anchor", cert.name, _not_after(cert)) for cert in self.anchors]
+        items += [
+            Expiry("intermediate", cert.name, _not_after(cert)) for cert in self.intermediates
+        ]
+        for named in self.crls:
+            next_update = named.load()["tbs_cert_list"]["next_update"].native
+            if isinstance(next_update, datetime):
+                items.append(Expiry("crl", named.name, next_update))
+        return sorted(items, key=lambda item: item.moment)
 
 
 def _not_after(cert: NamedCertificate) -> datetime:
@@ -196,19 +204,3 @@ def _not_after(cert: NamedCertificate) -> datetime:
     return moment
 
 
-def expiries(material: TrustMaterial) -> list[Expiry]:
-    """Anchors, intermediates (notAfter) and CRLs (nextUpdate), soonest first."""
-    items = [Expiry("anchor", cert.name, _not_after(cert)) for cert in material.anchors]
-    items += [
-        Expiry("intermediate", cert.name, _not_after(cert)) for cert in material.intermediates
-    ]
-    for named in material.crls:
-        next_update = named.load()["tbs_cert_list"]["next_update"].native
-        if isinstance(next_update, datetime):
-            items.append(Expiry("crl", named.name, next_update))
-    return sorted(items, key=lambda item: item.moment)
-
-
-def trust_expiries(trust: TrustSources) -> list[Expiry]:
-    """Each anchor, intermediate and CRL of `trust` with its expiry or nextUpdate (metrics)."""
-    return expiries(TrustMaterial.load(trust))

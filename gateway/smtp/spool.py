@@ -21,10 +21,6 @@ class Spool:
         self._file: IO[bytes] | None = None
         self.size = 0
 
-    @property
-    def on_disk(self) -> bool:
-        return self._file is not None
-
     def path(self) -> Path | None:
         """The spool file (flushed), for a reader in another process; None while in memory."""
         if self._file is None:

@@ -38,14 +38,14 @@ def extract_text(
             return Extraction(uninspectable="encrypted Office document (a password is needed)")
         result = legacy_word_text(data, limits)
     elif detected_type == filetypes.HTML:
-        text, encoding = decode_text(data[: limits.text_chars * 4], charset)
-        return Extraction(html_text(text)[: limits.text_chars], legacy_encoding=encoding)
+        text, _ = decode_text(data[: limits.text_chars * 4], charset)
+        return Extraction(html_text(text)[: limits.text_chars])
     elif detected_type.startswith("text/"):
-        text, encoding = decode_text(data[: limits.text_chars * 4], charset)
-        return Extraction(text[: limits.text_chars], legacy_encoding=encoding)
+        text, _ = decode_text(data[: limits.text_chars * 4], charset)
+        return Extraction(text[: limits.text_chars])
     else:
         return Extraction()
     if not result.text:
         return result
-    text, encoding = repair_text(result.text)
-    return Extraction(text, result.uninspectable, result.problems, encoding)
+    text, _ = repair_text(result.text)
+    return Extraction(text, result.uninspectable, result.problems)

@@ -12,4 +12,3 @@ class Extraction:
     text: str = ""
     uninspectable: str | None = None
     problems: tuple[str, ...] = ()
-    legacy_encoding: str | None = None

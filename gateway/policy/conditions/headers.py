@@ -10,6 +10,7 @@ from pydantic import model_validator
 
 from gateway.analysis.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.analysis.model import Address
+from gateway.analysis.vietnamese import fold
 from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
 from gateway.policy.conditions.base import (
     ConditionType,
@@ -24,7 +25,6 @@ from gateway.policy.conditions.base import (
 )
 from gateway.policy.lists import AddressList
 from gateway.policy.lookalike import LookalikeDetector
-from gateway.policy.text import fold
 
 _NAMED_DOMAIN = re.compile(r"[\w.+-]+\s*[@＠]\s*([\w-]+(?:\.[\w-]+)+)")
 

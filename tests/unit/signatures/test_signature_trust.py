@@ -12,7 +12,7 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from gateway.signatures.checker import build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import TrustLoadError, TrustMaterial, TrustSources, trust_expiries
+from gateway.signatures.trust import TrustLoadError, TrustMaterial, TrustSources
 from tests.fixtures.pki import Pki
 
 DER = serialization.Encoding.DER
@@ -88,7 +88,7 @@ def test_bad_crl_is_named(pki: Pki, tmp_path: Path) -> None:
 
 
 def test_trust_expiries(trust: TrustSources, pki: Pki) -> None:
-    items = trust_expiries(trust)
+    items = TrustMaterial.load(trust).expiries()
     kinds = {(kind, name) for kind, name, _ in items}
     assert kinds == {
         ("anchor", "root.pem"), ("intermediate", "ca.der"), ("crl", "ca.crl"), ("crl", "root.pem")
