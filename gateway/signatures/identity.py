@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from email.utils import parseaddr
 
 from asn1crypto import x509
 
+from gateway.analysis.addresses import in_domain, normalize_domain
 from gateway.signatures.model import Signer
 
 
@@ -46,14 +46,6 @@ def signer_of(cert: x509.Certificate) -> Signer:
     )
 
 
-def normalize_domain(domain: str) -> str:
-    """A domain case-folded, without a final dot, IDNA A-labels decoded."""
-    domain = domain.strip().rstrip(".")
-    with suppress(UnicodeError):
-        domain = domain.encode("ascii").decode("idna") if domain.isascii() else domain
-    return domain.casefold()
-
-
 def normalize_address(address: str) -> str:
     """The addr-spec of `address`, case-folded, with an IDNA-decoded domain."""
     _display, spec = parseaddr(address)
@@ -75,8 +67,7 @@ def normal_name(name: str) -> str:
 def _in_domain(email: str | None, domain: str) -> bool:
     if not email or "@" not in email:
         return False
-    held = normalize_address(email).rpartition("@")[2]
-    return held == domain or held.endswith("." + domain)
+    return in_domain(normalize_address(email).rpartition("@")[2], domain)
 
 
 def signer_matches_agency(
