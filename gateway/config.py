@@ -115,6 +115,11 @@ class UpstreamSettings(_Strict):
             return Path(self.address[len(MAILDIR_PREFIX) :])
         return None
 
+    def with_address(self, address: str, **changes: object) -> UpstreamSettings:
+        """The same settings towards another address (validated like the config file)."""
+        data = {**self.model_dump(), **changes, "address": address}
+        return UpstreamSettings.model_validate(data, strict=False)
+
 
 class MetricsSettings(_Strict):
     listen: HostPort | None = "127.0.0.1:9125"

@@ -32,7 +32,7 @@ from gateway.actions.quarantine import (
 from gateway.actions.release import ReleaseFailed, release_held
 from gateway.actions.sealing import SealError
 from gateway.actions.upstreams import upstream_for
-from gateway.config import ConfigError, Settings, UpstreamSettings, load_settings
+from gateway.config import ConfigError, Settings, load_settings
 
 DEFAULT_CONFIG = Path("config/gateway.yaml")
 
@@ -172,9 +172,7 @@ def _show(store: QuarantineStore, args: argparse.Namespace) -> int:
 def _release(store: QuarantineStore, settings: Settings, args: argparse.Namespace) -> int:
     upstream_settings = settings.upstream
     if args.upstream:
-        upstream_settings = UpstreamSettings.model_validate(
-            {**upstream_settings.model_dump(), "address": args.upstream}, strict=False
-        )
+        upstream_settings = upstream_settings.with_address(args.upstream)
     hostname = settings.server.hostname or socket.getfqdn()
 
     async def run() -> HeldMetadata:

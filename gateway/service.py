@@ -74,8 +74,8 @@ class Gateway:
 
     def route_upstream(self, address: str) -> Upstream:
         """An unpooled upstream for a redirect route (same timeouts and TLS settings)."""
-        routed = self.settings.upstream.model_copy(update={"address": address, "pool_size": 0})
-        return upstream_for(routed, self.hostname)
+        return upstream_for(self.settings.upstream.with_address(address, pool_size=0),
+                            self.hostname)
 
     async def start(self, *, reuse_port: bool = False) -> None:
         if self.decisions is not None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gateway.smtp.replies import Reply, reply
 from gateway.smtp.spool import Spool
-from gateway.smtp.upstream import UpstreamConnection, mail_parameters
+from gateway.smtp.upstream import Upstream, UpstreamConnection, mail_parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +91,26 @@ async def deliver(
     finally:
         spool.close()
     return DeliveryResult(final, tuple(accepted), tuple(refused))
+
+
+async def deliver_via(
+    upstream: Upstream,
+    mail_from: str,
+    recipients: tuple[str, ...],
+    message: bytes,
+    *,
+    header: bytes = b"",
+    utf8: bool = False,
+    every_recipient: bool = False,
+) -> DeliveryResult:
+    """`deliver` on a connection of `upstream`, given back (for reuse only when the
+    exchange completed). Raises UpstreamError when the upstream cannot be talked to."""
+    connection = await upstream.acquire()
+    completed = False
+    try:
+        result = await deliver(connection, mail_from, recipients, message, header=header,
+                               utf8=utf8, every_recipient=every_recipient)
+        completed = True
+    finally:
+        await upstream.release(connection, reusable=completed)
+    return result

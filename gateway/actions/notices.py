@@ -24,7 +24,7 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from enum import StrEnum
 
 from gateway import metrics
-from gateway.actions.delivery import deliver
+from gateway.actions.delivery import deliver_via
 from gateway.analysis.model import Analysis, Envelope
 from gateway.config import NoticeSettings
 from gateway.policy.verdict import Mode, RuleHit, Verdict
@@ -264,19 +264,10 @@ async def _send_one(upstream: Upstream, notice: EmailMessage) -> bool:
     data = notice.as_bytes(policy=SMTP)
     utf8 = not all(address.isascii() for address in recipients)
     try:
-        connection = await upstream.acquire()
+        result = await deliver_via(upstream, "", recipients, data, utf8=utf8)
     except UpstreamError as exc:
         log.warning("notice %s not sent: %s", notice[NOTICE_HEADER], exc)
         return False
-    reusable = False
-    try:
-        result = await deliver(connection, "", recipients, data, utf8=utf8)
-        reusable = True
-    except UpstreamError as exc:
-        log.warning("notice %s not sent: %s", notice[NOTICE_HEADER], exc)
-        return False
-    finally:
-        await upstream.release(connection, reusable=reusable)
     if not result.delivered:
         log.warning("notice %s refused: %s", notice[NOTICE_HEADER], result.reply.render())
     return result.delivered

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.actions.upstreams import upstream_for
 from gateway.analysis.model import Envelope
-from gateway.config import MAILDIR_PREFIX, UpstreamSettings, parse_hostport
+from gateway.config import MAILDIR_PREFIX, parse_hostport
 from gateway.policy.verdict import Verdict
-from gateway.smtp.upstream import Upstream
 
 HOST_PREFIX = "smtp:"
 _ADDRESS = re.compile(r"\A[^\s<>@\x00-\x1f\x7f]+@[^\s<>@\x00-\x1f\x7f]+\Z")
@@ -52,12 +50,3 @@ def plan_redirect(verdict: Verdict, envelope: Envelope) -> RedirectRoute:
         raise RedirectError("redirect without a route or recipients")
     chosen = tuple(dict.fromkeys(recipients)) or tuple(envelope.rcpt_tos)
     return RedirectRoute(chosen, routes[0] if routes else None)
-
-
-def route_upstream(route: RedirectRoute, settings: UpstreamSettings,
-                   hostname: str) -> Upstream | None:
-    """A separate upstream for the route's host (same timeouts and TLS), or None."""
-    if route.upstream is None:
-        return None
-    routed = settings.model_copy(update={"address": route.upstream, "pool_size": 0})
-    return upstream_for(routed, hostname)

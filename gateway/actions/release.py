@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from gateway.actions.delivery import DeliveryResult, deliver
+from gateway.actions.delivery import DeliveryResult, deliver_via
 from gateway.actions.heldmeta import HeldMetadata, HoldStatus
 from gateway.actions.quarantine import HeldStateError, QuarantineError, QuarantineStore
 from gateway.smtp.replies import fold_to_ascii
@@ -33,19 +33,10 @@ async def _send(upstream: Upstream, metadata: HeldMetadata, message: bytes,
                 header: bytes) -> DeliveryResult:
     envelope = metadata.envelope
     try:
-        connection = await upstream.acquire()
+        return await deliver_via(upstream, envelope.mail_from, envelope.rcpt_tos, message,
+                                 header=header, utf8=envelope.smtputf8)
     except UpstreamError as exc:
-        raise ReleaseFailed(f"upstream unavailable: {exc}", temporary=True) from exc
-    reusable = False
-    try:
-        result = await deliver(connection, envelope.mail_from, envelope.rcpt_tos, message,
-                               header=header, utf8=envelope.smtputf8)
-        reusable = True
-    except UpstreamError as exc:
-        raise ReleaseFailed(f"upstream failed: {exc}", temporary=True) from exc
-    finally:
-        await upstream.release(connection, reusable=reusable)
-    return result
+        raise ReleaseFailed(f"upstream unavailable or failed: {exc}", temporary=True) from exc
 
 
 async def release_held(

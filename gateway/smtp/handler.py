@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway import metrics
-from gateway.actions.delivery import deliver
+from gateway.actions.delivery import deliver_via
 from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
 from gateway.analysis.model import Envelope
 from gateway.audit import AuditLog, AuditRecord
@@ -480,13 +480,9 @@ class RelayHandler:
         upstream = self.route_upstream(route.upstream)
         header = self._trace(server, session, envelope, record, verdict)
         try:
-            connection = await upstream.acquire()
-            try:
-                result = await deliver(connection, envelope.mail_from or "", route.recipients,
+            result = await deliver_via(upstream, envelope.mail_from or "", route.recipients,
                                        unstuff(spool.getvalue()), header=header, utf8=utf8,
                                        every_recipient=True)
-            finally:
-                await upstream.release(connection, reusable=False)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
             record.outcome = "tempfailed"

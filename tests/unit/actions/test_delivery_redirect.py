@@ -7,12 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.actions.delivery import message_spool, stuff
-from gateway.actions.maildir import MaildirUpstream
-from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect, route_upstream
-from gateway.config import UpstreamSettings
+from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
 from gateway.policy.verdict import Action, Verdict
 from gateway.smtp.spool import unstuff
-from gateway.smtp.upstream import SmtpUpstream
 from tests.unit.actions.samples import ENVELOPE
 
 lines = st.lists(st.text(alphabet=".ab \t", max_size=6), min_size=1, max_size=8)
@@ -43,11 +40,8 @@ def test_redirect_to_addresses() -> None:
 def test_redirect_to_a_host_keeps_the_recipients() -> None:
     route = plan_redirect(redirect("smtp:10.0.0.5:2525"), ENVELOPE)
     assert route == RedirectRoute(ENVELOPE.rcpt_tos, "10.0.0.5:2525")
-    upstream = route_upstream(route, UpstreamSettings(), "gw.test")
-    assert isinstance(upstream, SmtpUpstream)
-    assert route_upstream(RedirectRoute(("a@b.vn",)), UpstreamSettings(), "gw.test") is None
     local = plan_redirect(redirect("maildir:var/held", "a@b.vn"), ENVELOPE)
-    assert isinstance(route_upstream(local, UpstreamSettings(), "gw.test"), MaildirUpstream)
+    assert local == RedirectRoute(("a@b.vn",), "maildir:var/held")
 
 
 @pytest.mark.parametrize(
