@@ -146,7 +146,8 @@ def compile_rules(spec: ClassificationSpec) -> MarkingRules:
 
 def scan_text(text: str, where: str, rules: MarkingRules) -> MarkingScan:
     """Stamps in document or body text (rules 2-8, 10)."""
-    return _scan(nfc(text), nfc(text), where, rules)
+    normal = nfc(text)
+    return _scan(normal, normal, where, rules)
 
 
 def scan_subject(subject: str, where: str, rules: MarkingRules) -> MarkingScan:
