@@ -89,9 +89,8 @@ def _walk(
     except RecursionError:  # a MIME tree nested deeper than the parser's stack
         parsed = None
     headers = read_headers(parsed if parsed is not None else parse_headers(message))
-    sender = headers.from_addresses[0].addr_spec if headers.from_addresses else None
     walk = Walk(settings.limits, signatures)
-    scope = Scope("", headers.subject, sender)
+    scope = Scope.of("", headers)
     if parsed is None:
         walk.unparsable(len(message), scope, "MIME structure nested too deeply to be parsed")
     else:

@@ -21,6 +21,7 @@ from email.headerregistry import BaseHeader
 from email.message import Message
 
 from gateway.analysis.addresses import from_std, parse_address_list, quote_local
+from gateway.analysis.encoded import decode_unstructured, join_encoded_runs
 from gateway.analysis.model import Address, Headers
 
 _DECODER = policy.SMTPUTF8
@@ -29,6 +30,7 @@ _ADDRESS_LIKE = re.compile(
     r"[^\s<>()\"',;:@]+\s*(?:@|＠|\(at\)|\[at\])\s*[^\s<>()\"',;:@]+\.[^\s<>()\"',;:@]+"
 )
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
+_ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
 _ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc")
 FORWARDING_FIELDS = (
     "x-forwarded-for",
@@ -52,11 +54,15 @@ def read_headers(message: Message) -> Headers:
         return Headers(problems=(f"headers: cannot be read: {exc.__class__.__name__}",))
     problems: list[str] = []
     addresses = {name: _addresses_of(name, fields, problems) for name in _ADDRESS_FIELDS}
-    problems.extend(_from_count_problems(fields, addresses["from"]))
+    from_problems = list(_from_count_problems(fields, addresses["from"]))
+    problems.extend(from_problems)
     decoded = tuple((name, _decode_text(name, raw, problems)) for name, raw in fields)
     sender = addresses["sender"]
+    author_problem = _author_problem(from_problems, problems)
     return Headers(
         from_addresses=addresses["from"],
+        author=addresses["from"][0] if author_problem is None else None,
+        author_problem=author_problem,
         sender=sender[0] if sender else None,
         reply_to=addresses["reply-to"],
         to=addresses["to"],
@@ -98,7 +104,7 @@ def _decode_text(name: str, raw: str, problems: list[str]) -> str:
         return raw
     problems.extend(_encoded_word_problems(name, raw))
     try:
-        text = str(_DECODER.header_factory("x-unstructured", raw))
+        text = decode_unstructured(raw)
     except Exception:
         problems.append(f"{name}: encoded words cannot be decoded")
         return raw
@@ -137,13 +143,25 @@ def _addresses_of(
 
 
 def _parse_field(name: str, raw: str, problems: list[str]) -> list[Address]:
+    """The mailboxes of one address field, as a mail client shows them.
+
+    A lone `<addr-spec>` after an unquoted phrase that the parser refuses
+    (`eve@x <manager@x>`) is the address clients show and reply to: the
+    phrase is read as its display name, quoted.
+    """
     try:
-        parsed, defects = parse_address_list(raw)
+        joined = join_encoded_runs(raw)
+        parsed, defects = parse_address_list(joined)
+        if any("invalid" in defect.lower() for defect in defects):
+            repaired = _ANGLE_MAILBOX.fullmatch(joined)
+            if repaired is None:
+                problems.append(f"{name}: malformed address list")
+            else:
+                problems.append(f"{name}: display name with special characters not quoted")
+                parsed, _ = parse_address_list(_quoted_mailbox(*repaired.groups()))
     except Exception:
         problems.append(f"{name}: unparsable address list")
         return []
-    if any("invalid" in defect.lower() for defect in defects):
-        problems.append(f"{name}: malformed address list")
     result = []
     for std in parsed:
         address = _convert(name, std, raw, problems)
@@ -157,13 +175,23 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
     if mailbox is None or mailbox.is_null:
         problems.append(f"{name}: unparsable address {_clip(std.addr_spec)!r}")
         return None
-    display = unicodedata.normalize("NFC", std.display_name)
+    display = unicodedata.normalize("NFC", _sanitized(std.display_name))
     problems.extend(_display_problems(name, display, raw, str(mailbox)))
     if "=?" in mailbox.local:
         problems.append(f"{name}: encoded word inside an address")
     if not mailbox.valid_domain:
         problems.append(f"{name}: invalid domain {_clip(mailbox.domain)!r}")
     return Address(display, f"{quote_local(mailbox.local)}@{mailbox.domain}", mailbox.domain)
+
+
+def _quoted_mailbox(phrase: str, addr_spec: str) -> str:
+    quoted = phrase.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{addr_spec}>' if quoted else f"<{addr_spec}>"
+
+
+def _sanitized(text: str) -> str:
+    """Bytes the decoder could not read (lone surrogates) as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _display_problems(name: str, display: str, raw: str, addr_spec: str) -> Iterator[str]:
@@ -190,6 +218,15 @@ def _from_count_problems(
         yield "from: several mailboxes"
     elif count and not from_:
         yield "from: no usable address"
+
+
+def _author_problem(from_problems: list[str], problems: list[str]) -> str | None:
+    """Why the message has no single From mailbox to bind a signature or a rule to."""
+    if from_problems:
+        return from_problems[0]
+    if "from: malformed address list" in problems or "from: unparsable address list" in problems:
+        return "from: malformed address list"
+    return None
 
 
 def _forwarding_markers(fields: tuple[tuple[str, str], ...]) -> tuple[str, ...]:

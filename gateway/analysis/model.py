@@ -79,9 +79,15 @@ class Headers:
     `forwarding_markers` is the evidence of automatic forwarding
     (`auto-submitted: auto-forwarded`, `x-forwarded-for`, `resent-from`, ...);
     `fields` is every header field as (lowercase name, decoded value), in order.
+    `author` is the one From mailbox a mail client shows, the only From value a
+    signature or a rule binds to: None when there are several From fields or
+    mailboxes, none, or an address list that cannot be read (`author_problem`
+    says which).
     """
 
     from_addresses: tuple[Address, ...] = ()
+    author: Address | None = None
+    author_problem: str | None = None
     sender: Address | None = None
     reply_to: tuple[Address, ...] = ()
     to: tuple[Address, ...] = ()

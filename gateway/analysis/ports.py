@@ -19,13 +19,21 @@ class SignatureChecking(Protocol):
         ...
 
     def check_smime_signed(
-        self, signed_part: bytes, signature: bytes, from_address: str | None
+        self,
+        signed_part: bytes,
+        signature: bytes,
+        from_address: str | None,
+        from_problem: str | None = None,
     ) -> SignatureVerdict:
-        """`multipart/signed`: the first part's raw bytes as signed, and the signature."""
+        """`multipart/signed`: the first part's raw bytes as signed, and the signature.
+
+        `from_address` is the message's one From mailbox; when None,
+        `from_problem` says why there is none to bind the signer to.
+        """
         ...
 
     def check_smime_opaque(
-        self, pkcs7: bytes, from_address: str | None
+        self, pkcs7: bytes, from_address: str | None, from_problem: str | None = None
     ) -> tuple[SignatureVerdict, bytes | None]:
         """`application/pkcs7-mime` signed-data: the verdict and the enclosed MIME entity."""
         ...

@@ -48,6 +48,13 @@ class Scope:
     subject: str = ""
     from_address: str | None = None
     inherited: SignatureVerdict | None = None
+    from_problem: str | None = None
+
+    @classmethod
+    def of(cls, key: str, headers: Headers, inherited: SignatureVerdict | None = None) -> Scope:
+        """The scope of a message: its subject and its one From mailbox (`Headers.author`)."""
+        author = headers.author.addr_spec if headers.author is not None else None
+        return cls(key, headers.subject, author, inherited, headers.author_problem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +102,7 @@ class Walk:
         if prefix:
             headers = read_headers(msg)
             self.messages.append(NestedMessage(prefix, headers))
-            sender = headers.from_addresses[0].addr_spec if headers.from_addresses else None
-            scope = Scope(prefix, headers.subject, sender, scope.inherited)
+            scope = Scope.of(prefix, headers, scope.inherited)
         self.entity(msg, raw, prefix, depth, scope)
 
     def entity(
@@ -152,7 +158,7 @@ class Walk:
                 signed_bytes = self._safe(_reserialised(content), b"", path)
             signature = self._safe(lambda: _decoded(children[1]), b"", path)
             verdict = self.signatures.check_smime_signed(
-                signed_bytes, signature, scope.from_address
+                signed_bytes, signature, scope.from_address, scope.from_problem
             )
             self._record_message_signature(path, verdict)
         inner = replace(scope, inherited=verdict) if verdict is not None else scope
@@ -169,7 +175,9 @@ class Walk:
         data = self._safe(lambda: _decoded(part), b"", path)
         verdict: SignatureVerdict | None = None
         if self.signatures is not None:
-            verdict, entity = self.signatures.check_smime_opaque(data, scope.from_address)
+            verdict, entity = self.signatures.check_smime_opaque(
+                data, scope.from_address, scope.from_problem
+            )
             self._record_message_signature(path, verdict)
         else:
             entity = enclosed_content(data)

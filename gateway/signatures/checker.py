@@ -128,7 +128,11 @@ class SignatureChecker:
 
     @classmethod
     async def _smime_signed(
-        cls, signed_part: bytes, signature: bytes, from_address: str | None, checking: Checking
+        cls,
+        signed_part: bytes,
+        signature: bytes,
+        sender: tuple[str | None, str | None],
+        checking: Checking,
     ) -> SignatureResult:
         result = await cls._detached(signed_part, signature, SignatureKind.SMIME, checking)
         canonical = _crlf(signed_part)
@@ -138,27 +142,32 @@ class SignatureChecker:
         if result.signer is None:
             return result
         try:
-            return cms.bind_sender(result, cms.signed_data_of(signature), from_address)
+            return cms.bind_sender(result, cms.signed_data_of(signature), *sender)
         except Exception as exc:  # fail closed
             return failed(SignatureKind.SMIME, exc)
 
     def check_smime_signed(
-        self, signed_part: bytes, signature: bytes, from_address: str | None
+        self,
+        signed_part: bytes,
+        signature: bytes,
+        from_address: str | None,
+        from_problem: str | None = None,
     ) -> SignatureVerdict:
         """`multipart/signed`: the signer certificate's e-mail must be the From address."""
+        sender = (from_address, from_problem)
 
         async def work(checking: Checking) -> SignatureResult:
-            return await self._smime_signed(signed_part, signature, from_address, checking)
+            return await self._smime_signed(signed_part, signature, sender, checking)
 
         def compute() -> SignatureVerdict:
             return self._one(_run(self._checked(work)))
 
-        digest = _digest(signed_part, signature, (from_address or "").encode())
+        digest = _digest(signed_part, signature, _sender_key(sender))
         return self._cached("smime-signed", digest, compute)
 
     @staticmethod
     async def _smime_opaque(
-        pkcs7: bytes, from_address: str | None, checking: Checking
+        pkcs7: bytes, sender: tuple[str | None, str | None], checking: Checking
     ) -> SignatureResult:
         try:
             signed_data = cms.signed_data_of(pkcs7)
@@ -168,25 +177,34 @@ class SignatureChecker:
             result = await cms.validate_cms(
                 signed_data, content, SignatureKind.SMIME, checking, enclosed=True
             )
-            return cms.bind_sender(result, signed_data, from_address)
+            return cms.bind_sender(result, signed_data, *sender)
         except Exception as exc:  # fail closed
             return failed(SignatureKind.SMIME, exc)
 
-    def check_smime_opaque(self, pkcs7: bytes, from_address: str | None) -> Opaque:
+    def check_smime_opaque(
+        self, pkcs7: bytes, from_address: str | None, from_problem: str | None = None
+    ) -> Opaque:
         """`application/pkcs7-mime` signed-data: the verdict and the enclosed MIME entity.
 
         Only the verdict is cached (the entity may be large); None when unreadable.
         """
 
+        sender = (from_address, from_problem)
+
         async def work(checking: Checking) -> SignatureResult:
-            return await self._smime_opaque(pkcs7, from_address, checking)
+            return await self._smime_opaque(pkcs7, sender, checking)
 
         def compute() -> SignatureVerdict:
             return self._one(_run(self._checked(work)))
 
-        digest = _digest(pkcs7, (from_address or "").encode())
+        digest = _digest(pkcs7, _sender_key(sender))
         verdict = self._cached("smime-opaque", digest, compute)
         return verdict, _enclosed(pkcs7)
+
+
+def _sender_key(sender: tuple[str | None, str | None]) -> bytes:
+    """The From binding as part of a cache key."""
+    return "\n".join(part or "" for part in sender).encode()
 
 
 def _enclosed(pkcs7: bytes) -> bytes | None:

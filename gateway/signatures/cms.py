@@ -121,13 +121,18 @@ async def validate_cms(
 
 
 def bind_sender(
-    result: SignatureResult, signed_data: cms.SignedData, from_address: str | None
+    result: SignatureResult,
+    signed_data: cms.SignedData,
+    from_address: str | None,
+    from_problem: str | None = None,
 ) -> SignatureResult:
-    """S/MIME rule: the signer certificate's e-mail must be the From address, else `untrusted`."""
+    """S/MIME rule: the signer certificate's e-mail must be the one From address, else
+    `untrusted` (several From fields or mailboxes give none: `from_problem` says so)."""
     if result.status != SignatureStatus.VALID:
         return result
     if not from_address:
-        detail = "no From address to bind the S/MIME signer to"
+        detail = "no single From address to bind the S/MIME signer to"
+        detail += f" ({from_problem})" if from_problem else ""
         return replace(result, status=SignatureStatus.UNTRUSTED, detail=detail)
     cert = generic_cms.extract_certs_for_validation(signed_data).signer_cert
     if email_matches(cert, from_address):

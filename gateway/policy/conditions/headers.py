@@ -84,7 +84,10 @@ class AlignmentSpec(Spec):
 
 @dataclass(frozen=True, slots=True)
 class AlignmentCondition:
-    """Compares the first From domain with the envelope sender's; undecidable for `<>`."""
+    """Compares every From domain with the envelope sender's; undecidable for `<>`.
+
+    Several From mailboxes are aligned only when every one of them is.
+    """
 
     aligned: bool
     exact: bool
@@ -96,8 +99,10 @@ class AlignmentCondition:
         sender = facts.sender
         if sender is None or sender.is_null or not headers.from_addresses:
             return None
-        header_domain = headers.from_addresses[0].domain
-        same = self._same(header_domain, sender.domain)
+        unaligned = [a.domain for a in headers.from_addresses
+                     if not self._same(a.domain, sender.domain)]
+        header_domain = unaligned[0] if unaligned else headers.from_addresses[0].domain
+        same = not unaligned
         if same != self.aligned:
             return None
         verb = "aligned with" if same else "not aligned with"

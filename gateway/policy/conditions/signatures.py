@@ -84,9 +84,12 @@ class SignerSpec(Spec):
 
 
 def sender_domain(facts: Facts, analysis: Analysis) -> str | None:
-    """The sending agency's domain: the first From address, else the envelope sender."""
-    if analysis.headers.from_addresses:
-        return analysis.headers.from_addresses[0].domain
+    """The sending agency's domain: the one From mailbox, else the envelope sender's.
+
+    Several From fields or mailboxes name no single sender: the envelope decides.
+    """
+    if analysis.headers.author is not None:
+        return analysis.headers.author.domain
     if facts.sender is not None and not facts.sender.is_null:
         return facts.sender.domain
     return None

@@ -13,7 +13,11 @@ from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Analysis, Direction, Envelope
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
+from gateway.signatures.checker import SignatureChecker, build_checker
+from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import to_bytes
+from tests.fixtures.pki import Pki, build_pki
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@hue.gov.vn",), client_ip="10.0.0.5")
@@ -26,6 +30,19 @@ def settings() -> AnalysisSettings:
     return analysis_settings_from_files(
         [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
     )
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A real fixture PKI (roots, intermediates, signers, CRLs)."""
+    return build_pki(Path(tmp_path_factory.mktemp("analysis-pki")))
+
+
+@pytest.fixture(scope="session")
+def checker(pki: Pki) -> SignatureChecker:
+    """The real signature validator over `pki`."""
+    trust = TrustSources(anchors=pki.anchors, intermediates=pki.intermediates, crls=pki.crls)
+    return build_checker(trust, SignatureSettings())
 
 
 @pytest.fixture

@@ -58,13 +58,17 @@ class Recorder:
         return _verdict(status, SignatureKind.DETACHED_CMS)
 
     def check_smime_signed(
-        self, signed_part: bytes, signature: bytes, from_address: str | None
+        self,
+        signed_part: bytes,
+        signature: bytes,
+        from_address: str | None,
+        from_problem: str | None = None,
     ) -> SignatureVerdict:
         self.calls.append(("smime", signed_part, (from_address or "").encode()))
         return _verdict(self.smime_status, SignatureKind.SMIME)
 
     def check_smime_opaque(
-        self, pkcs7: bytes, from_address: str | None
+        self, pkcs7: bytes, from_address: str | None, from_problem: str | None = None
     ) -> tuple[SignatureVerdict, bytes | None]:
         from gateway.analysis.smime import enclosed_content
 

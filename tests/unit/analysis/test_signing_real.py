@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from gateway.signatures.checker import SignatureChecker, build_checker
+from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
-from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import Attachment, message
-from tests.fixtures.pki import Pki, build_pki
+from tests.fixtures.pki import Pki
 from tests.fixtures.signed import detached_cases, signed_pdf, smime_messages
 from tests.unit.analysis.conftest import Analyser
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return build_pki(Path(tmp_path_factory.mktemp("analysis-pki")))
-
-
-@pytest.fixture(scope="module")
-def checker(pki: Pki) -> SignatureChecker:
-    trust = TrustSources(anchors=pki.anchors, intermediates=pki.intermediates, crls=pki.crls)
-    return build_checker(trust, SignatureSettings())
 
 
 def test_signed_pdf_and_detached_signature(

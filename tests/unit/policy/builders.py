@@ -131,7 +131,12 @@ def analysis(
         usable = parsed is not None and not parsed.is_null
         from_ = (address(env.mail_from),) if usable else ()
     headers = Headers(
-        from_addresses=from_, reply_to=reply_to, subject=subject, forwarding_markers=forwarding
+        from_addresses=from_,
+        author=from_[0] if len(from_) == 1 else None,
+        author_problem=None if len(from_) == 1 else f"from: {len(from_)} mailboxes",
+        reply_to=reply_to,
+        subject=subject,
+        forwarding_markers=forwarding,
     )
     markings = (Marking(classification, "MẬT", "subject"),) if classification else ()
     return Analysis(

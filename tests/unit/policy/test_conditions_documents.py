@@ -146,3 +146,13 @@ def test_signer_of_another_agency() -> None:
         from_=(address("a@hue.gov.vn"),),
     )
     assert reason(policy, unmapped) is None
+
+
+def test_signer_agency_with_several_from_mailboxes_is_the_envelope_senders() -> None:
+    policy = one_rule("{signer: {documents: designated, sender_agency: false}}")
+    env = envelope("vanthu@sotttt.thuathienhue.gov.vn")
+    other = Signer(common_name="Trần B", email="b@stc.thuathienhue.gov.vn")
+    signed = document("Giấy mời.pdf", "giay_moi", VALID, signer=other)
+    claimed = (address("b@stc.thuathienhue.gov.vn"), address("c@sotttt.thuathienhue.gov.vn"))
+    found = reason(policy, analysis(env, documents=(signed,), from_=claimed))
+    assert found is not None and "not the sending agency sotttt.thuathienhue.gov.vn" in found

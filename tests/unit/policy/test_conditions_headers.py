@@ -106,3 +106,12 @@ def test_header_field_and_problems() -> None:
     assert reason(one_rule("{header_problems: {matches: several}}"), value) == "from: several"
     assert reason(one_rule("{header_problems: {}}"), analysis()) is None
     assert isinstance(value.headers, Headers)
+
+
+def test_alignment_with_several_from_mailboxes_needs_every_one_aligned() -> None:
+    env = envelope("a@thuathienhue.gov.vn")
+    both = analysis(env, from_=(address("b@thuathienhue.gov.vn"), address("c@gmail.com")))
+    assert reason(one_rule("{alignment: {aligned: false}}"), both) == (
+        "From gmail.com not aligned with envelope sender thuathienhue.gov.vn"
+    )
+    assert reason(one_rule("{alignment: {aligned: true}}"), both) is None
