@@ -24,8 +24,15 @@ Detection rules (copy them into policy comments as they are):
    "TUYET MAT" under rule 3. Bare "MAT" in running text is too common in
    other languages to count.
 5. A line (or a subject, or a bracket) that holds nothing but the stamp with
-   its diacritics counts in any case ("Tối mật", "[Mật] Báo cáo"); so does
-   an upper-case line of the stamp's letters spaced out ("M Ậ T").
+   its diacritics counts in any case ("Tối mật", "[Mật] Báo cáo"), but a
+   stamp that is not upper-case counts only where its layout is a stamp's:
+   its own line among the first lines of the text (a subject, a filename, the
+   head of a document) or within two lines of the number block ("Số: …"), and
+   a bracket at the start of a line, after reply prefixes and other
+   bracketed tags ("Fwd: [KHẨN] (Mật) …"). The tail of a wrapped sentence is
+   never a stamp: "(trừ văn bản mật)." wrapped so that "mật)." starts a line,
+   or "mật." after a line that ends inside a sentence. An upper-case line of
+   the stamp's letters spaced out ("M Ậ T") counts anywhere.
 6. "Độ mật: <degree>" (the field of document-management exports) gives that
    degree; "Độ mật: Thường" gives none.
 7. "GIẢI MẬT" (declassified) never classifies; it sets `declassified`. Any
@@ -43,7 +50,10 @@ Detection rules (copy them into policy comments as they are):
    searched in every place above (NFC text, multi-line mode, case as written;
    use "(?i)" for case-insensitive), and `ignore_patterns` whose matches are
    blanked out before rules 2-8 look (a known false alarm).
-Text is NFC-normalised first, so NFD input and old/new tone placement match.
+Text is NFC-normalised first, so NFD input and old/new tone placement match;
+invisible characters (zero-width, soft hyphen, BOM …) are removed and letters
+of other scripts that look like Latin ones (Cyrillic "М", Greek "Τ" …) are
+read as those (`gateway.analysis.skeleton`), everywhere a stamp is looked for.
 """
 
 from __future__ import annotations
@@ -54,7 +64,8 @@ from dataclasses import dataclass, field
 
 from gateway.analysis.model import Classification, Marking, highest_classification
 from gateway.analysis.settings import ClassificationSpec
-from gateway.analysis.vietnamese import fold, is_upper_word, nfc
+from gateway.analysis.skeleton import stamp_text
+from gateway.analysis.vietnamese import fold, is_upper_word
 
 DECLASSIFIED = "GIẢI MẬT"
 
@@ -79,12 +90,15 @@ _COMPOUND_AFTER = frozenset({
     "lenh", "hieu", "thu", "hoa", "gau", "mia", "vu", "phuc", "tau", "ngot",
 })  # fmt: skip
 _SPACE = r"[ \u00a0]+"
-_STAMP = re.compile(
-    r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)"
-)
+_STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
 _BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]{1,40}?)\s*[\])]")
 _DEGREE_FIELD = re.compile(r"(?i)(?<!\w)độ mật\s*:\s*([^\n,;.]{1,20})")
 _GAP = re.compile(r"\t| {3,}")
+_HEAD_LINES = 6
+_NUMBER_LINE = re.compile(r"(?i)^\W*s[ốo]\s*(?:[:.]|\d)")
+_PREFIXES = re.compile(
+    r"(?i)(?:\s*(?:re|fwd?|tl|tr|aw|sv|vv|v/v)\s*:|\s*\[[^\[\]]*\]|\s*\([^()]*\))*\s*"
+)
 _EDGE_PUNCT = " \t\u00a0[](){}<>*\"'“”:;,.-–—_|!"
 
 
@@ -146,7 +160,7 @@ def compile_rules(spec: ClassificationSpec) -> MarkingRules:
 
 def scan_text(text: str, where: str, rules: MarkingRules) -> MarkingScan:
     """Stamps in document or body text (rules 2-8, 10)."""
-    normal = nfc(text)
+    normal = stamp_text(text)
     return _scan(normal, normal, where, rules)
 
 
@@ -158,36 +172,69 @@ def scan_subject(subject: str, where: str, rules: MarkingRules) -> MarkingScan:
 def scan_filename(filename: str, where: str, rules: MarkingRules) -> MarkingScan:
     """Stamps in a filename: separators (_ - . +) read as spaces."""
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
-    spaced = re.sub(r"[_.+]|(?<=\w)-|-(?=\w)", " ", nfc(stem))
-    return _scan(spaced, nfc(filename), where, rules)
+    spaced = re.sub(r"[_.+]|(?<=\w)-|-(?=\w)", " ", stamp_text(stem))
+    return _scan(spaced, stamp_text(filename), where, rules)
 
 
-def scan_header(
-    name: str, value: str, rules: MarkingRules, where_prefix: str = ""
-) -> MarkingScan:
+def scan_header(name: str, value: str, rules: MarkingRules, where_prefix: str = "") -> MarkingScan:
     """A classification header's value (rule 9) when `name` is one the policy lists."""
     if name.lower() not in rules.headers:
         return MarkingScan()
     where = f"{where_prefix}header {name}"
+    value = stamp_text(value)
     folded = fold(re.sub(r"[_\-\[\]()]", " ", value)).strip(" .:")
     if folded == "giai mat":
         return MarkingScan((Marking(None, DECLASSIFIED, where, value.strip()),), True)
     level = _FOLDED_DEGREES.get(folded)
     found = [Marking(level, value.strip(), where, value.strip())] if level else []
-    found.extend(_scan_extra(nfc(value), where, rules))
+    found.extend(_scan_extra(value, where, rules))
     return _result(found)
 
 
 def _scan(text: str, original: str, where: str, rules: MarkingRules) -> MarkingScan:
     text = rules.blank_ignored(text)
-    found = [m for line in text.splitlines() for m in _scan_line(line, where)]
+    lines = text.splitlines()
+    layouts = _stamp_layouts(lines)
+    found = [
+        m
+        for line, lower in zip(lines, layouts, strict=True)
+        for m in _scan_line(line, where, lower)
+    ]
     found.extend(_scan_extra(original, where, rules))
     return _result(found)
 
 
-def _scan_line(line: str, where: str) -> Iterator[Marking]:
+def _stamp_layouts(lines: list[str]) -> list[bool]:
+    """Rule 5: for each line, whether a stamp that is not upper-case may stand on it."""
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    head = set(filled[:_HEAD_LINES])
+    numbers = [index for index, line in enumerate(lines) if _NUMBER_LINE.match(line)]
+    near = {index + shift for index in numbers for shift in range(-2, 3)}
+    layouts = []
+    previous = ""
+    for index, line in enumerate(lines):
+        placed = index in head or index in near
+        layouts.append(placed and not _sentence_tail(line, previous))
+        previous = line if line.strip() else previous
+    return layouts
+
+
+def _sentence_tail(line: str, previous: str) -> bool:
+    """A line that ends a sentence wrapped from the line before ("mật).", "mật.")."""
+    text = line.strip()
+    unbalanced = text.count(")") > text.count("(") or text.count("]") > text.count("[")
+    ends_sentence = text.endswith((".", ",", ";", ")", "]"))
+    continued = bool(previous.strip()) and previous.rstrip()[-1:].isalnum()
+    return unbalanced or (ends_sentence and continued and not _bracketed_whole(text))
+
+
+def _bracketed_whole(text: str) -> bool:
+    return text[:1] in "[(" and _BRACKETED.fullmatch(text.rstrip(".,;")) is not None
+
+
+def _scan_line(line: str, where: str, lower: bool) -> Iterator[Marking]:
     stripped = line.strip(_EDGE_PUNCT)
-    whole = _whole_line_stamp(stripped)
+    whole = _whole_line_stamp(stripped, lower)
     if whole is not None:
         yield _marking(whole, where, line)
         return
@@ -197,10 +244,10 @@ def _scan_line(line: str, where: str) -> Iterator[Marking]:
     yield from _companions(line, where)
 
 
-def _whole_line_stamp(stripped: str) -> str | None:
-    """Rule 5: the line is only a stamp (any case, with diacritics)."""
+def _whole_line_stamp(stripped: str, lower: bool) -> str | None:
+    """Rule 5: the line is only a stamp (upper-case, or any case where the layout allows)."""
     canonical = " ".join(stripped.upper().split())
-    if canonical in _DEGREES and not canonical.isascii():
+    if canonical in _DEGREES and not canonical.isascii() and (lower or stripped.isupper()):
         return canonical
     if canonical == DECLASSIFIED:
         return canonical
@@ -234,13 +281,16 @@ def _stamps_in_line(line: str, where: str) -> Iterator[Marking]:
 
 
 def _bracketed(line: str, where: str) -> Iterator[Marking]:
-    """Rule 4/5: a bracket holding only a stamp, any case, diacritics optional."""
+    """Rule 4/5: a bracket holding only a stamp; upper-case anywhere, other cases (with
+    diacritics) only as a prefix of the line."""
     for match in _BRACKETED.finditer(line):
         inner = " ".join(match.group(1).split())
         folded = fold(inner)
         if folded == "giai mat":
             yield _marking(DECLASSIFIED, where, line)
-        elif folded in _FOLDED_DEGREES and (inner.isupper() or not inner.isascii()):
+        elif folded in _FOLDED_DEGREES and (
+            inner.isupper() or (not inner.isascii() and _PREFIXES.fullmatch(line, 0, match.start()))
+        ):
             yield _marking(inner.upper(), where, line)
 
 
