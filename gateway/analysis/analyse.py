@@ -129,10 +129,13 @@ def _single_document_scopes(leaves: list[Leaf], pairing: Pairing) -> frozenset[s
 
 
 def _message_markings(headers: Headers, walk: Walk, rules: MarkingRules) -> MarkingScan:
-    """Stamps in the subjects and classification headers of the message and nested ones."""
+    """Stamps in the subjects and classification headers of the message and nested ones,
+    and in the descriptive header fields of every MIME entity (read like a subject)."""
     scan = _header_markings(headers, "", rules)
     for nested in walk.messages:
         scan = scan + _header_markings(nested.headers, f"{nested.path.rstrip('/')} ", rules)
+    for path, name, value in walk.descriptions:
+        scan = scan + scan_subject(value, f"{path or 'message'} header {name}", rules)
     return scan
 
 

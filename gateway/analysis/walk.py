@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from gateway.analysis import filetypes
 from gateway.analysis.archives import open_zip
+from gateway.analysis.descriptions import descriptive_headers
 from gateway.analysis.headers import read_headers
 from gateway.analysis.legacy import decode_text
 from gateway.analysis.model import Headers
@@ -87,6 +88,7 @@ class Walk:
     signatures: SignatureChecking | None
     leaves: list[Leaf] = field(default_factory=list)
     messages: list[NestedMessage] = field(default_factory=list)
+    descriptions: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     message_signature: SignatureVerdict | None = None
     parts: int = 0
@@ -113,6 +115,7 @@ class Walk:
             self._refuse(part, path, scope, f"nested deeper than {self.limits.max_depth} levels")
             return
         self._defects(part, path)
+        self.descriptions.extend(self._safe(lambda: descriptive_headers(part, path), [], path))
         ctype = self._safe(part.get_content_type, "application/octet-stream", path)
         if ctype == filetypes.RFC822 and isinstance(part.get_payload(), list):
             self._nested(part, raw, path, depth, scope)
@@ -175,9 +178,8 @@ class Walk:
         data = self._safe(lambda: _decoded(part), b"", path)
         verdict: SignatureVerdict | None = None
         if self.signatures is not None:
-            verdict, entity = self.signatures.check_smime_opaque(
-                data, scope.from_address, scope.from_problem
-            )
+            sender = (scope.from_address, scope.from_problem)
+            verdict, entity = self.signatures.check_smime_opaque(data, *sender)
             self._record_message_signature(path, verdict)
         else:
             entity = enclosed_content(data)
