@@ -62,7 +62,7 @@ class ServerSettings(_Strict):
     max_message_size: Annotated[int, Field(ge=1024)] = 50 * 1024 * 1024
     max_recipients: Annotated[int, Field(ge=1)] = 1000
     max_line_length: Annotated[int, Field(ge=78, le=1_000_000)] = 998
-    eight_bit_headers: Literal["reject", "accept"] = "reject"
+    eight_bit_headers: Literal["reject", "accept"] = "accept"
     smtputf8: bool = True
     tls: TlsSettings = TlsSettings()
     proxy_protocol: bool = False

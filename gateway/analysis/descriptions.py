@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from email.message import Message
 
+from gateway.analysis.encoded import eight_bit_text
 from gateway.analysis.vietnamese import nfc
 
 DESCRIPTIVE_FIELDS = ("content-description", "comments", "keywords")
@@ -20,7 +21,7 @@ def descriptive_headers(part: Message, path: str) -> list[tuple[str, str, str]]:
     found = []
     for name in DESCRIPTIVE_FIELDS:
         for value in part.get_all(name, ()):
-            text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            text = eight_bit_text(str(value))
             if text.strip():
                 found.append((path, name, nfc(" ".join(text.split()))))
     return found

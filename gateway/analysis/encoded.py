@@ -14,6 +14,7 @@ whole. That is the only decoding done here; everything else is the library's.
 from __future__ import annotations
 
 import re
+import unicodedata
 from email import policy
 from email.base64mime import header_encode
 
@@ -24,6 +25,18 @@ _RUN = re.compile(rf"{_WORD}(?:[ \t]*{_WORD})+")
 def decode_unstructured(raw: str) -> str:
     """The text of an unstructured header value (RFC 2047 decoded as mail clients show it)."""
     return str(policy.default.header_factory("x-unstructured", raw))
+
+
+def eight_bit_text(text: str) -> str:
+    """Header text whose raw 8-bit bytes the parser kept as surrogates, decoded as UTF-8,
+    else as Windows-1258 (the legacy Vietnamese Windows code page), NFC."""
+    if text.isascii() or not any("\udc80" <= char <= "\udcff" for char in text):
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return unicodedata.normalize("NFC", data.decode("cp1258", "replace"))
 
 
 def join_encoded_runs(raw: str) -> str:

@@ -21,7 +21,7 @@ from email.headerregistry import BaseHeader
 from email.message import Message
 
 from gateway.analysis.addresses import from_std, parse_address_list, quote_local
-from gateway.analysis.encoded import decode_unstructured, join_encoded_runs
+from gateway.analysis.encoded import decode_unstructured, eight_bit_text, join_encoded_runs
 from gateway.analysis.model import Address, Headers
 
 _DECODER = policy.SMTPUTF8
@@ -86,8 +86,7 @@ def _raw_text(name: str, value: object) -> str:
     if isinstance(value, BaseHeader):
         folded = value.fold(policy=_DECODER)
         return folded.split(":", 1)[1] if ":" in folded else folded
-    text = str(value)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return eight_bit_text(str(value))
 
 
 def _unfold(value: str) -> str:
@@ -175,7 +174,7 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
     if mailbox is None or mailbox.is_null:
         problems.append(f"{name}: unparsable address {_clip(std.addr_spec)!r}")
         return None
-    display = unicodedata.normalize("NFC", _sanitized(std.display_name))
+    display = unicodedata.normalize("NFC", eight_bit_text(std.display_name))
     problems.extend(_display_problems(name, display, raw, str(mailbox)))
     if "=?" in mailbox.local:
         problems.append(f"{name}: encoded word inside an address")
@@ -187,11 +186,6 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
 def _quoted_mailbox(phrase: str, addr_spec: str) -> str:
     quoted = phrase.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{quoted}" <{addr_spec}>' if quoted else f"<{addr_spec}>"
-
-
-def _sanitized(text: str) -> str:
-    """Bytes the decoder could not read (lone surrogates) as U+FFFD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _display_problems(name: str, display: str, raw: str, addr_spec: str) -> Iterator[str]:

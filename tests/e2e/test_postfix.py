@@ -53,7 +53,7 @@ def postfix_and_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         settings = Settings.model_validate(
             {
                 "server": {"listen": [f"127.0.0.1:{gateway_port}"], "hostname": "gw.e2e.test",
-                           "shutdown_grace": 2.0},
+                           "shutdown_grace": 2.0, "eight_bit_headers": "reject"},
                 "upstream": {"address": f"127.0.0.1:{postfix.back_port}", "starttls": "off",
                              "timeout": 20.0},
                 "metrics": {"listen": None},

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.documents import cp1258
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,14 +20,26 @@ def check(message: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_raw_8bit_header_is_refused_at_data_as_live(tmp_path: Path) -> None:
+def test_raw_8bit_header_is_refused_at_data_as_live_when_configured(tmp_path: Path) -> None:
     message = tmp_path / "raw.eml"
     message.write_bytes("From: a@gmail.com\nTo: b@hue.gov.vn\nSubject: Giấy mời\n\nx\n"
                         .encode())
-    result = check(message)
+    config = tmp_path / "gateway.yaml"
+    config.write_text("server:\n  eight_bit_headers: reject\n")
+    result = check(message, "--config", str(config))
     assert result.returncode == 6, result.stderr
     verdict = json.loads(result.stdout)
     assert (verdict["action"], verdict["data_problem"]) == ("reject", "eight_bit_header")
+
+
+def test_raw_8bit_classified_subject_is_analysed_by_default(tmp_path: Path) -> None:
+    message = tmp_path / "raw.eml"
+    message.write_bytes(b"From: a@gmail.com\nTo: vanthu@thuathienhue.gov.vn\nSubject: "
+                        + cp1258("[TỐI MẬT] Kế hoạch") + b"\n\nx\n")
+    result = check(message, "--client-ip", "203.0.113.5")
+    verdict = json.loads(result.stdout)
+    assert "data_problem" not in verdict, verdict
+    assert (verdict["action"], verdict["classification"]) == ("quarantine", "toi_mat")
 
 
 def test_a_file_without_final_newline_is_checked(tmp_path: Path) -> None:

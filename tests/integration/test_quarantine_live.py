@@ -6,9 +6,12 @@ import smtplib
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.actions.heldmeta import HoldStatus
 from gateway.actions.quarantine import QuarantineStore
 from gateway.config import Settings
+from tests.fixtures.documents import cp1258
 from tests.support.running import running_gateway, settings_for
 from tests.support.sink import Sink
 
@@ -30,15 +33,20 @@ def wait_for(sink: Sink, count: int, seconds: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_classified_mail_is_held_and_sender_and_officer_are_told(
-    sink: Sink, tmp_path: Path
-) -> None:
+def holding_settings(sink: Sink, tmp_path: Path) -> Settings:
+    """The default policies and a local quarantine under `tmp_path`."""
     base = settings_for(sink.address, tmp_path)
-    settings = Settings.model_validate(
+    return Settings.model_validate(
         {**base.model_dump(mode="json"), "policies": str(POLICIES),
          "quarantine": {"path": str(tmp_path / "q")}},
         strict=False,
     )
+
+
+def test_classified_mail_is_held_and_sender_and_officer_are_told(
+    sink: Sink, tmp_path: Path
+) -> None:
+    settings = holding_settings(sink, tmp_path)
     with running_gateway(settings) as gateway, smtplib.SMTP(*gateway.addresses()[0]) as client:
         client.ehlo()
         client.mail(SENDER, ["SMTPUTF8", "BODY=8BITMIME"])
@@ -58,3 +66,38 @@ def test_classified_mail_is_held_and_sender_and_officer_are_told(
     told = sorted(r for received in sink.messages for r in received.rcpt_tos)
     assert told == sorted([SENDER, "baomat@thuathienhue.gov.vn"])
     assert all(b"7731" not in received.content for received in sink.messages)
+
+
+def legacy_message(subject: bytes) -> bytes:
+    """A message as a legacy client writes it: raw 8-bit Subject, no SMTPUTF8, no MIME."""
+    return (
+        f"From: {SENDER}\r\nTo: {RECIPIENT}\r\n".encode()
+        + b"Subject: " + subject + b"\r\nMessage-ID: <legacy-1@example.org>\r\n\r\n"
+        + b"Noi dung phuong an so 7731\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "degree"),
+    [("[TỐI MẬT] Kế hoạch bảo vệ".encode(), "toi_mat"),
+     (cp1258("(MẬT) Báo cáo"), "mat"),
+     (cp1258("(TUYỆT MẬT) Đề án"), "tuyet_mat")],
+    ids=["utf-8", "windows-1258-mat", "windows-1258-tuyet-mat"],
+)
+def test_classified_raw_subject_from_a_legacy_client_is_held_and_the_officer_told(
+    sink: Sink, tmp_path: Path, subject: bytes, degree: str
+) -> None:
+    settings = holding_settings(sink, tmp_path)
+    message = legacy_message(subject)
+    with running_gateway(settings) as gateway, smtplib.SMTP(*gateway.addresses()[0]) as client:
+        client.helo("legacy.example.org")
+        client.mail(SENDER)
+        client.rcpt(RECIPIENT)
+        code, text = client.data(message)
+        wait_for(sink, 2)
+    assert code == 250, text
+    records = QuarantineStore(tmp_path / "q").list()
+    assert [(r.status, r.decision.classification) for r in records] == [(HoldStatus.HELD, degree)]
+    assert QuarantineStore(tmp_path / "q").read_message(records[0].id) == message
+    told = sorted(r for received in sink.messages for r in received.rcpt_tos)
+    assert told == sorted([SENDER, "baomat@thuathienhue.gov.vn"])

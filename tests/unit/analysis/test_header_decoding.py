@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gateway.analysis.headers import read_headers
 from gateway.analysis.model import Headers
 from gateway.analysis.walk import parse
-from tests.fixtures.documents import raw_message
+from tests.fixtures.documents import cp1258, raw_message
 
 OFFICE = "Văn phòng UBND tỉnh Thừa Thiên Huế"
 SEPARATORS = (" ", "\r\n ", "\r\n\t", "  ", "")
@@ -105,3 +105,12 @@ def test_any_split_decodes_to_the_original(
     headers = headers_of(f"{written} <a@b.vn>", written)
     assert headers.subject == text
     assert [a.display_name for a in headers.from_addresses] == [text]
+
+
+def test_raw_eight_bit_headers_utf8_else_windows_1258() -> None:
+    for encode in (str.encode, cp1258):
+        head = (b"From: " + encode("Văn phòng Thừa Thiên Huế") + b" <vp@gmail.com>\r\n"
+                b"Subject: " + encode("[TỐI MẬT] Kế hoạch") + b"\r\n")
+        headers = read_headers(parse(head + b"\r\nb\r\n"))
+        assert headers.subject == "[TỐI MẬT] Kế hoạch"
+        assert headers.from_addresses[0].display_name == "Văn phòng Thừa Thiên Huế"
