@@ -21,7 +21,6 @@ Unicode TR 39's idea, kept case-sensitive because a stamp's case matters:
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from functools import lru_cache
 
@@ -57,9 +56,9 @@ def _latin_table() -> dict[int, str]:
 
 @lru_cache(maxsize=1)
 def _ignorable() -> re.Pattern[str]:
-    chars = [
-        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
-    ]
+    """Format characters live in planes 0, 1 and 14 only (Unicode 15: the tags U+E00xx)."""
+    planes = (*range(0x20000), *range(0xE0000, 0xE1000))
+    chars = [chr(code) for code in planes if unicodedata.category(chr(code)) == "Cf"]
     return re.compile("[" + "".join(map(re.escape, sorted({*chars, *_IGNORABLE_EXTRA}))) + "]+")
 
 
