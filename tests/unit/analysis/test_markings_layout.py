@@ -13,9 +13,17 @@ import pytest
 
 from gateway.analysis import markings
 from gateway.analysis.model import Classification
-from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf
+from tests.fixtures.documents import (
+    Attachment,
+    OfficialPaper,
+    message,
+    official_docx,
+    official_pdf,
+)
 from tests.unit.analysis.conftest import Analyser
 from tests.unit.analysis.test_markings import MAT, RULES, TOI, TUYET
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 FILLER = "\n".join(f"{n}. Các đơn vị thực hiện nội dung công việc số {n} đúng tiến độ." for n in
                    range(1, 9))
@@ -173,3 +181,20 @@ def test_pdf_stamp_in_its_place_is_found(analysed: Analyser, stamp: str, level: 
     pdf = official_pdf(OfficialPaper(number="45/KH-CAT", title="KẾ HOẠCH", stamp=stamp))
     analysis = analysed(message(attachments=[Attachment("Ke hoach.pdf", pdf)]))
     assert analysis.classification == level
+
+
+@pytest.mark.parametrize(
+    ("header", "lines", "level"),
+    [(["Mật"], ["UBND TỈNH THỪA THIÊN HUẾ", "Số: 12/KH-UBND", "KẾ HOẠCH"], MAT),
+     ([], ["UBND TỈNH THỪA THIÊN HUẾ", "Số: 12/KH-UBND", "Tối mật", "KẾ HOẠCH"], TOI),
+     ([], [*FILLER.splitlines(), "Phụ lục", "TUYỆT MẬT"], TUYET),
+     ([], [*FILLER.splitlines(), "9. Gửi văn bản qua thư điện tử (trừ văn bản", "mật)."], None),
+     ([], [*FILLER.splitlines(), "Danh mục hồ sơ", "mật"], None)],
+    ids=["page-header", "beside-number", "upper-case-anywhere", "wrapped", "lower-case-deep"],
+)
+def test_docx_stamp_layouts(
+    analysed: Analyser, header: list[str], lines: list[str], level: Classification | None
+) -> None:
+    docx = official_docx(lines, header_lines=header)
+    analysis = analysed(message(attachments=[Attachment("Ke hoach.docx", docx, DOCX)]))
+    assert analysis.classification == level, analysis.markings
