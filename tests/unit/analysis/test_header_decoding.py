@@ -114,3 +114,25 @@ def test_raw_eight_bit_headers_utf8_else_windows_1258() -> None:
         headers = read_headers(parse(head + b"\r\nb\r\n"))
         assert headers.subject == "[TỐI MẬT] Kế hoạch"
         assert headers.from_addresses[0].display_name == "Văn phòng Thừa Thiên Huế"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(VIETNAMESE, min_size=1, max_size=5).map(" ".join),
+    st.lists(st.integers(min_value=1, max_value=60), max_size=5),
+    st.lists(st.tuples(st.sampled_from(["utf-8", "windows-1258"]), st.booleans()), min_size=1,
+             max_size=4),
+    st.sampled_from(SEPARATORS),
+)
+def test_mixed_charsets_split_between_characters_decode_to_the_original(
+    text: str, cuts: list[int], codings: list[tuple[str, bool]], separator: str
+) -> None:
+    bounds = [0, *sorted({c for c in cuts if c < len(text)}), len(text)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    written = separator.join(
+        encoded(piece.encode() if charset == "utf-8" else cp1258(piece), charset, q)
+        for piece, (charset, q) in zip(pieces, itertools.cycle(codings), strict=False)
+    )
+    headers = headers_of(f"{written} <a@b.vn>", written)
+    assert headers.subject == text
+    assert [a.display_name for a in headers.from_addresses] == [text]
