@@ -14,8 +14,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from email import policy
-from email.errors import HeaderParseError
-from email.header import decode_header
 from email.headerregistry import Address as StdAddress
 from email.headerregistry import BaseHeader
 from email.message import Message
@@ -30,6 +28,7 @@ _ADDRESS_LIKE = re.compile(
     r"[^\s<>()\"',;:@]+\s*(?:@|＠|\(at\)|\[at\])\s*[^\s<>()\"',;:@]+\.[^\s<>()\"',;:@]+"
 )
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
+_CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bBqQ]\?")
 _ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
 _ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc")
 FORWARDING_FIELDS = (
@@ -101,34 +100,29 @@ def _decode_text(name: str, raw: str, problems: list[str]) -> str:
     """The decoded text of an unstructured field; raw text when decoding fails."""
     if "=?" not in raw:
         return raw
-    problems.extend(_encoded_word_problems(name, raw))
     try:
         text = decode_unstructured(raw)
     except Exception:
         problems.append(f"{name}: encoded words cannot be decoded")
         return raw
+    problems.extend(_encoded_word_problems(name, raw, text))
     if "\r" in text or "\n" in text or "\x00" in text:
         problems.append(f"{name}: encoded words decode to line breaks or NUL")
         text = re.sub(r"[\r\n\x00]+", " ", text)
     return unicodedata.normalize("NFC", text)
 
 
-def _encoded_word_problems(name: str, raw: str) -> Iterator[str]:
-    """Encoded words in an unknown charset, or whose bytes that charset cannot decode."""
-    try:
-        chunks = decode_header(raw)
-    except (HeaderParseError, ValueError, LookupError):
-        yield f"{name}: undecodable encoded word"
-        return
-    for chunk, charset in chunks:
-        if charset is None or not isinstance(chunk, bytes):
-            continue
+def _encoded_word_problems(name: str, raw: str, text: str) -> Iterator[str]:
+    """Encoded words in an unknown charset, or whose bytes their charset cannot decode
+    (the registry's decoding put U+FFFD in their place)."""
+    charsets = list(dict.fromkeys(c.lower() for c in _CHARSET.findall(raw)))
+    for charset in charsets:
         try:
-            chunk.decode(codecs.lookup(charset.split("*", 1)[0]).name)
+            codecs.lookup(charset)
         except LookupError:
             yield f"{name}: encoded word in unknown charset {charset!r}"
-        except UnicodeDecodeError:
-            yield f"{name}: undecodable encoded word (not valid {charset})"
+    if "\ufffd" in text and "\ufffd" not in raw:
+        yield f"{name}: undecodable encoded word (not valid {'/'.join(charsets)})"
 
 
 def _addresses_of(
