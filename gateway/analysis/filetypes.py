@@ -22,10 +22,13 @@ OCTET = "application/octet-stream"
 MSWORD = "application/msword"
 OLE = "application/x-ole-storage"
 PKCS7_SIGNATURE = "application/pkcs7-signature"
-UNOPENED_ARCHIVES = frozenset({
-    "application/x-7z-compressed", "application/x-rar-compressed", "application/vnd.rar",
-    "application/gzip", "application/x-bzip2", "application/x-xz", "application/x-tar",
-})  # fmt: skip
+SEVEN_ZIP = "application/x-7z-compressed"
+RAR = frozenset({"application/x-rar-compressed", "application/vnd.rar"})
+TAR = "application/x-tar"
+GZIP = "application/gzip"
+BZIP2 = "application/x-bzip2"
+XZ = "application/x-xz"
+ARCHIVES = frozenset({SEVEN_ZIP, *RAR, TAR, GZIP, BZIP2, XZ})  # besides ZIP
 DOCUMENT_TYPES = frozenset({
     PDF, DOCX, ODT, XLSX, PPTX, TEXT, HTML, "application/msword", "application/rtf",
     "application/vnd.ms-excel", "application/x-ole-storage",
@@ -43,6 +46,10 @@ _TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 
 def detect_type(data: bytes, declared: str, filename: str | None) -> str:
     """MIME type from magic bytes; zip containers are opened to tell DOCX/ODT from ZIP."""
+    if not data.startswith(b"%PDF-"):
+        archive = filetype.archive_match(data[:8192])
+        if archive is not None and str(archive.mime) in ARCHIVES:
+            return str(archive.mime)  # before the PDF search: a stored member may be a PDF
     if data[:1024].find(b"%PDF-") >= 0:
         return PDF
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
