@@ -4,6 +4,7 @@ through a free RAR tool (`unar` from Debian, or `bsdtar`); stored members need n
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from functools import cache
 
 import rarfile
@@ -32,10 +33,17 @@ def open_rar(data: bytes, budget: int, limits: AnalysisLimits) -> Opened:
         return Opened(refused=f"broken RAR archive ({exc.__class__.__name__})")
     with archive:
         files = [info for info in archive.infolist() if not info.is_dir()]
-        return read_members(
+        if archive.needs_password() and not any(info.needs_password() for info in files):
+            return Opened(refused=ENCRYPTED)  # encrypted names: nothing is listed without them
+        opened = read_members(
             files, lambda info, left: _read(archive, info, left, limits),
             lambda info: nfc(info.filename or ""), budget, limits,
         )
+        error = archive.strerror()
+    if error:  # rarfile stops listing at a broken header: what follows is unseen
+        rest = Member("(rest of the archive)", refused=f"broken RAR archive ({error})")
+        return replace(opened, members=(*opened.members, rest))
+    return opened
 
 
 def _read(archive: rarfile.RarFile, info: rarfile.RarInfo, budget: int,

@@ -15,7 +15,13 @@ from gateway.analysis.model import Analysis, Classification, Document
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.unpack import open_archive
 from gateway.analysis.unpack.streams import inner_name
-from tests.fixtures.archives import compressed, rar5_stored, seven_zip_of, tar_of
+from tests.fixtures.archives import (
+    compressed,
+    rar5_header_encrypted,
+    rar5_stored,
+    seven_zip_of,
+    tar_of,
+)
 from tests.fixtures.documents import (
     Attachment,
     OfficialPaper,
@@ -106,6 +112,7 @@ def test_encrypted_archives_are_uninspectable(analysed: Analyser) -> None:
         "khoa-ten.7z": seven_zip_of({"a.pdf": GIAY_MOI}, password="mat-khau",
                                     header_encryption=True),
         "khoa.rar": rar5_stored({"b.pdf": GIAY_MOI, "c.txt": b"x"}, encrypted=["b.pdf"]),
+        "khoa-ten.rar": rar5_header_encrypted(),
     }
     msg = message(attachments=[Attachment(n, d, "application/octet-stream")
                                for n, d in cases.items()])
@@ -114,8 +121,20 @@ def test_encrypted_archives_are_uninspectable(analysed: Analyser) -> None:
     assert "encrypted 7z archive" in (reasons["khoa.7z"] or "")
     assert "encrypted 7z archive" in (reasons["khoa-ten.7z"] or "")
     assert "encrypted archive member" in (reasons["b.pdf"] or "")
+    assert "encrypted RAR archive" in (reasons["khoa-ten.rar"] or "")
     assert reasons["c.txt"] is None
-    assert len(analysis.uninspectable) == 3
+    assert len(analysis.uninspectable) == 4
+
+
+def test_rar_broken_after_its_first_members_keeps_them_and_flags_the_rest() -> None:
+    data = bytearray(rar5_stored({"a.txt": b"first", "b.txt": b"second"}))
+    second = data.index(b"b.txt") - 12  # inside the second file header: its CRC fails
+    data[second] ^= 0xFF
+    limits = AnalysisLimits()
+    opened = open_archive(bytes(data), "application/x-rar-compressed", "a.rar",
+                          limits.max_decompressed_bytes, limits)
+    assert (opened.members[0].name, opened.members[0].data) == ("a.txt", b"first")
+    assert "broken RAR archive" in (opened.members[-1].refused or "")
 
 
 def test_decompression_budget_and_member_limit_apply_to_tar_and_7z(
