@@ -7,6 +7,7 @@ import gzip
 import io
 import tarfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +220,25 @@ def test_inner_names_of_compressed_streams() -> None:
     assert inner_name("a.pdf.xz") == "a.pdf"
     assert inner_name(None) == "decompressed"
     assert inner_name(".gz") == ".gz"
+
+
+def test_mail_without_archives_loads_no_archive_library() -> None:
+    """The archive readers are imported only when an archive arrives."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tests.unit.analysis.conftest import ENVELOPE, POLICIES\n"
+        "from gateway.analysis.analyse import analyse\n"
+        "from gateway.analysis.loader import analysis_settings_from_files\n"
+        "from gateway.analysis.model import Direction\n"
+        "from tests.fixtures.documents import Attachment, message, official_pdf, to_bytes\n"
+        "settings = analysis_settings_from_files([POLICIES / 'document_types.yaml'])\n"
+        "mail = to_bytes(message(attachments=[Attachment('a.pdf', official_pdf())]))\n"
+        "analyse(mail, ENVELOPE, Direction.OUTBOUND, settings, None)\n"
+        "print(sorted(m for m in ('py7zr', 'rarfile', 'tarfile') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True, cwd=str(Path(__file__).resolve().parents[3]))
+    assert done.stdout.strip() == "[]", done.stdout
