@@ -36,6 +36,8 @@ DOCUMENT_TYPES = frozenset({
     "application/vnd.oasis.opendocument.presentation",
 })  # fmt: skip
 
+_ARCHIVE_MATCHERS = tuple(kind for kind in filetype.types if kind.mime in ARCHIVES)
+_MAGIC_SPAN = 512  # the archive signatures lie in the first 262 bytes (tar's "ustar" at 257)
 _OOXML_MAIN = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
 _SIGNATURE_EXTENSIONS = (".p7s", ".sig")
 _EML_EXTENSIONS = (".eml",)
@@ -47,8 +49,8 @@ _TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 def detect_type(data: bytes, declared: str, filename: str | None) -> str:
     """MIME type from magic bytes; zip containers are opened to tell DOCX/ODT from ZIP."""
     if not data.startswith(b"%PDF-"):
-        archive = filetype.archive_match(data[:8192])
-        if archive is not None and str(archive.mime) in ARCHIVES:
+        archive = filetype.match(data[:_MAGIC_SPAN], matchers=_ARCHIVE_MATCHERS)
+        if archive is not None:
             return str(archive.mime)  # before the PDF search: a stored member may be a PDF
     if data[:1024].find(b"%PDF-") >= 0:
         return PDF
