@@ -29,6 +29,11 @@ GZIP = "application/gzip"
 BZIP2 = "application/x-bzip2"
 XZ = "application/x-xz"
 ARCHIVES = frozenset({SEVEN_ZIP, *RAR, TAR, GZIP, BZIP2, XZ})  # besides ZIP
+UNOPENED_ARCHIVES = frozenset({  # containers the gateway cannot open: uninspectable
+    "application/zstd", "application/x-lz4", "application/x-lzip", "application/x-lzop",
+    "application/x-compress", "application/x-brotli", "application/vnd.ms-cab-compressed",
+    "application/x-unix-archive", "application/x-deb", "application/x-rpm",
+})  # fmt: skip
 DOCUMENT_TYPES = frozenset({
     PDF, DOCX, ODT, XLSX, PPTX, TEXT, HTML, "application/msword", "application/rtf",
     "application/vnd.ms-excel", "application/x-ole-storage",

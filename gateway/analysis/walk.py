@@ -238,6 +238,8 @@ class Walk:
                 self.message(inner, data, f"{path}/rfc822/", depth + 1, scope)
         elif detected in ARCHIVES:
             refused = self._archive(data, detected, filename, path, depth, scope)
+        elif detected in filetypes.UNOPENED_ARCHIVES:
+            refused = f"archive format not supported ({detected})"
         self.leaves.insert(
             position,
             Leaf(path, filename, declared, detected, data, scope, charset, is_body, refused),

@@ -242,3 +242,14 @@ def test_mail_without_archives_loads_no_archive_library() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=True, cwd=str(Path(__file__).resolve().parents[3]))
     assert done.stdout.strip() == "[]", done.stdout
+
+
+@pytest.mark.parametrize(("name", "magic"), [
+    ("a.tar.zst", b"\x28\xb5\x2f\xfd"), ("a.lz4", b"\x04\x22\x4d\x18"), ("a.Z", b"\x1f\x9d"),
+    ("a.cab", b"MSCF\x00\x00\x00\x00"), ("a.lz", b"LZIP\x01"),
+])
+def test_archives_that_cannot_be_opened_are_uninspectable(
+    analysed: Analyser, name: str, magic: bytes
+) -> None:
+    analysis = _attached(analysed, name, magic + bytes(range(256)) * 4)
+    assert any("archive format not supported" in r for r in analysis.uninspectable), name
