@@ -3,9 +3,10 @@ through a free RAR tool (`unar` from Debian, or `bsdtar`); stored members need n
 
 from __future__ import annotations
 
-import io
+import tempfile
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 import rarfile
 
@@ -24,9 +25,21 @@ ENCRYPTED = "encrypted RAR archive (a password is needed)"
 
 
 def open_rar(data: bytes, budget: int, limits: AnalysisLimits) -> Opened:
-    """The files of a RAR archive; encrypted members (or headers) are refused."""
+    """The files of a RAR archive; encrypted members (or headers) are refused.
+
+    The archive is written once to a private temporary folder, so that the tool gets
+    each compressed member cut out of it (or, for a solid archive, the file itself)
+    rather than a fresh copy of the whole archive per member.
+    """
+    with tempfile.TemporaryDirectory(prefix="tth-rar-") as folder:
+        path = Path(folder, "archive.rar")
+        path.write_bytes(data)
+        return _open(str(path), budget, limits)
+
+
+def _open(path: str, budget: int, limits: AnalysisLimits) -> Opened:
     try:
-        archive = rarfile.RarFile(io.BytesIO(data))
+        archive = rarfile.RarFile(path)
     except rarfile.PasswordRequired:
         return Opened(refused=ENCRYPTED)
     except Exception as exc:  # rarfile raises its own and built-in errors on hostile input
