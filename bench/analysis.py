@@ -1,10 +1,11 @@
 """Analysis time per message, against parsing the same bytes with email.message_from_bytes.
 
-Cases: a 100 KB PDF, a 5 MB PDF, a ZIP of 10 PDFs (100 KB each), a 25 MB attachment
-(a PDF scan). Signature checks are left out (signatures=None; see bench/signatures.py):
-this measures the MIME walk, the magic-byte typing, text extraction and the classifiers.
+Cases: a 100 KB PDF, a 5 MB PDF, a ZIP, a 7z and a tar.gz of 10 PDFs (100 KB each), a 25 MB
+attachment (a PDF scan, with a text layer). Signature checks are left out (signatures=None;
+see bench/signatures.py): this measures the MIME walk, the magic-byte typing, text
+extraction and the classifiers.
 
-Run: .venv/bin/python bench/analysis.py [--scale F]  (20/5/10/3 runs per case; under 60 s)
+Run: .venv/bin/python bench/analysis.py [--scale F]  (20/5/10/10/10/3 runs per case; under 60 s)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Direction, Envelope
+from tests.fixtures.archives import seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,
     OfficialPaper,
@@ -34,6 +36,7 @@ from tests.fixtures.documents import (
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@hue.gov.vn",))
 BUDGET_SECONDS = 50.0
+OCTET = "application/octet-stream"
 
 
 def _pdf(noise_bytes: int, stamp: str | None = None) -> bytes:
@@ -44,11 +47,14 @@ def _pdf(noise_bytes: int, stamp: str | None = None) -> bytes:
 def _cases() -> dict[str, tuple[bytes, int]]:
     """name -> (message bytes, iterations): fewer runs for the heavy cases."""
     small = _pdf(35_000)
-    archive = zip_of({f"Giấy mời {i}.pdf": small for i in range(10)})
+    members = {f"Giấy mời {i}.pdf": small for i in range(10)}
+    archive = zip_of(members)
     cases = {
         "100 KB PDF": ([Attachment("Giấy mời.pdf", small)], 20),
         "5 MB PDF": ([Attachment("Báo cáo.pdf", _pdf(3_600_000))], 5),
         "ZIP of 10 PDFs": ([Attachment("Hồ sơ.zip", archive, "application/zip")], 10),
+        "7z of 10 PDFs": ([Attachment("Hồ sơ.7z", seven_zip_of(members), OCTET)], 10),
+        "tar.gz of 10 PDFs": ([Attachment("Hồ sơ.tar.gz", tar_of(members, "gz"), OCTET)], 10),
         "25 MB attachment": ([Attachment("Bản scan.pdf", _pdf(18_000_000, stamp="MẬT"))], 3),
     }
     return {

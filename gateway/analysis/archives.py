@@ -14,7 +14,9 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.vietnamese import nfc
@@ -24,7 +26,13 @@ ZIP_ERRORS = (
     zlib.error, struct.error, KeyError,
 )  # fmt: skip
 ENCRYPTED_FLAG = 0x1
+_CHUNK = 1024 * 1024
+E = TypeVar("E")
 UTF8_FLAG = 0x800
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +99,39 @@ def open_zip(data: bytes, budget: int, limits: AnalysisLimits) -> Opened:
         return Opened(refused=f"broken ZIP archive ({exc.__class__.__name__})")
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
-        members: list[Member] = []
-        spent = 0
-        for info in infos[: limits.max_archive_members]:
-            member = _read_member(archive, info, budget - spent, limits)
-            spent += len(member.data)
-            members.append(member)
-        if len(infos) > limits.max_archive_members:
-            first_skipped = infos[limits.max_archive_members].filename
-            members.append(Member(first_skipped, refused=(
-                f"archive has {len(infos)} members; those after the first "
-                f"{limits.max_archive_members} were not inspected"
-            )))
+        return read_members(
+            infos, lambda info, left: _read_member(archive, info, left, limits), member_name,
+            budget, limits,
+        )
+
+
+def read_members(
+    entries: Sequence[E],
+    read: Callable[[E, int], Member],
+    name: Callable[[E], str],
+    budget: int,
+    limits: AnalysisLimits,
+) -> Opened:
+    """Read the first `max_archive_members` entries with `read(entry, budget left)`; the
+    rest become one refused stand-in."""
+    members: list[Member] = []
+    spent = 0
+    for entry in entries[: limits.max_archive_members]:
+        member = read(entry, budget - spent)
+        spent += len(member.data)
+        members.append(member)
+    if len(entries) > limits.max_archive_members:
+        members.append(overflow(name(entries[limits.max_archive_members]), len(entries), limits))
     return Opened(tuple(members), expanded=spent)
+
+
+def overflow(first_skipped: str, count: int | None, limits: AnalysisLimits) -> Member:
+    """The refused stand-in for the members past `max_archive_members`."""
+    counted = f"{count} members" if count is not None else "more members"
+    return Member(first_skipped, refused=(
+        f"archive has {counted}; those after the first "
+        f"{limits.max_archive_members} were not inspected"
+    ))
 
 
 def _read_member(
@@ -117,15 +145,43 @@ def _read_member(
         return Member(name, refused=reason)
     try:
         with archive.open(info) as stream:
-            data = stream.read(min(budget, limits.max_decompressed_bytes) + 1)
+            data = read_capped(stream, read_bound(info.compress_size, budget, limits))
     except ZIP_ERRORS as exc:
         return Member(name, refused=f"member cannot be unpacked ({exc.__class__.__name__})")
     except RuntimeError as exc:  # zipfile raises RuntimeError for encrypted members
         return Member(name, refused=f"member cannot be unpacked ({exc})")
-    if len(data) > budget:
-        return Member(name, refused="expands past the decompression limit (size in archive lies)")
+    return checked_member(name, data, info.compress_size, budget, limits)
+
+
+def read_bound(compressed: int, budget: int, limits: AnalysisLimits) -> int:
+    """How many bytes to read from a stream of `compressed` bytes: one past the most allowed
+    (the budget, the size limit, and the ratio limit above its floor), so that going over
+    is seen without expanding further."""
+    by_ratio = max(limits.ratio_floor_bytes, int(compressed * limits.max_compression_ratio))
+    return min(budget, limits.max_decompressed_bytes, by_ratio) + 1
+
+
+def read_capped(stream: Readable, bound: int) -> bytes:
+    """At most `bound` bytes of `stream`, read in chunks (never the whole stream at once)."""
+    chunks: list[bytes] = []
+    remaining = bound
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def checked_member(
+    name: str, data: bytes, compressed: int, budget: int, limits: AnalysisLimits
+) -> Member:
+    """`data` read with `read_bound`, or why it is refused (too large, or a bomb)."""
+    if len(data) > min(budget, limits.max_decompressed_bytes):
+        return Member(name, refused="expands past the decompression limit")
     if len(data) > limits.ratio_floor_bytes:
-        ratio = len(data) / max(info.compress_size, 1)
+        ratio = len(data) / max(compressed, 1)
         if ratio > limits.max_compression_ratio:
             return Member(name, refused=f"zip bomb: compression ratio {ratio:.0f}:1")
     return Member(name, data)

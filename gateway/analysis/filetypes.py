@@ -22,9 +22,17 @@ OCTET = "application/octet-stream"
 MSWORD = "application/msword"
 OLE = "application/x-ole-storage"
 PKCS7_SIGNATURE = "application/pkcs7-signature"
-UNOPENED_ARCHIVES = frozenset({
-    "application/x-7z-compressed", "application/x-rar-compressed", "application/vnd.rar",
-    "application/gzip", "application/x-bzip2", "application/x-xz", "application/x-tar",
+SEVEN_ZIP = "application/x-7z-compressed"
+RAR = frozenset({"application/x-rar-compressed", "application/vnd.rar"})
+TAR = "application/x-tar"
+GZIP = "application/gzip"
+BZIP2 = "application/x-bzip2"
+XZ = "application/x-xz"
+ARCHIVES = frozenset({SEVEN_ZIP, *RAR, TAR, GZIP, BZIP2, XZ})  # besides ZIP
+UNOPENED_ARCHIVES = frozenset({  # containers the gateway cannot open: uninspectable
+    "application/zstd", "application/x-lz4", "application/x-lzip", "application/x-lzop",
+    "application/x-compress", "application/x-brotli", "application/vnd.ms-cab-compressed",
+    "application/x-unix-archive", "application/x-deb", "application/x-rpm",
 })  # fmt: skip
 DOCUMENT_TYPES = frozenset({
     PDF, DOCX, ODT, XLSX, PPTX, TEXT, HTML, "application/msword", "application/rtf",
@@ -33,6 +41,8 @@ DOCUMENT_TYPES = frozenset({
     "application/vnd.oasis.opendocument.presentation",
 })  # fmt: skip
 
+_ARCHIVE_MATCHERS = tuple(kind for kind in filetype.types if kind.mime in ARCHIVES)
+_MAGIC_SPAN = 512  # the archive signatures lie in the first 262 bytes (tar's "ustar" at 257)
 _OOXML_MAIN = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
 _SIGNATURE_EXTENSIONS = (".p7s", ".sig")
 _EML_EXTENSIONS = (".eml",)
@@ -43,6 +53,10 @@ _TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 
 def detect_type(data: bytes, declared: str, filename: str | None) -> str:
     """MIME type from magic bytes; zip containers are opened to tell DOCX/ODT from ZIP."""
+    if not data.startswith(b"%PDF-"):
+        archive = filetype.match(data[:_MAGIC_SPAN], matchers=_ARCHIVE_MATCHERS)
+        if archive is not None:
+            return str(archive.mime)  # before the PDF search: a stored member may be a PDF
     if data[:1024].find(b"%PDF-") >= 0:
         return PDF
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):

@@ -46,6 +46,7 @@ class AnalysisLimits:
     max_compression_ratio: float = 100.0
     ratio_floor_bytes: int = 1024 * 1024
     text_pages: int = 3
+    ocr_pages: int = 1  # pages without a text layer read by OCR (Tesseract), from the first
     text_chars: int = 20000
     document_seconds: float = 10.0
 

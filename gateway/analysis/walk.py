@@ -1,4 +1,4 @@
-"""The MIME walk: every leaf of the tree, nested messages and ZIP members included.
+"""The MIME walk: every leaf of the tree, nested messages and archive members included.
 
 The walk yields `Leaf`s (content to analyse) and the headers of nested
 messages, within the limits of `AnalysisLimits`; what it cannot open becomes
@@ -22,7 +22,6 @@ from email.parser import BytesHeaderParser
 from typing import TypeVar
 
 from gateway.analysis import filetypes
-from gateway.analysis.archives import open_zip
 from gateway.analysis.descriptions import descriptive_headers
 from gateway.analysis.headers import read_headers
 from gateway.analysis.legacy import decode_text
@@ -31,6 +30,7 @@ from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.rawmime import raw_children, split_head
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.smime import enclosed_content
+from gateway.analysis.unpack import ARCHIVES, open_archive
 from gateway.analysis.vietnamese import nfc
 from gateway.signatures.model import SignatureVerdict
 
@@ -246,8 +246,8 @@ class Walk:
                 refused = "attached message nested too deeply to be parsed"
             else:
                 self.message(inner, data, f"{path}/rfc822/", depth + 1, scope)
-        elif detected == filetypes.ZIP:
-            refused = self._archive(data, path, depth, scope)
+        elif detected in ARCHIVES:
+            refused = self._archive(data, detected, filename, path, depth, scope)
         elif detected in filetypes.UNOPENED_ARCHIVES:
             refused = f"archive format not supported ({detected})"
         self.leaves.insert(
@@ -255,11 +255,14 @@ class Walk:
             Leaf(path, filename, declared, detected, data, scope, charset, is_body, refused),
         )
 
-    def _archive(self, data: bytes, path: str, depth: int, scope: Scope) -> str | None:
-        """Walk a ZIP's members; returns why the archive itself could not be opened."""
+    def _archive(
+        self, data: bytes, detected: str, filename: str | None, path: str, depth: int,
+        scope: Scope,
+    ) -> str | None:
+        """Walk an archive's members; returns why the archive itself could not be opened."""
         if depth + 1 > self.limits.max_depth:
             return f"archive nested deeper than {self.limits.max_depth} levels"
-        opened = open_zip(data, self.budget, self.limits)
+        opened = open_archive(data, detected, filename, self.budget, self.limits)
         self.budget -= opened.expanded
         if opened.refused is not None:
             return opened.refused

@@ -19,6 +19,7 @@ import pytest
 
 from gateway.actions.heldmeta import HoldStatus
 from gateway.actions.quarantine import QuarantineStore
+from tests.fixtures.archives import rar5_stored, seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,
     OfficialPaper,
@@ -54,6 +55,7 @@ SECRET_PAPER = OfficialPaper(number="05/KH-UBND", title="KẾ HOẠCH", stamp="T
 def classified_cases() -> dict[str, tuple[EmailMessage, str]]:
     """Each way a marking travels, and the level it must be found at."""
     secret_pdf = official_pdf(SECRET_PAPER)
+    inner = {"ke-hoach.pdf": secret_pdf}
     return {
         "subject": (message(subject=f"[MẬT] {SECRET}", body=f"Nội dung {SECRET}\n"), "mat"),
         "pdf-first-page": (
@@ -61,6 +63,15 @@ def classified_cases() -> dict[str, tuple[EmailMessage, str]]:
         "pdf-inside-zip": (
             message(attachments=[Attachment("tai-lieu.zip", zip_of({"ke-hoach.pdf": secret_pdf}),
                                             "application/zip")]), "toi_mat"),
+        "pdf-inside-7z": (
+            message(attachments=[Attachment("tai-lieu.7z", seven_zip_of(inner),
+                                            "application/x-7z-compressed")]), "toi_mat"),
+        "pdf-inside-tar-gz": (
+            message(attachments=[Attachment("tai-lieu.tar.gz", tar_of(inner, "gz"),
+                                            "application/gzip")]), "toi_mat"),
+        "pdf-inside-rar": (
+            message(attachments=[Attachment("tai-lieu.rar", rar5_stored(inner),
+                                            "application/octet-stream")]), "toi_mat"),
         "forwarded-message": (
             forwarded(message(subject=f"[TỐI MẬT] {SECRET}", body=f"{SECRET}\n")), "toi_mat"),
     }
