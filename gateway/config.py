@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.smtp.ownheaders import Namespace
 from gateway.yamlsource import YamlSourceError, load_yaml
 
 MAILDIR_PREFIX = "maildir:"
@@ -51,6 +52,17 @@ class TlsSettings(_Strict):
     require: bool = False
 
 
+class OwnHeaderSettings(_Strict):
+    """The gateway's header namespace: fields under these prefixes arriving in a message
+    are `remove`d on entry, or `rename`d `<prefix>Original-…` for the audit."""
+
+    prefixes: list[Annotated[str, Field(pattern=r"^[!-9;-~]+$")]] = ["X-TTH-"]
+    forged: Literal["remove", "rename"] = "remove"
+
+    def namespace(self) -> Namespace:
+        return Namespace(tuple(self.prefixes), self.forged)
+
+
 class ServerSettings(_Strict):
     listen: list[HostPort] = ["127.0.0.1:2525"]
     hostname: str | None = None
@@ -70,6 +82,7 @@ class ServerSettings(_Strict):
     shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
     spool_dir: PathSetting | None = None
     spool_threshold: Annotated[int, Field(ge=0)] = 1024 * 1024
+    own_headers: OwnHeaderSettings = OwnHeaderSettings()
 
     @field_validator("listen")
     @classmethod
