@@ -17,6 +17,7 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 
+from gateway.signatures.chaindates import dated
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
 from gateway.signatures.identity import signer_of
@@ -159,7 +160,10 @@ async def _validate_signature(
     modified = _modification_problem(status, extent)
     if modified:
         return replace(result, status=SignatureStatus.MODIFIED, detail=modified)
-    outcome, detail = cms_outcome(status, settings)
+    outcome, detail = await dated(
+        cms_outcome(status, settings), status.signing_cert, emb.signed_data, checking,
+        when.moment,
+    )
     return replace(result, status=outcome, detail=detail)
 
 
