@@ -22,6 +22,8 @@ OCTET = "application/octet-stream"
 MSWORD = "application/msword"
 OLE = "application/x-ole-storage"
 PKCS7_SIGNATURE = "application/pkcs7-signature"
+#: `multipart/signed` protocols that are S/MIME (the rest, e.g. PGP/MIME, are not checked).
+SMIME_SIGNATURES = frozenset({PKCS7_SIGNATURE, "application/x-pkcs7-signature"})
 UNOPENED_ARCHIVES = frozenset({
     "application/x-7z-compressed", "application/x-rar-compressed", "application/vnd.rar",
     "application/gzip", "application/x-bzip2", "application/x-xz", "application/x-tar",

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from asn1crypto import cms, x509
 from pyhanko.sign.validation.generic_cms import extract_certs_for_validation
-from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError
+from pyhanko_certvalidator.path import ValidationPath
 
 from gateway.signatures.context import Checking
 from gateway.signatures.model import SignatureStatus

@@ -10,7 +10,12 @@ from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator.errors import InvalidCertificateError
 
 from gateway.signatures.context import Checking, key_usage_constraints
-from gateway.signatures.model import SignatureKind, SignatureResult, SignatureStatus
+from gateway.signatures.model import (
+    SignatureKind,
+    SignatureResult,
+    SignatureStatus,
+    SignatureVerdict,
+)
 from gateway.signatures.settings import SignatureSettings
 
 _REVOKED = {
@@ -174,3 +179,11 @@ def failed(kind: SignatureKind, error: Exception, field_name: str | None = None)
     """Fail closed: a signature that makes the validator raise is `invalid`."""
     detail = f"validation failed: {type(error).__name__}: {error}"
     return SignatureResult(kind, SignatureStatus.INVALID, detail=detail, field_name=field_name)
+
+
+def unsupported_format(protocol: str) -> SignatureVerdict:
+    """A message signature in a format the gateway does not check (PGP/MIME): `unknown`."""
+    name = "PGP/MIME" if "pgp" in protocol else (protocol or "unnamed")
+    detail = f"{name} signature ({protocol or 'no protocol'}): format not supported"
+    result = SignatureResult(SignatureKind.SMIME, SignatureStatus.UNKNOWN, detail=detail)
+    return SignatureVerdict(SignatureStatus.UNKNOWN, (result,), "own", detail)

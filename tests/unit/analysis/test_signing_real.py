@@ -10,9 +10,15 @@ from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
-from tests.fixtures.documents import Attachment, message
-from tests.fixtures.pki import Pki, build_pki
-from tests.fixtures.signed import detached_cases, signed_pdf, smime_messages
+from tests.fixtures.documents import Attachment, message, to_bytes
+from tests.fixtures.pki import PERSON_EMAIL, Pki, build_pki
+from tests.fixtures.signed import (
+    detached_cases,
+    pgp_mime_message,
+    pgp_signature,
+    signed_pdf,
+    smime_messages,
+)
 from tests.unit.analysis.conftest import Analyser
 
 
@@ -58,3 +64,24 @@ def test_smime_messages(
     body = analysis.documents[0]
     assert (body.signature.status, body.signature.source) == (status, "smime")
     assert body.official_number is None or body.official_number.endswith("GM-UBND")
+
+
+def test_pgp_mime_signature_is_unknown_not_invalid(
+    analysed: Analyser, pki: Pki, checker: SignatureChecker, tmp_path: Path
+) -> None:
+    """PGP/MIME (RFC 3156) is a format the gateway does not check: `unknown`, and the
+    document it carries inherits `unknown`, never `invalid`."""
+    pdf = signed_pdf(pki, "unsigned")
+    inner = message(attachments=[Attachment("Giấy mời.pdf", pdf)])
+    body = to_bytes(inner).split(b"\r\n\r\n", 1)[1]
+    signed_part = f"Content-Type: {inner['Content-Type']}\r\n\r\n".encode() + body
+    raw = pgp_mime_message(PERSON_EMAIL, signed_part, pgp_signature(signed_part, tmp_path))
+    analysis = analysed(raw, signatures=checker)
+    assert analysis.message_signature is not None
+    assert analysis.message_signature.status == SignatureStatus.UNKNOWN
+    assert "PGP/MIME" in analysis.message_signature.detail
+    assert "format not supported" in analysis.message_signature.detail
+    (document,) = [d for d in analysis.documents if d.filename == "Giấy mời.pdf"]
+    assert (document.signature.status, document.signature.source) == (
+        SignatureStatus.UNKNOWN, "smime")
+    assert all(d.signature.status != SignatureStatus.INVALID for d in analysis.documents)
