@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,44 @@ def test_pgp_mime_signature_is_unknown_not_invalid(
     assert (document.signature.status, document.signature.source) == (
         SignatureStatus.UNKNOWN, "smime")
     assert all(d.signature.status != SignatureStatus.INVALID for d in analysis.documents)
+
+
+PAIRINGS = [
+    # (document name, signature name, other attachments): the pair is found
+    ("Báo cáo.pdf", "Báo cáo.p7s", ["Phụ lục.pdf"]),
+    ("Báo cáo.pdf", "Báo cáo.pdf.p7s", ["Phụ lục.pdf"]),
+    ("Báo cáo.pdf", "BÁO CÁO.P7S", ["Phụ lục.pdf"]),
+    ("Báo cáo.pdf", "Ba\u0301o ca\u0301o.sig", ["Phụ lục.pdf"]),  # NFD signature name
+    ("Ba\u0301o ca\u0301o.PDF", "báo cáo.pdf.p7s", ["Phụ lục.pdf"]),  # NFD document name
+    ("bao-cao-so-12.pdf", "chu-ky-so.p7s", []),  # one document, one signature: any names
+]
+
+
+@pytest.mark.parametrize(("document", "signature", "others"), PAIRINGS)
+def test_detached_signature_pairs_by_stem_full_name_or_as_the_only_pair(
+    analysed: Analyser, pki: Pki, checker: SignatureChecker, document: str, signature: str,
+    others: list[str],
+) -> None:
+    content, p7s = detached_cases(pki)["valid"]
+    attachments = [Attachment(document, content),
+                   Attachment(signature, p7s, "application/pkcs7-signature"),
+                   *(Attachment(name, signed_pdf(pki, "unsigned")) for name in others)]
+    documents = analysed(message(attachments=attachments), signatures=checker).documents
+    names = [d.filename for d in documents if d.filename]
+    assert unicodedata.normalize("NFC", signature) not in names
+    (signed,) = [d for d in documents if d.filename == unicodedata.normalize("NFC", document)]
+    assert (signed.signature.status, signed.signature.source) == (SignatureStatus.VALID, "own")
+    assert all(d.signature.status == SignatureStatus.MISSING for d in documents
+               if d.filename in others)
+
+
+def test_a_stem_shared_by_two_documents_pairs_neither(
+    analysed: Analyser, pki: Pki, checker: SignatureChecker
+) -> None:
+    content, p7s = detached_cases(pki)["valid"]
+    attachments = [Attachment("Báo cáo.pdf", content),
+                   Attachment("Báo cáo.docx", b"PK not a docx", "application/octet-stream"),
+                   Attachment("Báo cáo.p7s", p7s, "application/pkcs7-signature")]
+    documents = analysed(message(attachments=attachments), signatures=checker).documents
+    assert "Báo cáo.p7s" in [d.filename for d in documents]
+    assert all(d.signature.status != SignatureStatus.INVALID for d in documents)
