@@ -4,10 +4,10 @@ A detached signature file `X.pdf.p7s`, `X.p7s` (or `.sig`) in the same container
 (message or archive) as `X.pdf` is checked over its bytes; the signature file is
 then no document of its own (see `pair_signatures`). A document's own valid
 signature wins; otherwise its first own verdict counts. A document without any
-own signature, inside an S/MIME-signed entity, takes the S/MIME verdict (source "smime"), as DESIGN.md
-says: a valid S/MIME signature by the sender signs what it carries. A document
-whose content could not be inspected (encrypted, refused) and shows no
-signature is `unknown`, not `missing`: nobody could look.
+own signature, inside an S/MIME-signed entity, takes the S/MIME verdict (source
+"smime"), as DESIGN.md says: a valid S/MIME signature by the sender signs what
+it carries. A document whose content could not be inspected (encrypted,
+refused) and shows no signature is `unknown`, not `missing`: nobody could look.
 """
 
 from __future__ import annotations
