@@ -225,6 +225,20 @@ async def _check_field(
         return failed(SignatureKind.PDF, exc, name)
 
 
+def _hybrid(result: SignatureResult) -> SignatureResult:
+    """A hybrid-reference file (xref table and /XRefStm stream) can show different
+    content to different readers: broken bytes stay `invalid`, anything else is
+    `unknown`, a structure the gateway declines to judge, never `valid`."""
+    if result.status == SignatureStatus.INVALID:
+        return result
+    found = f"{result.status.value}{': ' + result.detail if result.detail else ''}"
+    detail = (
+        "hybrid-reference PDF (cross-reference table and stream): the signed bytes are "
+        f"intact but the gateway does not judge such files (lenient reading: {found})"
+    )
+    return replace(result, status=SignatureStatus.UNKNOWN, detail=detail)
+
+
 def _appended(result: SignatureResult, size: int) -> SignatureResult:
     if result.status == SignatureStatus.INVALID:
         return result
@@ -247,6 +261,9 @@ async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
     pdf = PdfFile.split(data)
     try:
         reader = PdfFileReader(io.BytesIO(pdf.data))
+        hybrid = reader.xrefs.hybrid_xrefs_present
+        if hybrid:  # pyHanko refuses these when strict; read leniently, judge below
+            reader = PdfFileReader(io.BytesIO(pdf.data), strict=False)
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:  # fail closed, see _unreadable
         return _unreadable(data, exc)
@@ -254,6 +271,8 @@ async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
         await _check_field(reader, data, name, value, field, checking)
         for name, value, field in fields
     ]
+    if hybrid:
+        results = [_hybrid(result) for result in results]
     if not results and BYTE_RANGE in data:
         detail = "signature dictionary (/ByteRange) present but no filled signature field"
         unlinked = SignatureResult(SignatureKind.PDF, SignatureStatus.UNKNOWN, detail=detail)
