@@ -156,11 +156,21 @@ class TrustSettings(_Strict):
 
 
 class AnalysisWorkerSettings(_Strict):
-    """The analysis workers (MIME, documents, signatures run off the event loop)."""
+    """The analysis workers (MIME, documents, signatures run off the event loop).
+
+    `time_limit` bounds a message's wait for a worker (at most half of it) and its
+    analysis together; at most `max_queue` messages wait; each worker's address space
+    is capped at `memory_limit_mb` (0: no cap). Messages that cannot be analysed are
+    remembered by hash (`remember_entries`, for `remember_seconds`).
+    """
 
     workers: int = Field(default=2, ge=1, le=64)
     time_limit: float = Field(default=60.0, gt=0)
     watch_interval: float = Field(default=2.0, gt=0)
+    max_queue: int = Field(default=100, ge=0)
+    memory_limit_mb: int = Field(default=1024, ge=0)
+    remember_entries: int = Field(default=10000, ge=1)
+    remember_seconds: float = Field(default=86400.0, gt=0)
 
 
 class QuarantineSettings(_Strict):
