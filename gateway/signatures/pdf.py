@@ -20,6 +20,7 @@ from pyhanko.sign.validation.status import (
 from gateway.signatures.chaindates import dated
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
+from gateway.signatures.diffpolicy import DIFF_POLICY
 from gateway.signatures.identity import signer_of
 from gateway.signatures.model import (
     SignatureKind,
@@ -106,9 +107,13 @@ def _modification_problem(status: Status, extent: Extent) -> str:
         return "the signature does not cover its whole revision"
     if status.docmdp_ok is False or level in (None, ModificationLevel.OTHER):
         name = level.name.lower() if level else "unknown"
+        unpermitted = (
+            " (more than the signature's DocMDP permission allows)"
+            if level not in (None, ModificationLevel.OTHER) else ""
+        )
         return (
             f"changed after signing: {extent.later_revisions} later revision(s), "
-            f"{len(extent.after)} bytes, judged '{name}' by difference analysis"
+            f"{len(extent.after)} bytes, judged '{name}' by difference analysis{unpermitted}"
         )
     if extent.stray:
         return f"{len(extent.after)} bytes after the signed revision that are not a PDF revision"
@@ -143,6 +148,7 @@ async def _validate_signature(
         signer_validation_context=checking.context(when.moment, past=when.past),
         ts_validation_context=checking.context(checking.now, past=False),
         key_usage_settings=checking.key_usage,
+        diff_policy=DIFF_POLICY,
         skip_diff=False,
     )
     extent = Extent.of(emb, data)
@@ -171,7 +177,9 @@ async def _validate_timestamp(
     emb: EmbeddedPdfSignature, data: bytes, checking: Checking
 ) -> SignatureResult:
     context = checking.context(checking.now, past=False)
-    status = await async_validate_pdf_timestamp(emb, validation_context=context, skip_diff=False)
+    status = await async_validate_pdf_timestamp(
+        emb, validation_context=context, diff_policy=DIFF_POLICY, skip_diff=False
+    )
     extent = Extent.of(emb, data)
     result = replace(
         _base_result(emb, status, extent, checking),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from pyhanko.sign.diff_analysis import SuspiciousModification
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator.errors import PathError, ValidationError
 
@@ -18,7 +19,9 @@ LOGGERS = (
     "pyhanko.sign.validation.status",
     "pyhanko.sign.diff_analysis.policies",
 )
-FINDINGS = (PathError, ValidationError, SignatureValidationError)
+FINDINGS = (PathError, ValidationError, SignatureValidationError, SuspiciousModification)
+#: Warnings pyHanko gives for every document of a kind, not about a fault.
+ROUTINE = ("StandardDiffPolicy was not designed to support DocMDP level 3",)
 
 
 class FindingsInOneLine(logging.Filter):
@@ -26,8 +29,9 @@ class FindingsInOneLine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, FINDINGS):
-            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+        if isinstance(error, FINDINGS) or str(record.msg).startswith(ROUTINE):
+            found = f" ({type(error).__name__}: {error})" if error is not None else ""
+            record.msg = f"{record.getMessage()}{found}"
             record.args = None
             record.exc_info = None
             record.exc_text = None
