@@ -21,7 +21,8 @@ CASES = [
     "certified_3_annotation", "certified_3_form_filled", "certified_2_form_filled",
     "approval_annotation", "approval_form_filled", "certified_2_annotation",
     "certified_1_annotation", "certified_1_form_filled",
-    "certified_3_annotation_and_content", "certified_3_annotations_replaced",
+    "certified_3_annotation_and_content", "certified_3_annotation_edited",
+    "certified_2_annotation_edited", "certified_3_widget_removed",
 ]
 
 
