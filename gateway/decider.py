@@ -7,6 +7,7 @@ live gateway and `tth-gateway check` (which analyses in-process).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -114,7 +115,7 @@ class PolicyTransaction:
             return analyse_job(job)
         if self.unanalysed is None:
             return await self.runner.run(job)
-        digest = self.unanalysed.digest(spool)
+        digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
         known = self.unanalysed.cache.get((digest,))
         if known is not None:
             raise Unanalysable(known[0], f"{known[1]} (remembered: answered without analysis)")
