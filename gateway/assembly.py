@@ -21,7 +21,7 @@ from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
 from gateway.analysis.worker import LoadedTrust, trust_sources
 from gateway.config import Settings
-from gateway.decider import PolicyDecider
+from gateway.decider import PolicyDecider, Unanalysed
 from gateway.policy.loader import Policy, PolicyError, load_policy
 from gateway.reload import Loaded, LoadError, Reloadable
 from gateway.signatures.trust import TrustLoadError, TrustMaterial
@@ -109,8 +109,14 @@ class Decisions:
         except LoadError:
             shutil.rmtree(self._snapshots, ignore_errors=True)
             raise
-        self.pool = AnalysisPool(settings.analysis.workers, settings.analysis.time_limit)
-        self.decider = PolicyDecider(self.policies, self.trust, self.pool)
+        analysis = settings.analysis
+        self.pool = AnalysisPool(analysis.workers, analysis.time_limit,
+                                 max_queue=analysis.max_queue,
+                                 memory_limit_mb=analysis.memory_limit_mb)
+        self.decider = PolicyDecider(
+            self.policies, self.trust, self.pool,
+            Unanalysed(analysis.remember_entries, analysis.remember_seconds),
+        )
         self.holding = QuarantineHolding(settings, upstream)
         self._watchers: list[asyncio.Task[None]] = []
         self._reloads: set[asyncio.Task[None]] = set()

@@ -14,7 +14,8 @@ log = logging.getLogger("gateway.audit")
 
 @dataclass(slots=True)
 class AuditRecord:
-    """What the auditor reads about one transaction."""
+    """What the auditor reads about one transaction (`own_headers`: fields of the
+    gateway's namespace that arrived in the message and were removed or renamed)."""
 
     time: str
     session: str
@@ -38,6 +39,7 @@ class AuditRecord:
     classification: str | None = None
     reference: str | None = None
     redirected_to: list[str] | None = None
+    own_headers: list[str] = field(default_factory=list)
 
 
 class AuditLog:

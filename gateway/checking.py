@@ -21,6 +21,7 @@ from gateway.pipeline import MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.report import rule_json, verdict_json
 from gateway.smtp.dataread import DataProblem, DataResult, read_data
+from gateway.smtp.ownheaders import HeaderFilter
 from gateway.smtp.spool import Spool
 
 #: Exit status of `check` for each action (2 is kept for usage and configuration errors).
@@ -116,14 +117,15 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: byt
 async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
                         utf8: bool) -> DataResult:
     """The live gateway's DATA reader and its checks (size, line length, bare CR, NUL,
-    8-bit headers) over the message, as if a client had sent it."""
+    8-bit headers, the gateway's own header namespace) over the message, as if a client
+    had sent it."""
     reader = asyncio.StreamReader()
     reader.feed_data(wire + b".\r\n")
     reader.feed_eof()
     return await read_data(
         reader, spool, max_size=server.max_message_size, max_line=server.max_line_length,
         check_header_8bit=server.eight_bit_headers == "reject" and not utf8,
-        on_block=lambda: None,
+        on_block=lambda: None, headers=HeaderFilter(server.own_headers.namespace()),
     )
 
 

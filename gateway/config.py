@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.smtp.ownheaders import Namespace
 from gateway.yamlsource import YamlSourceError, load_yaml
 
 MAILDIR_PREFIX = "maildir:"
@@ -51,6 +52,17 @@ class TlsSettings(_Strict):
     require: bool = False
 
 
+class OwnHeaderSettings(_Strict):
+    """The gateway's header namespace: fields under these prefixes arriving in a message
+    are `remove`d on entry, or `rename`d `<prefix>Original-…` for the audit."""
+
+    prefixes: list[Annotated[str, Field(pattern=r"^[!-9;-~]+$")]] = ["X-TTH-"]
+    forged: Literal["remove", "rename"] = "remove"
+
+    def namespace(self) -> Namespace:
+        return Namespace(tuple(self.prefixes), self.forged)
+
+
 class ServerSettings(_Strict):
     listen: list[HostPort] = ["127.0.0.1:2525"]
     hostname: str | None = None
@@ -70,6 +82,7 @@ class ServerSettings(_Strict):
     shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
     spool_dir: PathSetting | None = None
     spool_threshold: Annotated[int, Field(ge=0)] = 1024 * 1024
+    own_headers: OwnHeaderSettings = OwnHeaderSettings()
 
     @field_validator("listen")
     @classmethod
@@ -143,11 +156,21 @@ class TrustSettings(_Strict):
 
 
 class AnalysisWorkerSettings(_Strict):
-    """The analysis workers (MIME, documents, signatures run off the event loop)."""
+    """The analysis workers (MIME, documents, signatures run off the event loop).
+
+    `time_limit` bounds a message's wait for a worker (at most half of it) and its
+    analysis together; at most `max_queue` messages wait; each worker's address space
+    is capped at `memory_limit_mb` (0: no cap). Messages that cannot be analysed are
+    remembered by hash (`remember_entries`, for `remember_seconds`).
+    """
 
     workers: int = Field(default=2, ge=1, le=64)
     time_limit: float = Field(default=60.0, gt=0)
     watch_interval: float = Field(default=2.0, gt=0)
+    max_queue: int = Field(default=100, ge=0)
+    memory_limit_mb: int = Field(default=1024, ge=0)
+    remember_entries: int = Field(default=10000, ge=1)
+    remember_seconds: float = Field(default=86400.0, gt=0)
 
 
 class QuarantineSettings(_Strict):

@@ -7,13 +7,16 @@ live gateway and `tth-gateway check` (which analyses in-process).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Protocol
 
 from gateway import metrics
 from gateway.analysis.model import Analysis, Envelope
-from gateway.analysis.pool import AnalysisJob, analyse_job
+from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
 from gateway.analysis.worker import LoadedTrust, SignatureSetup
 from gateway.pipeline import MessageDecision, TransactionDecider
 from gateway.policy.engine import (
@@ -23,10 +26,14 @@ from gateway.policy.engine import (
     evaluate_sender,
 )
 from gateway.policy.loader import Policy
+from gateway.policy.unanalysable import busy_verdict, unanalysable_verdict, unanalysed
 from gateway.policy.verdict import Verdict
 from gateway.reload import Reloadable
+from gateway.signatures.cache import VerdictCache
 from gateway.signatures.trust import TrustSources
 from gateway.smtp.spool import Spool
+
+log = logging.getLogger("gateway.decider")
 
 
 class AnalysisRunner(Protocol):
@@ -40,6 +47,21 @@ class InlineRunner:
         return analyse_job(job)
 
 
+class Unanalysed:
+    """Messages whose analysis could not finish, by SHA-256 (bounded, expiring): a retry
+    gets the same answer at once instead of another analysis."""
+
+    def __init__(self, entries: int, seconds: float) -> None:
+        self.cache: VerdictCache[tuple[str, str]] = VerdictCache(entries, seconds)
+
+    @staticmethod
+    def digest(spool: Spool) -> str:
+        hasher = hashlib.sha256()
+        for chunk in spool.chunks():
+            hasher.update(chunk)
+        return hasher.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyTransaction:
     """One transaction's decisions under one policy and one trust store."""
@@ -47,6 +69,7 @@ class PolicyTransaction:
     policy: Policy
     signatures: SignatureSetup | None
     runner: AnalysisRunner
+    unanalysed: Unanalysed | None = None
 
     def sender(self, envelope: Envelope) -> Verdict:
         return evaluate_sender(self.policy, envelope)
@@ -55,7 +78,21 @@ class PolicyTransaction:
         return evaluate_recipient(self.policy, envelope, recipient)
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
-        analysis = await self.analyse(envelope, spool)
+        try:
+            analysis = await self.analyse(envelope, spool)
+        except AnalysisBusy as exc:
+            log.warning("analysis busy: %s; tempfail", exc)
+            direction = direction_of(self.policy, envelope)
+            return MessageDecision(busy_verdict(str(exc)),
+                                   unanalysed(envelope, direction, spool.size, str(exc)))
+        except Unanalysable as exc:
+            metrics.UNANALYSABLE.labels(exc.cause).inc()
+            log.warning("message not analysable (%s): %s; policy says %s", exc.cause, exc,
+                        self.policy.settings.unanalysable)
+            direction = direction_of(self.policy, envelope)
+            analysis = unanalysed(envelope, direction, spool.size, str(exc))
+            verdict = unanalysable_verdict(self.policy.settings, exc.cause, str(exc))
+            return MessageDecision(verdict, analysis)
         verdict = evaluate_message(self.policy, analysis)
         _count(analysis)
         return MessageDecision(verdict, analysis)
@@ -76,7 +113,17 @@ class PolicyTransaction:
         )
         if job.message is not None and is_small_plain_text(job.message):
             return analyse_job(job)
-        return await self.runner.run(job)
+        if self.unanalysed is None:
+            return await self.runner.run(job)
+        digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
+        known = self.unanalysed.cache.get((digest,))
+        if known is not None:
+            raise Unanalysable(known[0], f"{known[1]} (remembered: answered without analysis)")
+        try:
+            return await self.runner.run(job)
+        except Unanalysable as exc:
+            self.unanalysed.cache.put((digest,), (exc.cause, str(exc)))
+            raise
 
 
 #: Plain-text messages up to this size are analysed in the gateway's own process.
@@ -113,10 +160,12 @@ class PolicyDecider:
         policies: Reloadable[Policy],
         trust: Reloadable[LoadedTrust] | None,
         runner: AnalysisRunner,
+        unanalysed: Unanalysed | None = None,
     ) -> None:
         self.policies = policies
         self.trust = trust
         self.runner = runner
+        self.unanalysed = unanalysed
 
     def begin(self) -> TransactionDecider:
         """Without trust anchors every signature is checked and found `untrusted`."""
@@ -127,7 +176,7 @@ class PolicyDecider:
             trust = self.trust.current
             setup = SignatureSetup(trust.sources, trust.generation, policy.signature_settings,
                                    trust.snapshot)
-        return PolicyTransaction(policy, setup, self.runner)
+        return PolicyTransaction(policy, setup, self.runner, self.unanalysed)
 
 
 NO_TRUST = TrustSources(anchors=None, intermediates=None, crls=None)

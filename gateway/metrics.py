@@ -50,6 +50,11 @@ DECISION_FAILURES = Counter(
     "tth_decision_failures", "Messages tempfailed because analysis or policy failed (fail closed)"
 )
 ANALYSIS_TIMEOUTS = Counter("tth_analysis_timeouts", "Analyses stopped at their time limit")
+UNANALYSABLE = Counter(
+    "tth_unanalysable", "Messages whose analysis could not finish, given the policy's outcome",
+    ["cause"],
+)
+ANALYSIS_BUSY = Counter("tth_analysis_busy", "Messages that found no analysis worker in time")
 ANALYSIS_TIME = Histogram(
     "tth_analysis_seconds", "Time to analyse one message (MIME, documents, signatures)",
     buckets=TIME_BUCKETS,

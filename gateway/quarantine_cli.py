@@ -178,7 +178,8 @@ def _release(store: QuarantineStore, settings: Settings, args: argparse.Namespac
     async def run() -> HeldMetadata:
         upstream = upstream_for(upstream_settings, hostname)
         try:
-            return await release_held(store, args.id, upstream, by=args.by)
+            return await release_held(store, args.id, upstream, by=args.by,
+                                      namespace=settings.server.own_headers.namespace())
         finally:
             await upstream.close()
 

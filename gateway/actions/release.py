@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from gateway.actions.delivery import DeliveryResult, deliver_via
 from gateway.actions.heldmeta import HeldMetadata, HoldStatus
 from gateway.actions.quarantine import HeldStateError, QuarantineError, QuarantineStore
+from gateway.smtp.ownheaders import Namespace, strip_own
 from gateway.smtp.replies import fold_to_ascii
 from gateway.smtp.upstream import Upstream, UpstreamError
 
@@ -46,13 +47,18 @@ async def release_held(
     *,
     by: str,
     now: datetime | None = None,
+    namespace: Namespace | None = None,
 ) -> HeldMetadata:
-    """Relay the held message to its original recipients; the metadata records the release."""
+    """Relay the held message to its original recipients; the metadata records the release.
+
+    Fields of the gateway's header namespace in the held copy (a hold made before
+    they were removed on entry) are removed before `X-TTH-Released` is added.
+    """
     at = now or datetime.now(UTC)
     with store.locked(held_id) as metadata:
         if metadata.status is not HoldStatus.HELD:
             raise HeldStateError(f"held message {held_id} is {metadata.status.value}, not held")
-        message = store.read_message(held_id)
+        message, _ = strip_own(store.read_message(held_id), namespace or Namespace())
         result = await _send(upstream, metadata, message, release_header(held_id, by, at))
         if not result.delivered:
             detail = "; ".join((result.reply.render(), *result.refused))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import resource
 import sys
 from typing import BinaryIO
 
@@ -25,25 +26,38 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer(job: object) -> tuple[str, object]:
-    if job is None:
-        return ("ok", None)
+def _answer(frame: bytes) -> tuple[str, object]:
+    """("ok", result), ("error", text), or ("memory", text) when the job ran out of memory."""
     try:
-        return ("ok", analyse_job(job))  # type: ignore[arg-type]
+        job = pickle.loads(frame)
+        if job is None:
+            return ("ok", None)
+        return ("ok", analyse_job(job))
+    except MemoryError as exc:
+        return ("memory", f"MemoryError: {exc}")
     except Exception as exc:
         logging.getLogger("gateway.analysis.child").exception("analysis failed")
         return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def cap_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS): an allocation beyond it raises
+    MemoryError in the job instead of growing the worker without bound. 0: no cap."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s analysis-worker %(name)s %(message)s")
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     source = sys.stdin.buffer
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
     while (frame := _read_frame(source)) is not None:
-        result = pickle.dumps(_answer(pickle.loads(frame)), protocol=pickle.HIGHEST_PROTOCOL)
+        result = pickle.dumps(_answer(frame), protocol=pickle.HIGHEST_PROTOCOL)
         sink.write(FRAME.pack(len(result)) + result)
         sink.flush()
 

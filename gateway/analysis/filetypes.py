@@ -22,6 +22,8 @@ OCTET = "application/octet-stream"
 MSWORD = "application/msword"
 OLE = "application/x-ole-storage"
 PKCS7_SIGNATURE = "application/pkcs7-signature"
+#: `multipart/signed` protocols that are S/MIME (the rest, e.g. PGP/MIME, are not checked).
+SMIME_SIGNATURES = frozenset({PKCS7_SIGNATURE, "application/x-pkcs7-signature"})
 SEVEN_ZIP = "application/x-7z-compressed"
 RAR = frozenset({"application/x-rar-compressed", "application/vnd.rar"})
 TAR = "application/x-tar"

@@ -5,9 +5,15 @@ processes so that one heavy message never stalls the other connections. Each
 worker is a child process (`python -m gateway.analysis.child`) that reads
 pickled jobs on its stdin and writes pickled results on its stdout; the event
 loop talks to it through asyncio pipes, so no helper thread competes with the
-loop for the GIL. A message that runs out of time, or a worker that dies,
-fails closed: the worker is killed and replaced, and the caller gets
-`AnalysisFailed`, which the SMTP layer answers with a 4xx.
+loop for the GIL.
+
+Analysis cannot be used to stall the gateway: at most `max_queue` messages wait
+for a worker, each waits at most half of `time_limit`, and the whole (wait and
+analysis) never exceeds `time_limit`. Each worker's address space is capped
+(`memory_limit_mb`, RLIMIT_AS). Everything fails closed: a message that finds no
+worker in time gets `AnalysisBusy` (try again later), one whose own analysis runs
+out of time or memory, or kills its worker, gets `Unanalysable` (the policy's
+declared outcome); the worker is killed and replaced.
 """
 
 from __future__ import annotations
@@ -37,6 +43,21 @@ STARTUP_LIMIT = 120.0
 
 class AnalysisFailed(RuntimeError):
     """The analysis did not finish (time limit, dead worker, error): the message must not pass."""
+
+
+class AnalysisBusy(AnalysisFailed):
+    """No worker was free in time, or the queue is full: the gateway is loaded, not the
+    message at fault (a 4xx; the sender tries again later)."""
+
+
+class Unanalysable(AnalysisFailed):
+    """The message's own analysis ran out of time or memory, or killed its worker: it
+    would again, so the policy's `unanalysable` outcome applies (and is remembered).
+    `cause` is "timeout", "memory" or "crash"."""
+
+    def __init__(self, cause: str, detail: str) -> None:
+        super().__init__(detail)
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +92,9 @@ class _Worker:
         self.process = process
 
     @classmethod
-    async def start(cls) -> _Worker:
+    async def start(cls, memory_limit_mb: int) -> _Worker:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.analysis.child",
+            sys.executable, "-m", "gateway.analysis.child", str(memory_limit_mb),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
         return cls(process)
@@ -97,9 +118,13 @@ class _Worker:
 class AnalysisPool:
     """Up to `workers` child processes, started on demand and replaced when they fail."""
 
-    def __init__(self, workers: int, time_limit: float) -> None:
+    def __init__(self, workers: int, time_limit: float, *, max_queue: int = 100,
+                 memory_limit_mb: int = 0) -> None:
         self.workers = workers
         self.time_limit = time_limit
+        self.max_queue = max_queue
+        self.memory_limit_mb = memory_limit_mb
+        self._waiting = 0
         self._idle: list[_Worker] = []
         self._replacing: set[asyncio.Task[None]] = set()
         self._available: asyncio.Semaphore | None = None
@@ -117,7 +142,7 @@ class AnalysisPool:
 
     async def _ready_worker(self) -> _Worker:
         """A new worker that has answered a ping (its libraries imported)."""
-        worker = await _Worker.start()
+        worker = await _Worker.start(self.memory_limit_mb)
         try:
             status, _ = await asyncio.wait_for(worker.call(pickle.dumps(None)), STARTUP_LIMIT)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, pickle.UnpicklingError):
@@ -131,35 +156,71 @@ class AnalysisPool:
         return worker
 
     async def run(self, job: AnalysisJob) -> Analysis:
-        async with self._slots():
+        started = asyncio.get_running_loop().time()
+        await self._slot()
+        try:
             worker = await self._take()
+            waited = asyncio.get_running_loop().time() - started
             in_sync = False
             try:
                 with metrics.ANALYSIS_TIME.time():
-                    status, value = await self._call(worker, job)
-                in_sync = True
+                    status, value = await self._call(worker, job, waited)
+                in_sync = status != "memory"  # a worker that ran out of memory is replaced
             finally:
                 await self._give_back(worker, in_sync)
+        finally:
+            self._slots().release()
+        if status == "memory":
+            raise Unanalysable("memory", f"analysis ran out of memory "
+                                         f"({self.memory_limit_mb} MB per worker): {value}")
         if status != "ok" or not isinstance(value, Analysis):
             raise AnalysisFailed(f"analysis error: {value}")
         return value
 
-    async def _call(self, worker: _Worker, job: AnalysisJob) -> tuple[str, object]:
-        """The worker's answer; raises when the worker overran or died (it is then out of
-        step with its pipes and must go)."""
+    async def _slot(self) -> None:
+        """Take a worker slot, waiting at most half the time limit, behind at most
+        `max_queue` others."""
+        slots = self._slots()
+        if slots.locked() and self._waiting >= self.max_queue:
+            metrics.ANALYSIS_BUSY.inc()
+            raise AnalysisBusy(f"analysis queue full ({self.max_queue} messages waiting)")
+        self._waiting += 1
+        acquired = False
+        wait = self.time_limit / 2
+        try:
+            async with asyncio.timeout(wait):
+                await slots.acquire()
+                acquired = True
+        except TimeoutError:
+            if not acquired:
+                metrics.ANALYSIS_BUSY.inc()
+                raise AnalysisBusy(f"no analysis worker free within {wait:g} s") from None
+        finally:
+            self._waiting -= 1
+
+    async def _call(self, worker: _Worker, job: AnalysisJob, waited: float) -> tuple[str, object]:
+        """The worker's answer within what is left of the time limit; raises when the worker
+        overran or died (it is then out of step with its pipes and must go)."""
         payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            return await asyncio.wait_for(worker.call(payload), self.time_limit)
+            return await asyncio.wait_for(worker.call(payload), self.time_limit - waited)
         except TimeoutError:
             metrics.ANALYSIS_TIMEOUTS.inc()
-            raise AnalysisFailed(f"analysis exceeded {self.time_limit:g} s") from None
+            detail = f"analysis exceeded {self.time_limit:g} s (of which {waited:.1f} s waiting)"
+            raise Unanalysable("timeout", detail) from None
         except (OSError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
-            raise AnalysisFailed(f"analysis worker died: {exc!r}") from None
+            detail = f"analysis worker died on this message: {exc!r}"
+            raise Unanalysable("crash", detail) from None
 
     async def _take(self) -> _Worker:
-        """An idle worker, or a new one; starting one is not counted in the time limit."""
-        if self._idle:
-            return self._idle.pop()
+        """An idle worker that is still alive, or a new one; starting one is not counted in
+        the time limit."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.returncode is None:
+                return worker
+            log.error("analysis worker %s had died while idle; replaced", worker.process.pid)
+            await worker.stop()
         return await self._ready_worker()
 
     async def _give_back(self, worker: _Worker, healthy: bool) -> None:

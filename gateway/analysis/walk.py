@@ -33,6 +33,7 @@ from gateway.analysis.smime import enclosed_content
 from gateway.analysis.unpack import ARCHIVES, open_archive
 from gateway.analysis.vietnamese import nfc
 from gateway.signatures.model import SignatureVerdict
+from gateway.signatures.outcome import unsupported_format
 
 T = TypeVar("T")
 _PARSE_POLICY = policy.default
@@ -137,7 +138,8 @@ class Walk:
         if not originals:
             originals = [None] * len(children)
         if part.get_content_type() == "multipart/signed" and len(children) >= 2:
-            self._signed(children, originals, path, depth, scope)
+            protocol = self._safe(lambda: _signature_protocol(part, children[1]), "", path)
+            self._signed(children, originals, path, depth, scope, protocol)
             return
         for index, (child, original) in enumerate(zip(children, originals, strict=True), 1):
             self.entity(child, original, child_path(path, index), depth + 1, scope)
@@ -149,10 +151,15 @@ class Walk:
         path: str,
         depth: int,
         scope: Scope,
+        protocol: str,
     ) -> None:
+        """S/MIME is checked; another signature protocol (PGP/MIME) is `unknown`."""
         content, signed_bytes = children[0], originals[0]
         verdict: SignatureVerdict | None = None
-        if self.signatures is not None:
+        if self.signatures is not None and protocol not in filetypes.SMIME_SIGNATURES:
+            verdict = unsupported_format(protocol)
+            self._record_message_signature(path, verdict)
+        elif self.signatures is not None:
             if signed_bytes is None:
                 self.problems.append(
                     f"{path or 'message'}: multipart/signed content not found in the original "
@@ -352,6 +359,14 @@ def _needs_original(part: Message, depth_limit: int) -> bool:
         if depth < depth_limit and isinstance(payload, list):
             pending.extend((child, depth + 1) for child in payload if isinstance(child, Message))
     return False
+
+
+def _signature_protocol(part: Message, signature: Message) -> str:
+    """The `protocol` of a multipart/signed, else its second part's type (lower case)."""
+    protocol = part.get_param("protocol")
+    if isinstance(protocol, str) and protocol.strip():
+        return protocol.strip().lower()
+    return signature.get_content_type()
 
 
 def _smime_type(part: Message) -> str:

@@ -386,6 +386,7 @@ def _compile_settings(
         result_header=spec.result_header,
         documents_header=spec.documents_header,
         redirect_to=_routes(spec.redirect_to, document, ("settings", "redirect_to"), errors),
+        unanalysable=spec.unanalysable,
     )
 
 

@@ -87,6 +87,7 @@ class SettingsSpec(Spec):
     result_header: HeaderName = "X-TTH-Policy"
     documents_header: HeaderName = "X-TTH-Documents"
     redirect_to: list[str] = Field(default_factory=list)
+    unanalysable: Literal["quarantine", "tempfail", "reject"] = "quarantine"
 
 
 ConditionMap = dict[str, Any]

@@ -20,6 +20,8 @@ class PolicySettings:
     certificates carry: taken from `signatures.agency_organisations`, the one
     place it is written. `redirect_to` is the default route of the `redirect`
     action: addresses, and at most one `smtp:HOST[:PORT]` or `maildir:DIR`.
+    `unanalysable` is the action (quarantine, tempfail, reject) for a message whose
+    analysis cannot finish within the limits.
     """
 
     official_list: str = "official_domains"
@@ -36,3 +38,4 @@ class PolicySettings:
     result_header: str = "X-TTH-Policy"
     documents_header: str = "X-TTH-Documents"
     redirect_to: tuple[str, ...] = ()
+    unanalysable: str = "quarantine"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from gateway.signatures import cms, pdf
+from gateway.signatures import cms, pdf, quiet
 from gateway.signatures.cache import VerdictCache
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
@@ -17,6 +17,8 @@ from gateway.signatures.model import SignatureKind, SignatureResult, SignatureVe
 from gateway.signatures.outcome import failed
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustMaterial, TrustSources
+
+quiet.install()
 
 Result = TypeVar("Result")
 Opaque = tuple[SignatureVerdict, bytes | None]

@@ -12,6 +12,7 @@ from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from gateway.signatures.chaindates import dated
 from gateway.signatures.context import Checking
 from gateway.signatures.identity import email_matches, signer_of
 from gateway.signatures.model import SignatureKind, SignatureResult, SignatureStatus
@@ -103,7 +104,10 @@ async def validate_cms(
             ts_validation_context=checking.context(checking.now, past=False),
             key_usage_settings=checking.key_usage,
         )
-    outcome, detail = cms_outcome(status, checking.settings)
+    outcome, detail = await dated(
+        cms_outcome(status, checking.settings), status.signing_cert, signed_data, checking,
+        when.moment,
+    )
     timestamp = status.timestamp_validity
     return SignatureResult(
         kind=kind,

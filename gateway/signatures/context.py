@@ -116,4 +116,7 @@ class Checking:
 
     @property
     def key_usage(self) -> KeyUsageConstraints:
-        return key_usage_constraints(self.settings)
+        """What pyHanko checks while validating: no key usage (an empty set, which it reads
+        as "any"), because it would refuse a certificate without a KeyUsage extension;
+        the policy's key usage is enforced after, by `outcome.key_usage_problem`."""
+        return KeyUsageConstraints(key_usage=set())

@@ -10,7 +10,12 @@ from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator.errors import InvalidCertificateError
 
 from gateway.signatures.context import Checking, key_usage_constraints
-from gateway.signatures.model import SignatureKind, SignatureResult, SignatureStatus
+from gateway.signatures.model import (
+    SignatureKind,
+    SignatureResult,
+    SignatureStatus,
+    SignatureVerdict,
+)
 from gateway.signatures.settings import SignatureSettings
 
 _REVOKED = {
@@ -115,11 +120,16 @@ def _timestamp_problem(
 
 
 def key_usage_problem(status: PyhankoStatus, settings: SignatureSettings) -> str | None:
-    """The key-usage policy, enforced again in full.
+    """The key-usage policy, enforced here rather than by pyHanko.
 
-    pyHanko's `default_usage_constraints` keeps `key_usage` but drops
-    `match_all_key_usages`, so `key_usage_match_all` is checked here.
+    RFC 5280 4.2.1.3 puts no restriction on a certificate without a KeyUsage
+    extension, so only a KeyUsage that is present and lacks the policy's usages
+    counts against the signer (pyHanko refuses a certificate without one, and its
+    `default_usage_constraints` drops `match_all_key_usages`). An empty
+    `key_usage` accepts any.
     """
+    if status.signing_cert.key_usage_value is None or not settings.key_usage:
+        return None
     try:
         key_usage_constraints(settings).validate(status.signing_cert)
     except InvalidCertificateError as exc:
@@ -160,7 +170,9 @@ def policy_notes(status: PyhankoStatus, checking: Checking) -> tuple[str, ...]:
         notes.append("SHA-1 digest accepted by policy (allow_sha1)")
     usage = status.signing_cert.key_usage_value
     usages = sorted(usage.native) if usage is not None else []
-    if "non_repudiation" not in usages:
+    if usage is None:
+        notes.append("signer certificate without KeyUsage extension: no restriction (RFC 5280)")
+    elif "non_repudiation" not in usages:
         shown = ", ".join(usages) or "none"
         notes.append(f"signer key usage {shown} (no non_repudiation) checked by policy key_usage")
     stale = _stale_crls(checking)
@@ -174,3 +186,11 @@ def failed(kind: SignatureKind, error: Exception, field_name: str | None = None)
     """Fail closed: a signature that makes the validator raise is `invalid`."""
     detail = f"validation failed: {type(error).__name__}: {error}"
     return SignatureResult(kind, SignatureStatus.INVALID, detail=detail, field_name=field_name)
+
+
+def unsupported_format(protocol: str) -> SignatureVerdict:
+    """A message signature in a format the gateway does not check (PGP/MIME): `unknown`."""
+    name = "PGP/MIME" if "pgp" in protocol else (protocol or "unnamed")
+    detail = f"{name} signature ({protocol or 'no protocol'}): format not supported"
+    result = SignatureResult(SignatureKind.SMIME, SignatureStatus.UNKNOWN, detail=detail)
+    return SignatureVerdict(SignatureStatus.UNKNOWN, (result,), "own", detail)

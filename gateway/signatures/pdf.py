@@ -17,8 +17,10 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 
+from gateway.signatures.chaindates import dated
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
+from gateway.signatures.diffpolicy import DIFF_POLICY
 from gateway.signatures.identity import signer_of
 from gateway.signatures.model import (
     SignatureKind,
@@ -105,9 +107,13 @@ def _modification_problem(status: Status, extent: Extent) -> str:
         return "the signature does not cover its whole revision"
     if status.docmdp_ok is False or level in (None, ModificationLevel.OTHER):
         name = level.name.lower() if level else "unknown"
+        unpermitted = (
+            " (more than the signature's DocMDP permission allows)"
+            if level not in (None, ModificationLevel.OTHER) else ""
+        )
         return (
             f"changed after signing: {extent.later_revisions} later revision(s), "
-            f"{len(extent.after)} bytes, judged '{name}' by difference analysis"
+            f"{len(extent.after)} bytes, judged '{name}' by difference analysis{unpermitted}"
         )
     if extent.stray:
         return f"{len(extent.after)} bytes after the signed revision that are not a PDF revision"
@@ -142,6 +148,7 @@ async def _validate_signature(
         signer_validation_context=checking.context(when.moment, past=when.past),
         ts_validation_context=checking.context(checking.now, past=False),
         key_usage_settings=checking.key_usage,
+        diff_policy=DIFF_POLICY,
         skip_diff=False,
     )
     extent = Extent.of(emb, data)
@@ -159,7 +166,10 @@ async def _validate_signature(
     modified = _modification_problem(status, extent)
     if modified:
         return replace(result, status=SignatureStatus.MODIFIED, detail=modified)
-    outcome, detail = cms_outcome(status, settings)
+    outcome, detail = await dated(
+        cms_outcome(status, settings), status.signing_cert, emb.signed_data, checking,
+        when.moment,
+    )
     return replace(result, status=outcome, detail=detail)
 
 
@@ -167,7 +177,9 @@ async def _validate_timestamp(
     emb: EmbeddedPdfSignature, data: bytes, checking: Checking
 ) -> SignatureResult:
     context = checking.context(checking.now, past=False)
-    status = await async_validate_pdf_timestamp(emb, validation_context=context, skip_diff=False)
+    status = await async_validate_pdf_timestamp(
+        emb, validation_context=context, diff_policy=DIFF_POLICY, skip_diff=False
+    )
     extent = Extent.of(emb, data)
     result = replace(
         _base_result(emb, status, extent, checking),
@@ -221,6 +233,20 @@ async def _check_field(
         return failed(SignatureKind.PDF, exc, name)
 
 
+def _hybrid(result: SignatureResult) -> SignatureResult:
+    """A hybrid-reference file (xref table and /XRefStm stream) can show different
+    content to different readers: broken bytes stay `invalid`, anything else is
+    `unknown`, a structure the gateway declines to judge, never `valid`."""
+    if result.status == SignatureStatus.INVALID:
+        return result
+    found = f"{result.status.value}{': ' + result.detail if result.detail else ''}"
+    detail = (
+        "hybrid-reference PDF (cross-reference table and stream): the signed bytes are "
+        f"intact but the gateway does not judge such files (lenient reading: {found})"
+    )
+    return replace(result, status=SignatureStatus.UNKNOWN, detail=detail)
+
+
 def _appended(result: SignatureResult, size: int) -> SignatureResult:
     if result.status == SignatureStatus.INVALID:
         return result
@@ -243,6 +269,9 @@ async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
     pdf = PdfFile.split(data)
     try:
         reader = PdfFileReader(io.BytesIO(pdf.data))
+        hybrid = reader.xrefs.hybrid_xrefs_present
+        if hybrid:  # pyHanko refuses these when strict; read leniently, judge below
+            reader = PdfFileReader(io.BytesIO(pdf.data), strict=False)
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:  # fail closed, see _unreadable
         return _unreadable(data, exc)
@@ -250,6 +279,8 @@ async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
         await _check_field(reader, data, name, value, field, checking)
         for name, value, field in fields
     ]
+    if hybrid:
+        results = [_hybrid(result) for result in results]
     if not results and BYTE_RANGE in data:
         detail = "signature dictionary (/ByteRange) present but no filled signature field"
         unlinked = SignatureResult(SignatureKind.PDF, SignatureStatus.UNKNOWN, detail=detail)

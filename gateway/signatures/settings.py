@@ -29,8 +29,9 @@ def _default_key_usage() -> list[KeyUsage]:
 class SignatureSettings(BaseModel):
     """Validation policy; every choice is explicit and reported in a signature's `notes`.
 
-    - `key_usage`: the signer certificate must carry one of these key usages
-      (all of them with `key_usage_match_all`).
+    - `key_usage`: a signer certificate with a KeyUsage extension must carry one
+      of these key usages (all of them with `key_usage_match_all`); one without
+      the extension is unrestricted (RFC 5280); `[]` accepts any.
     - `allow_sha1`: accept SHA-1 digests (old Vietnamese signatures).
     - `multi_signature_rule`: how several signatures make the document's status
       (see `gateway.signatures.combine`).
@@ -45,7 +46,7 @@ class SignatureSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    key_usage: list[KeyUsage] = Field(default_factory=_default_key_usage, min_length=1)
+    key_usage: list[KeyUsage] = Field(default_factory=_default_key_usage)
     key_usage_match_all: bool = False
     allow_sha1: bool = False
     multi_signature_rule: MultiSignatureRule = "all_valid"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from gateway.smtp.ownheaders import HeaderFilter
 from gateway.smtp.spool import Spool
 
 TERMINATOR = b"\r\n.\r\n"
@@ -32,8 +33,11 @@ class DataProblem(Enum):
 
 @dataclass(slots=True)
 class DataResult:
+    """`own_headers`: fields of the gateway's namespace removed or renamed on entry."""
+
     problem: DataProblem
     size: int
+    own_headers: tuple[str, ...] = ()
 
 
 class _Checker:
@@ -110,11 +114,14 @@ async def read_data(
     max_line: int,
     check_header_8bit: bool,
     on_block: Callable[[], None],
+    headers: HeaderFilter | None = None,
 ) -> DataResult:
     """Read one message up to its terminator into `spool`.
 
     Raises `asyncio.IncompleteReadError` when the client goes away first.
     `on_block` is called after every block read (to restart the data timeout).
+    The checks see the bytes as received; the spool gets them through `headers`
+    (the gateway's own header namespace taken out), when given.
     """
     checker = _Checker(max_line, check_header_8bit)
     held = b"\r\n"
@@ -139,8 +146,13 @@ async def read_data(
         total += len(body)
         if total <= max_size:
             checker.feed(body)
-            spool.write(body)
+            spool.write(headers.feed(body) if headers is not None else body)
         if end >= 0:
             break
+    if headers is None:
+        found: tuple[str, ...] = ()
+    else:
+        spool.write(headers.finish())
+        found = tuple(headers.found)
     problem = DataProblem.TOO_BIG if total > max_size else checker.finish()
-    return DataResult(problem, total)
+    return DataResult(problem, total, found)

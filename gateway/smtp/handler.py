@@ -356,6 +356,7 @@ class RelayHandler:
         assert transaction is not None and transaction.upstream is not None
         started = time.monotonic()
         record = self._record(server, session, envelope, transaction, result.size)
+        record.own_headers = list(result.own_headers)
         metrics.MESSAGE_SIZE.observe(result.size)
         connection = transaction.upstream
         try:

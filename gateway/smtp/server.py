@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from gateway.config import ServerSettings
 from gateway.smtp.dataread import read_data
+from gateway.smtp.ownheaders import HeaderFilter
 from gateway.smtp.replies import Reply, reply, with_enhanced
 from gateway.smtp.session import GatewaySession
 from gateway.smtp.spool import Spool
@@ -291,6 +292,7 @@ class GatewaySMTP(SMTP):
                         and not envelope.smtp_utf8
                     ),
                     on_block=lambda: self._reset_timeout(self.settings.data_timeout),
+                    headers=HeaderFilter(self.settings.own_headers.namespace()),
                 )
             except (asyncio.IncompleteReadError, ConnectionError):
                 log.info("%s client went away during DATA", session.id)

@@ -10,8 +10,19 @@ from pathlib import Path
 import pytest
 
 from gateway.analysis.model import Direction, Envelope
-from gateway.analysis.pool import AnalysisFailed, AnalysisJob, AnalysisPool
+from gateway.analysis.pool import (
+    AnalysisBusy,
+    AnalysisFailed,
+    AnalysisJob,
+    AnalysisPool,
+    Unanalysable,
+)
 from gateway.analysis.settings import AnalysisSettings
+from gateway.analysis.worker import SignatureSetup
+from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.trust import TrustSources
+from tests.fixtures.documents import Attachment, message, to_bytes
+from tests.fixtures.signed import pki_at, signed_pdf
 
 ENVELOPE = Envelope("a@gmail.com", ("b@sotttt.thuathienhue.gov.vn",))
 MESSAGE = (b"From: a@gmail.com\r\nTo: b@sotttt.thuathienhue.gov.vn\r\n"
@@ -24,6 +35,18 @@ def job(**changes: object) -> AnalysisJob:
         "settings": AnalysisSettings(), "signatures": None, "message": MESSAGE,
     }
     return AnalysisJob(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def heavy(tmp_path_factory: pytest.TempPathFactory) -> AnalysisJob:
+    """A message whose analysis takes a worker more than a second: twenty distinct signed
+    PDFs, each validated against the fixture trust store (tens of milliseconds each)."""
+    pki = pki_at(tmp_path_factory.mktemp("pool-pki"))
+    pdfs = [Attachment(f"giay-moi-{i}.pdf", signed_pdf(pki, "valid", noise_bytes=1000 * i))
+            for i in range(20)]
+    setup = SignatureSetup(TrustSources(pki.anchors, pki.intermediates, pki.crls), "test",
+                           SignatureSettings())
+    return job(message=to_bytes(message(attachments=pdfs)), signatures=setup)
 
 
 def run(coro: object) -> object:
@@ -60,23 +83,46 @@ def test_a_spooled_message_is_read_from_its_path(tmp_path: Path) -> None:
     assert run(scenario()) == "[MẬT] Bao cao"
 
 
-def test_a_killed_worker_fails_the_message_and_is_replaced() -> None:
-    async def scenario() -> tuple[str, str | None]:
+def test_a_worker_killed_while_idle_is_replaced_before_the_next_message() -> None:
+    async def scenario() -> tuple[int, int, str | None]:
         pool = AnalysisPool(1, 30)
         await pool.warm_up()
         (worker,) = pool._idle
         try:
             os.kill(worker.process.pid, signal.SIGKILL)
             await worker.process.wait()
-            with pytest.raises(AnalysisFailed, match="died") as failure:
-                await pool.run(job())
+            analysis = await pool.run(job())
+            (replacement,) = pool._idle
+        finally:
+            await pool.close()
+        return worker.process.pid, replacement.process.pid, analysis.headers.subject
+
+    killed, replacement, subject = run(scenario())  # type: ignore[misc]
+    assert replacement != killed
+    assert subject == "[MẬT] Bao cao"
+
+
+def test_a_worker_killed_during_the_analysis_makes_the_message_unanalysable(
+    heavy: AnalysisJob,
+) -> None:
+    async def scenario() -> tuple[str, str | None]:
+        pool = AnalysisPool(1, 120)
+        await pool.warm_up()
+        (worker,) = pool._idle
+        try:
+            running = asyncio.create_task(pool.run(heavy))
+            while pool._idle:
+                await asyncio.sleep(0.01)
+            os.kill(worker.process.pid, signal.SIGKILL)
+            with pytest.raises(Unanalysable) as failure:
+                await running
             again = await pool.run(job())
         finally:
             await pool.close()
-        return str(failure.value), again.headers.subject
+        return failure.value.cause, again.headers.subject
 
-    failed, subject = run(scenario())  # type: ignore[misc]
-    assert "worker died" in failed
+    cause, subject = run(scenario())  # type: ignore[misc]
+    assert cause == "crash"
     assert subject == "[MẬT] Bao cao"
 
 
@@ -90,3 +136,71 @@ def test_an_error_in_the_worker_is_a_failure_not_a_pass(tmp_path: Path) -> None:
 
     with pytest.raises(AnalysisFailed, match="FileNotFoundError"):
         run(scenario())
+
+
+def test_a_message_over_the_time_limit_is_unanalysable_and_its_worker_replaced(
+    heavy: AnalysisJob,
+) -> None:
+    async def scenario() -> tuple[str, str, str | None]:
+        pool = AnalysisPool(1, 0.2)
+        await pool.warm_up()
+        try:
+            with pytest.raises(Unanalysable) as failure:
+                await pool.run(heavy)
+            pool.time_limit = 30
+            again = await pool.run(job())
+        finally:
+            await pool.close()
+        return failure.value.cause, str(failure.value), again.headers.subject
+
+    cause, detail, subject = run(scenario())  # type: ignore[misc]
+    assert cause == "timeout"
+    assert "exceeded 0.2 s" in detail
+    assert subject == "[MẬT] Bao cao"
+
+
+def test_the_queue_is_bounded_and_the_wait_counts_in_the_time_limit(heavy: AnalysisJob) -> None:
+    """One worker busy with a slow message; one message may wait (max_queue 1), the next
+    is refused at once; the waiting one gets at most half of the limit, then busy."""
+
+    async def scenario() -> list[BaseException | object]:
+        pool = AnalysisPool(1, 0.4, max_queue=1)
+        await pool.warm_up()
+        try:
+            return await asyncio.gather(pool.run(heavy), pool.run(job()), pool.run(job()),
+                                        return_exceptions=True)
+        finally:
+            await pool.close()
+
+    slow, waiting, refused = run(scenario())  # type: ignore[misc]
+    assert isinstance(slow, Unanalysable) and slow.cause == "timeout"
+    assert isinstance(waiting, AnalysisBusy)
+    assert "no analysis worker free within 0.2 s" in str(waiting)
+    assert isinstance(refused, AnalysisBusy)
+    assert "queue full (1 messages waiting)" in str(refused)
+
+
+def test_worker_memory_is_capped(tmp_path: Path) -> None:
+    """RLIMIT_AS in each worker: a message that needs more memory is unanalysable (not
+    a worker growing without bound); the next message gets a fresh worker."""
+    big = to_bytes(message(attachments=[
+        Attachment("du-lieu.bin", os.urandom(30_000_000), "application/octet-stream")]))
+
+    async def scenario() -> tuple[str, str, str | None]:
+        pool = AnalysisPool(1, 120, memory_limit_mb=250)
+        await pool.warm_up()
+        try:
+            (worker,) = pool._idle
+            limits = Path(f"/proc/{worker.process.pid}/limits").read_text()
+            with pytest.raises(Unanalysable) as failure:
+                await pool.run(job(message=big))
+            again = await pool.run(job())
+        finally:
+            await pool.close()
+        return limits, failure.value.cause, again.headers.subject
+
+    limits, cause, subject = run(scenario())  # type: ignore[misc]
+    (line,) = [line for line in limits.splitlines() if line.startswith("Max address space")]
+    assert line.split()[3:5] == [str(250 * 1024 * 1024)] * 2
+    assert cause == "memory"
+    assert subject == "[MẬT] Bao cao"

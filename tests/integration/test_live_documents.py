@@ -229,14 +229,18 @@ def five_megabyte_report() -> bytes:
 
 
 def test_analysis_over_its_time_limit_fails_closed(tmp_path: Path) -> None:
+    """Never relayed unchecked: held as unanalysable (the default policy), not an endless
+    451 (see test_live_unanalysable for the memory of it and the tempfail choice)."""
     timeouts = metric("tth_analysis_timeouts_total")
     with started_sink() as sink, \
             live_gateway(sink, live_settings(sink.address, tmp_path, time_limit=0.05)) as live:
         outcome = send(live, SENDER, [RECIPIENT], five_megabyte_report(), utf8=True)
-        assert outcome.data == (451, "4.3.0 Temporary policy failure, try again later")
+        assert outcome.data is not None and outcome.data[0] == 250, outcome
+        assert "held" in outcome.data[1].lower()
         record = live.last_audit()
-    assert sink.messages == []
-    assert record["outcome"] == "tempfailed"
+    assert all(RECIPIENT not in got.rcpt_tos for got in sink.messages)
+    assert record["outcome"] == "quarantined"
+    assert [rule["name"] for rule in record["rules"]] == ["unanalysable"]
     assert metric("tth_analysis_timeouts_total") == timeouts + 1
 
 
@@ -245,9 +249,11 @@ def test_gateway_recovers_after_an_analysis_time_limit(tmp_path: Path) -> None:
     with started_sink() as sink, \
             live_gateway(sink, live_settings(sink.address, tmp_path, time_limit=0.1)) as live:
         assert send(live, SENDER, [RECIPIENT], small, utf8=True).final[0] == 250
-        assert send(live, SENDER, [RECIPIENT], five_megabyte_report(), utf8=True).final[0] == 451
+        assert send(live, SENDER, [RECIPIENT], five_megabyte_report(), utf8=True).final[0] == 250
+        assert live.last_audit()["outcome"] == "quarantined"
         time.sleep(2.0)
         assert send(live, SENDER, [RECIPIENT], small, utf8=True).final[0] == 250
+        assert live.last_audit()["outcome"] == "relayed"
 
 
 def test_relayed_message_header_lists_the_documents(live: Live) -> None:

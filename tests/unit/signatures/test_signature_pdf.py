@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from gateway.signatures.checker import SignatureChecker
+from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.identity import signer_matches_agency
 from gateway.signatures.model import SignatureKind, SignatureStatus
+from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.trust import TrustSources
 from tests.fixtures.pki import AGENCY_DOMAIN, AGENCY_ORG, OTHER_AGENCY_ORG, PERSON_EMAIL, Pki
-from tests.fixtures.signed import PDF_CASES
+from tests.fixtures.signed import PDF_CASES, signed_hybrid_pdf
 
 S = SignatureStatus
 EXPECTED = {
@@ -212,3 +216,35 @@ def test_appended_bytes_locate_the_signed_prefix(
     signed = data[: len(data) - first.appended_bytes]
     assert signed.endswith(b"%%EOF\n")
     assert (first.appended_bytes == 0) == (case == "valid")
+
+
+def test_hybrid_reference_pdf_with_intact_signature_is_unknown_with_the_reason(
+    checker: SignatureChecker, pki: Pki
+) -> None:
+    verdict = checker.check_pdf(signed_hybrid_pdf(pki))
+    (result,) = verdict.signatures
+    assert verdict.status == S.UNKNOWN, result
+    assert "hybrid-reference PDF" in result.detail and "intact" in result.detail
+    assert result.signer is not None and result.signer.common_name == "Nguyễn Văn An"
+
+
+def test_hybrid_reference_pdf_with_changed_bytes_is_invalid(
+    checker: SignatureChecker, pki: Pki
+) -> None:
+    assert checker.check_pdf(signed_hybrid_pdf(pki, tampered=True)).status == S.INVALID
+
+
+def test_timestamp_authority_without_a_path_is_a_reason_not_a_traceback(
+    pki: Pki, pdfs: dict[str, bytes], trust: TrustSources, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh checker (no cached verdict) on a timestamp by an authority that chains to
+    no trusted root: the reason is on the signature; the log holds no traceback and no
+    warning (senders control how many such messages arrive)."""
+    caplog.set_level(logging.DEBUG)
+    verdict = build_checker(trust, SignatureSettings()).check_pdf(pdfs["forged_timestamp"])
+    assert verdict.status == S.UNTRUSTED
+    assert verdict.signatures[0].detail == "timestamp: no chain to a trusted anchor"
+    pyhanko = [r for r in caplog.records if r.name.startswith("pyhanko")]
+    assert any("Failed to build path" in r.getMessage() for r in pyhanko)
+    assert all(r.exc_info is None and r.levelno == logging.DEBUG for r in pyhanko), [
+        (r.name, r.levelname, r.getMessage()) for r in pyhanko if r.levelno > logging.DEBUG]

@@ -13,7 +13,8 @@ from gateway.signatures.checker import build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
-from tests.fixtures.pki import AGENCY_DOMAIN, AGENCY_ORG, Pki
+from tests.fixtures.pki import AGENCY_DOMAIN, AGENCY_ORG, Pki, no_key_usage_signer
+from tests.fixtures.signed import base_pdf, detached_signature, sign_pdf, signer_for
 
 S = SignatureStatus
 POLICY = Path(__file__).resolve().parents[3] / "policies" / "signatures.yaml"
@@ -33,7 +34,6 @@ def test_policy_file_loads_under_signatures_key() -> None:
         {"allow_sha_1": True},
         {"allow_sha1": "yes"},
         {"key_usage": ["signing"]},
-        {"key_usage": []},
         {"key_usage": "digital_signature"},
         {"multi_signature_rule": "majority"},
         {"cache_entries": 0},
@@ -103,6 +103,25 @@ def test_digital_signature_only_is_accepted_and_noted(pki: Pki, pdfs: dict[str, 
 def test_key_usage_policy_can_require_non_repudiation(pki: Pki, pdfs: dict[str, bytes]) -> None:
     assert _check(pki, pdfs["ds_only"], key_usage=["non_repudiation"]).status == S.UNTRUSTED
     assert _check(pki, pdfs["valid"], key_usage=["non_repudiation"]).status == S.VALID
+
+
+@pytest.mark.parametrize("usage", [["digital_signature", "non_repudiation"],
+                                   ["non_repudiation"], []])
+def test_signer_without_key_usage_extension_is_acceptable(pki: Pki, usage: list[str]) -> None:
+    """RFC 5280 puts no restriction on a certificate without KeyUsage: PDF and detached."""
+    signer = no_key_usage_signer(pki)
+    content = base_pdf()
+    trust = TrustSources(pki.anchors, pki.intermediates, pki.crls)
+    checker = build_checker(trust, SignatureSettings.model_validate({"key_usage": usage}))
+    for verdict in (checker.check_pdf(sign_pdf(content, signer_for(signer))),
+                    checker.check_detached(content, detached_signature(content, signer))):
+        assert verdict.status == S.VALID, verdict
+        assert any("without KeyUsage" in note for note in verdict.signatures[0].notes)
+
+
+def test_empty_key_usage_accepts_any_present_usage(pki: Pki, pdfs: dict[str, bytes]) -> None:
+    assert _check(pki, pdfs["ds_only"], key_usage=[]).status == S.VALID
+    assert _check(pki, pdfs["ds_only"], key_usage=["key_encipherment"]).status == S.UNTRUSTED
 
 
 def test_key_usage_match_all(pki: Pki, pdfs: dict[str, bytes]) -> None:

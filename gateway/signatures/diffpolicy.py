@@ -1,0 +1,149 @@
+"""pyHanko's difference analysis, completed with the one rule its standard policy lacks.
+
+`StandardDiffPolicy` judges every revision after a signature and grades it with
+a `ModificationLevel` (LTA updates < form filling < annotations < other);
+pyHanko then compares that level with the signature's DocMDP permission
+(`docmdp_ok`). Its default rules know signature fields, form filling and
+long-term validation data, but not annotations: a comment added after signing
+becomes "other" (see the TODO in pyhanko's form_field_rules), so a change that
+a DocMDP level 3 signature expressly permits was reported `modified`.
+`AnnotationRule` is written on pyHanko's own rule API and clears comments
+(annotations other than form widgets) added, changed or removed at level
+ANNOTATIONS (objects freed by a removal stay refused, as pyHanko's policy
+refuses any freeing); pyHanko's `docmdp_ok` then decides: permitted under level 3 (or
+without DocMDP), `modified` under levels 1 and 2. Removing a form widget, or
+touching anything else on the page or in the document, stays unexplained
+("other") unless another of pyHanko's rules explains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import HistoricalResolver, RawPdfPath
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    ModificationLevel,
+    ReferenceUpdate,
+    StandardDiffPolicy,
+    SuspiciousModification,
+    WhitelistRule,
+)
+from pyhanko.sign.diff_analysis.commons import compare_dicts
+from pyhanko.sign.diff_analysis.rules.form_field_rules import _extract_annots_from_page
+from pyhanko.sign.diff_analysis.rules_api import RelativeContext
+
+_MAX_DEPTH = 32
+
+
+def _page_refs(node: generic.PdfObject, depth: int = 0) -> Iterator[generic.Reference]:
+    """The references of the pages under a page tree node, in order."""
+    if depth > _MAX_DEPTH:
+        raise SuspiciousModification("page tree too deep")
+    target = node.get_object()  # type: ignore[no-untyped-call]
+    if not isinstance(target, generic.DictionaryObject):
+        raise SuspiciousModification("page tree node is not a dictionary")
+    for kid in target["/Kids"]:
+        if not isinstance(kid, generic.IndirectObject):
+            raise SuspiciousModification("page tree kid is not an indirect object")
+        if kid.get_object().get("/Type") == "/Pages":  # type: ignore[no-untyped-call]
+            yield from _page_refs(kid, depth + 1)
+        else:
+            yield kid.reference
+
+
+def _annots(resolver: HistoricalResolver, page: generic.Reference) -> tuple[
+        set[generic.Reference], generic.Reference | None]:
+    """A page's annotation references and its /Annots array's own reference, if any."""
+    try:
+        refs, array = _extract_annots_from_page(  # type: ignore[no-untyped-call]
+            resolver(page), SuspiciousModification
+        )
+    except KeyError:
+        return set(), None
+    return set(refs), array
+
+
+def _is_comment(value: generic.PdfObject) -> bool:
+    """An annotation that is not a form widget (widgets belong to pyHanko's form rules)."""
+    return isinstance(value, generic.DictionaryObject) and value.get("/Subtype") != "/Widget"
+
+
+def _new_dependencies(
+    old: HistoricalResolver, value: generic.PdfObject, depth: int = 0
+) -> Iterator[generic.Reference]:
+    """Objects created with an annotation (its appearance streams, a popup): references
+    that did not exist in the signed revision, reached from `value`."""
+    if depth > _MAX_DEPTH:
+        raise SuspiciousModification("annotation nested too deep")
+    if isinstance(value, generic.IndirectObject):
+        if old.is_ref_unassignable(value.reference):
+            yield value.reference
+            target = value.get_object()  # type: ignore[no-untyped-call]
+            yield from _new_dependencies(old, target, depth + 1)
+    elif isinstance(value, generic.DictionaryObject):  # streams are dictionaries too
+        for key, item in value.items():
+            if key not in ("/P", "/Parent", "/IRT"):  # back references to older objects
+                yield from _new_dependencies(old, item, depth + 1)
+    elif isinstance(value, generic.ArrayObject):
+        for item in value:
+            yield from _new_dependencies(old, item, depth + 1)
+
+
+class AnnotationRule(WhitelistRule):
+    """Clears comments (annotations other than form widgets) added to, changed on or
+    removed from pages, the page dictionaries that list them (nothing else of the page
+    may change), and the objects made for them: ISO 32000 DocMDP level 3."""
+
+    def apply(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterable[ReferenceUpdate]:
+        try:
+            pages = list(_page_refs(old.root.raw_get("/Pages")))
+            if pages != list(_page_refs(new.root.raw_get("/Pages"))):
+                return  # a changed page tree is not an annotation change
+            changed = new.explicit_refs_in_revision()  # type: ignore[no-untyped-call]
+            for page in pages:
+                yield from self._page(old, new, page, changed)
+        except misc.PdfReadError as exc:  # a change the rule cannot read is not explained
+            raise SuspiciousModification(f"unreadable annotation change: {exc}") from exc
+
+    @staticmethod
+    def _page(
+        old: HistoricalResolver, new: HistoricalResolver, page: generic.Reference,
+        changed: set[generic.Reference],
+    ) -> Iterator[ReferenceUpdate]:
+        before, old_array = _annots(old, page)
+        after, new_array = _annots(new, page)
+        added = {ref for ref in after - before if _is_comment(new(ref))}
+        removed = before - after
+        edited = {ref for ref in before & after & changed
+                  if _is_comment(old(ref)) and _is_comment(new(ref))}
+        if not (added or removed or edited):
+            return
+        if any(not _is_comment(old(ref)) for ref in removed):
+            raise SuspiciousModification("a form widget was removed from a page")
+        if any(not old.is_ref_unassignable(ref) for ref in added):
+            raise SuspiciousModification("an added annotation reuses an older object")
+        if before != after:
+            compare_dicts(old(page), new(page), frozenset(["/Annots"]))
+            yield ReferenceUpdate(page)  # pages are used everywhere: blanket approval
+            if new_array is not None and (new_array == old_array
+                                          or old.is_ref_unassignable(new_array)):
+                yield ReferenceUpdate(new_array, context_checked=RelativeContext(
+                    page, RawPdfPath("/Annots")))
+        for ref in added | edited:
+            yield ReferenceUpdate(ref)
+            for dependency in _new_dependencies(old, new(ref)):
+                yield ReferenceUpdate(dependency)
+
+
+#: pyHanko's default policy plus comments at level ANNOTATIONS.
+DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[
+        *DEFAULT_DIFF_POLICY.global_rules,
+        AnnotationRule().as_qualified(ModificationLevel.ANNOTATIONS),
+    ],
+    form_rule=DEFAULT_DIFF_POLICY.form_rule,
+)

@@ -1,0 +1,81 @@
+"""An expired trust anchor or intermediate CA makes a signature `expired` (PDF and CMS),
+unless a timestamp proves it was signed while the whole chain was valid."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.signatures.checker import SignatureChecker, build_checker
+from gateway.signatures.model import SignatureStatus
+from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.trust import TrustSources
+from tests.fixtures.pki import ExpiredAuthorities, Identity, Pki, build_expired_authorities
+from tests.fixtures.signed import base_pdf, detached_signature, sign_pdf, signer_for
+
+
+@pytest.fixture(scope="module")
+def lapsed(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> ExpiredAuthorities:
+    return build_expired_authorities(pki, tmp_path_factory.mktemp("lapsed"))
+
+
+def _checker(pki: Pki, lapsed: ExpiredAuthorities, which: str) -> SignatureChecker:
+    if which == "root":
+        trust = TrustSources(lapsed.expired_root_anchors, lapsed.expired_root_intermediates,
+                             lapsed.expired_root_crls)
+    else:
+        crls = Path(lapsed.expired_ca_crls)
+        trust = TrustSources(pki.anchors, lapsed.expired_ca_intermediates, crls)
+    return build_checker(trust, SignatureSettings())
+
+
+def _signer(lapsed: ExpiredAuthorities, which: str) -> Identity:
+    return lapsed.expired_root_signer if which == "root" else lapsed.expired_ca_signer
+
+
+ROLES = {"root": "trust anchor certificate 'Test Root CA đã hết hạn' expired",
+         "ca": "intermediate CA certificate 'Test CA đã hết hạn' expired"}
+
+
+@pytest.mark.parametrize("which", ["root", "ca"])
+def test_pdf_signed_under_an_expired_authority_is_expired(
+    pki: Pki, lapsed: ExpiredAuthorities, which: str
+) -> None:
+    verdict = _checker(pki, lapsed, which).check_pdf(
+        sign_pdf(base_pdf(), signer_for(_signer(lapsed, which))))
+    (result,) = verdict.signatures
+    assert verdict.status is SignatureStatus.EXPIRED, result
+    assert ROLES[which] in result.detail
+
+
+@pytest.mark.parametrize("which", ["root", "ca"])
+def test_detached_signature_under_an_expired_authority_is_expired(
+    pki: Pki, lapsed: ExpiredAuthorities, which: str
+) -> None:
+    content = base_pdf()
+    verdict = _checker(pki, lapsed, which).check_detached(
+        content, detached_signature(content, _signer(lapsed, which)))
+    assert verdict.status is SignatureStatus.EXPIRED, verdict
+    assert ROLES[which] in verdict.signatures[0].detail
+
+
+def test_claimed_signing_time_inside_the_anchors_validity_is_judged_then(
+    pki: Pki, lapsed: ExpiredAuthorities
+) -> None:
+    """With `fallback_time: claimed` the chain is checked at the claimed time, when the
+    root was still valid: not expired."""
+    content = base_pdf()
+    signature = detached_signature(content, lapsed.expired_root_signer,
+                                   at=pki.now - timedelta(days=2))
+    trust = TrustSources(lapsed.expired_root_anchors, lapsed.expired_root_intermediates,
+                         lapsed.expired_root_crls)
+    checker = build_checker(trust, SignatureSettings(fallback_time="claimed"))
+    verdict = checker.check_detached(content, signature)
+    assert verdict.status is not SignatureStatus.EXPIRED, verdict
+    assert verdict.signatures[0].time_source == "claimed"
+
+
+def test_valid_chain_is_still_valid(checker: SignatureChecker, pdfs: dict[str, bytes]) -> None:
+    assert checker.check_pdf(pdfs["valid"]).status is SignatureStatus.VALID

@@ -1,0 +1,51 @@
+"""Difference analysis against the signature's DocMDP level: a change it permits (form
+filling at level 2, annotations at level 3, either without DocMDP) is not `modified`;
+anything it does not permit stays `modified`."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.signatures.checker import SignatureChecker
+from gateway.signatures.model import SignatureStatus
+from tests.fixtures.pki import Pki
+from tests.fixtures.revisions import revision_cases
+
+
+@pytest.fixture(scope="module")
+def cases(pki: Pki) -> dict[str, tuple[bytes, bool]]:
+    return revision_cases(pki.person)
+
+
+CASES = [
+    "certified_3_annotation", "certified_3_form_filled", "certified_2_form_filled",
+    "approval_annotation", "approval_form_filled", "certified_2_annotation",
+    "certified_1_annotation", "certified_1_form_filled",
+    "certified_3_annotation_and_content", "certified_3_annotation_edited",
+    "certified_2_annotation_edited", "certified_3_widget_removed",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_permitted_changes_are_not_modified(
+    checker: SignatureChecker, cases: dict[str, tuple[bytes, bool]], case: str
+) -> None:
+    pdf, permitted = cases[case]
+    verdict = checker.check_pdf(pdf)
+    (result,) = verdict.signatures
+    expected = SignatureStatus.VALID if permitted else SignatureStatus.MODIFIED
+    assert verdict.status == expected, result
+    assert result.later_revisions >= 1
+
+
+def test_every_case_is_listed(cases: dict[str, tuple[bytes, bool]]) -> None:
+    assert sorted(cases) == sorted(CASES)
+
+
+def test_the_change_is_named(checker: SignatureChecker,
+                             cases: dict[str, tuple[bytes, bool]]) -> None:
+    allowed = checker.check_pdf(cases["certified_3_annotation"][0]).signatures[0]
+    assert allowed.modification == "annotations"
+    refused = checker.check_pdf(cases["certified_2_annotation"][0]).signatures[0]
+    assert refused.modification == "annotations"
+    assert "DocMDP" in refused.detail
