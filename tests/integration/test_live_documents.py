@@ -30,6 +30,7 @@ from tests.fixtures.documents import (
     to_bytes,
     zip_of,
 )
+from tests.fixtures.scans import scanned_official_pdf
 from tests.support.live import (
     OFFICER,
     OUTSIDE_IP,
@@ -72,6 +73,8 @@ def classified_cases() -> dict[str, tuple[EmailMessage, str]]:
         "pdf-inside-rar": (
             message(attachments=[Attachment("tai-lieu.rar", rar5_stored(inner),
                                             "application/octet-stream")]), "toi_mat"),
+        "scanned-pdf-read-by-ocr-in-a-capped-worker": (
+            message(attachments=[Attachment("scan0001.pdf", scanned_official_pdf())]), "mat"),
         "forwarded-message": (
             forwarded(message(subject=f"[TỐI MẬT] {SECRET}", body=f"{SECRET}\n")), "toi_mat"),
     }
