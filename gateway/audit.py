@@ -38,6 +38,7 @@ class AuditRecord:
     classification: str | None = None
     reference: str | None = None
     redirected_to: list[str] | None = None
+    authentication: dict[str, Any] | None = None
 
 
 class AuditLog:

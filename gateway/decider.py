@@ -7,6 +7,7 @@ live gateway and `tth-gateway check` (which analyses in-process).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,6 +16,7 @@ from gateway import metrics
 from gateway.analysis.model import Analysis, Envelope
 from gateway.analysis.pool import AnalysisJob, analyse_job
 from gateway.analysis.worker import LoadedTrust, SignatureSetup
+from gateway.auth.stage import Authenticator
 from gateway.pipeline import MessageDecision, TransactionDecider
 from gateway.policy.engine import (
     direction_of,
@@ -47,6 +49,7 @@ class PolicyTransaction:
     policy: Policy
     signatures: SignatureSetup | None
     runner: AnalysisRunner
+    authenticator: Authenticator | None = None
 
     def sender(self, envelope: Envelope) -> Verdict:
         return evaluate_sender(self.policy, envelope)
@@ -55,10 +58,23 @@ class PolicyTransaction:
         return evaluate_recipient(self.policy, envelope, recipient)
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
-        analysis = await self.analyse(envelope, spool)
-        verdict = evaluate_message(self.policy, analysis)
+        """Analysis and sender authentication side by side, then the policy."""
+        authenticator = self.authenticator
+        if authenticator is None:
+            analysis = await self.analyse(envelope, spool)
+            verdict = evaluate_message(self.policy, analysis)
+            _count(analysis)
+            return MessageDecision(verdict, analysis)
+        direction = direction_of(self.policy, envelope)
+        analysis, authentication = await asyncio.gather(
+            self.analyse(envelope, spool), authenticator.verify(envelope, direction, spool)
+        )
+        verdict = authenticator.with_results(
+            evaluate_message(self.policy, analysis, authentication), authentication, envelope
+        )
         _count(analysis)
-        return MessageDecision(verdict, analysis)
+        return MessageDecision(verdict, analysis, authentication,
+                               authenticator.finishing(direction, spool))
 
     async def analyse(self, envelope: Envelope, spool: Spool) -> Analysis:
         """The full analysis, unless no rule of the policy looks at the message at all."""
@@ -113,10 +129,12 @@ class PolicyDecider:
         policies: Reloadable[Policy],
         trust: Reloadable[LoadedTrust] | None,
         runner: AnalysisRunner,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.policies = policies
         self.trust = trust
         self.runner = runner
+        self.authenticator = authenticator
 
     def begin(self) -> TransactionDecider:
         """Without trust anchors every signature is checked and found `untrusted`."""
@@ -127,7 +145,7 @@ class PolicyDecider:
             trust = self.trust.current
             setup = SignatureSetup(trust.sources, trust.generation, policy.signature_settings,
                                    trust.snapshot)
-        return PolicyTransaction(policy, setup, self.runner)
+        return PolicyTransaction(policy, setup, self.runner, self.authenticator)
 
 
 NO_TRUST = TrustSources(anchors=None, intermediates=None, crls=None)

@@ -123,7 +123,8 @@ class DnsClient:
                                             search=False)
         except dns.resolver.NXDOMAIN as exc:
             lookup = Lookup(nxdomain=True)
-            self.cache.put(key, lookup, _negative_ttl(exc.responses().values()))
+            responses = exc.kwargs.get("responses", {})
+            self.cache.put(key, lookup, _negative_ttl(responses.values()))
             return lookup
         except (dns.resolver.LifetimeTimeout, dns.exception.Timeout) as exc:
             raise DnsTempError(f"{key[0]} {rdtype}: timeout") from exc

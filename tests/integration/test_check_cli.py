@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.dnsserver import shared_dns
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def check(message: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", "check", str(message),
-         "--policies", str(ROOT / "policies"), "--json", *flags],
+         "--policies", str(ROOT / "policies"), "--json", "--dns", shared_dns(), *flags],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
 

@@ -8,6 +8,7 @@ negative answer has a TTL). Every question is recorded with its transport.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import socket
 import struct
@@ -148,3 +149,20 @@ def _read(connection: socket.socket, size: int) -> bytes:
             raise OSError("closed")
         data += chunk
     return data
+
+
+_SHARED: list[DnsServer] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_dns() -> str:
+    """HOST:PORT of a DNS server with no records (every name NXDOMAIN), one per test process,
+    so that gateways under test never ask a resolver outside this machine. Stopped at exit."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            server = DnsServer()
+            context = server.running()
+            context.__enter__()
+            atexit.register(context.__exit__, None, None, None)
+            _SHARED.append(server)
+        return _SHARED[0].address
