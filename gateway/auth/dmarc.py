@@ -17,6 +17,10 @@ _POLICIES = ("none", "quarantine", "reject")
 _LOWER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 
 
+class BadRecord(Exception):
+    """A DMARC record that cannot be used (several, or no valid policy): `permerror`."""
+
+
 @dataclass(frozen=True, slots=True)
 class DmarcRecord:
     policy: str
@@ -80,6 +84,8 @@ class DmarcChecker:
             found = self._discover(from_domain)
         except DnsTempError as exc:
             return DmarcResult(Result.TEMPERROR, from_domain, reason=str(exc))
+        except BadRecord as exc:
+            return DmarcResult(Result.PERMERROR, from_domain, reason=str(exc))
         if found is None:
             return DmarcResult(Result.NONE, from_domain, reason="no DMARC record")
         record_domain, record = found
@@ -111,7 +117,10 @@ class DmarcChecker:
             texts = [raw.decode("utf-8", "replace")
                      for raw in self.dns.lookup(f"_dmarc.{name}", "TXT").records]
             records = [parse_record(text) for text in texts if text.startswith("v=DMARC1")]
-            usable = [record for record in records if record is not None]
-            if len(usable) == 1:
-                return name, usable[0]
+            if len(records) > 1:
+                raise BadRecord(f"_dmarc.{name} publishes {len(records)} DMARC records")
+            if records and records[0] is None:
+                raise BadRecord(f"_dmarc.{name}: the record has no valid p= tag")
+            if records and records[0] is not None:
+                return name, records[0]
         return None
