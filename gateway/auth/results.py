@@ -29,6 +29,7 @@ class SpfResult:
     domain: str = ""
     scope: str = "mailfrom"
     reason: str = ""
+    aligned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class DkimResult:
     selector: str = ""
     algorithm: str = ""
     reason: str = ""
+    aligned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +143,11 @@ def authentication_json(auth: Authentication | None) -> dict[str, Any] | None:
         return None
     return {
         "spf": {"result": auth.spf.result.value, "domain": auth.spf.domain,
-                "scope": auth.spf.scope, "reason": auth.spf.reason},
+                "scope": auth.spf.scope, "aligned": auth.spf.aligned,
+                "reason": auth.spf.reason},
         "dkim": [{"domain": item.domain, "selector": item.selector,
                   "result": item.result.value, "algorithm": item.algorithm,
-                  "reason": item.reason} for item in auth.dkim],
+                  "aligned": item.aligned, "reason": item.reason} for item in auth.dkim],
         "dmarc": {"result": auth.dmarc.result.value, "policy": auth.dmarc.policy,
                   "domain": auth.dmarc.domain, "disposition": auth.dmarc.disposition,
                   "aligned": list(auth.dmarc.aligned), "reason": auth.dmarc.reason},

@@ -152,6 +152,11 @@ class Authenticator:
         domain = from_domain(message)
         spf = self.spf.check(envelope.client_ip, envelope.mail_from, envelope.helo)
         dkim = verify_dkim(message, self.dns)
+        if domain:  # relaxed alignment with the From domain, for the policy's `aligned: true`
+            spf = replace(spf, aligned=spf.scope == "mailfrom"
+                          and self.dmarc.aligned(spf.domain, domain, "r"))
+            dkim = tuple(replace(item, aligned=self.dmarc.aligned(item.domain, domain, "r"))
+                         for item in dkim)
         dmarc = self.dmarc.check(domain, spf, dkim)
         arc = verify_arc(message, self.dns)
         return Authentication(domain, spf, dkim, dmarc, arc)

@@ -75,7 +75,8 @@ def evaluate_message(policy: Policy, analysis: Analysis,
                                headers=_headers(policy, verdict, analysis, authentication))
 
 
-def evaluate_transaction(policy: Policy, analysis: Analysis) -> Verdict:
+def evaluate_transaction(policy: Policy, analysis: Analysis,
+                         authentication: Authentication | None = None) -> Verdict:
     """MAIL, each RCPT, then DATA, as the live gateway would: the verdict `check` reports.
 
     A refused sender ends it there. Refused recipients are dropped from the
@@ -100,7 +101,8 @@ def evaluate_transaction(policy: Policy, analysis: Analysis) -> Verdict:
         strongest = max(refusals, key=lambda v: v.action.strength)
         return dataclasses.replace(strongest, rules=tuple(hits), missed=tuple(missed))
     remaining = dataclasses.replace(envelope, rcpt_tos=tuple(kept))
-    message = evaluate_message(policy, dataclasses.replace(analysis, envelope=remaining))
+    message = evaluate_message(policy, dataclasses.replace(analysis, envelope=remaining),
+                               authentication)
     return dataclasses.replace(
         message, rules=(*hits, *message.rules), missed=(*missed, *message.missed)
     )

@@ -4,7 +4,6 @@ stage against a real DNS server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import dkim
 import pytest
