@@ -56,6 +56,7 @@ def build_zone(folder: Path) -> AuthZone:
     server.txt("_dmarc.twice.example", "v=DMARC1; p=none")
     spf = {
         "thuathienhue.gov.vn": f"v=spf1 ip4:{OFFICIAL_OUTBOUND_IP} -all",
+        "sotttt.thuathienhue.gov.vn": "v=spf1 include:thuathienhue.gov.vn -all",
         "bank.example": f"v=spf1 ip4:{PARTNER_IP} -all",
         "shop.example": f"v=spf1 ip4:{PARTNER_IP} -all",
         "news.example": f"v=spf1 ip4:{PARTNER_IP} -all",
