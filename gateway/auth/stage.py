@@ -52,6 +52,16 @@ def header_block(message: bytes) -> bytes:
     return message if end < 0 else message[: end + 2]
 
 
+def spooled_head(spool: Spool) -> bytes:
+    """The header block of a spooled message, reading only as far as its end."""
+    data = b""
+    for chunk in spool.chunks():
+        data += bytes(chunk)
+        if b"\r\n\r\n" in data:
+            break
+    return header_block(unstuff(data))
+
+
 def from_domain(message: bytes) -> str:
     """The domain of the single From mailbox, lower case; "" when there is not exactly one."""
     try:
@@ -110,15 +120,15 @@ class Finishing:
     domain: str
 
     def __call__(self, header: bytes, spool: Spool) -> tuple[bytes, Spool]:
-        message = unstuff(spool.getvalue())
+        """Only a message that needs a change (rare) or a signature is read whole."""
         if self.authserv_id is not None:
-            cleaned = strip_results(message, self.authserv_id)
-            if cleaned is not message:
-                message = cleaned
-                wire = stuff(message)
+            head = spooled_head(spool)
+            if strip_results(head, self.authserv_id) is not head:
+                wire = stuff(strip_results(unstuff(spool.getvalue()), self.authserv_id))
                 spool = Spool(threshold=len(wire) + 1)
                 spool.write(wire)
         if self.signer is not None:
+            message = unstuff(spool.getvalue())
             header = self.signer.sign(header + message, self.domain) + header
         return header, spool
 
@@ -184,7 +194,7 @@ class Authenticator:
             return Finishing(self.authserv_id, None, "")
         if self.signer is None:
             return None
-        domain = from_domain(unstuff(header_block(spool.getvalue())))
+        domain = from_domain(spooled_head(spool))
         if not domain or not self.signer.keys_for(domain):
             return None
         return Finishing(None, self.signer, domain)
