@@ -184,6 +184,10 @@ class Authenticator:
         except TimeoutError:
             log.warning("sender authentication ran out of time (%.0f s)", self.time_limit)
             found = _unknown(from_domain(message), "authentication ran out of time")
+        except Exception:  # a checker's bug: temperror everywhere, never a pass (fail closed)
+            log.exception("sender authentication failed; every result temperror")
+            metrics.DECISION_FAILURES.inc()
+            found = _unknown(from_domain(message), "authentication failed")
         count(found)
         return found
 

@@ -78,6 +78,9 @@ def _verify_one(verifier: dkim.DKIM, index: int, keys: _Keys) -> tuple[Result, s
         return Result.PERMERROR, text
     except dkim.DKIMException as exc:
         return Result.PERMERROR, f"{type(exc).__name__}: {exc}"
+    except (ValueError, TypeError, IndexError, KeyError, UnicodeError) as exc:
+        # dkimpy tripping over a malformed field: that signature cannot be verified
+        return Result.PERMERROR, f"malformed signature ({type(exc).__name__})"
     if good:
         return Result.PASS, ""
     if keys.missing:

@@ -124,3 +124,22 @@ def test_results_header_and_forged_results_removed(zone: AuthZone) -> None:
     assert cleaned == b"Authentication-Results: other.example; spf=pass\r\n" + message(
         "a@x.example")
     assert strip_results(message("a@x.example"), "gw.test") == message("a@x.example")
+
+
+def test_out_of_time_is_temperror_everywhere(zone: AuthZone) -> None:
+    import asyncio
+
+    from gateway.analysis.model import Direction
+    from gateway.smtp.spool import Spool
+
+    zone.server.behaviour["slow.example"] = "timeout"
+    server = zone.server
+    dns = DnsClient(DnsSettingsValue(((server.host, server.port),), 0.6, 1.5), DnsCache())
+    slow = Authenticator(dns, None, "gw.test", time_limit=0.3)
+    spool = Spool(1 << 20)
+    spool.write(message("a@slow.example"))
+    envelope = Envelope("a@slow.example", ("b@hue.gov.vn",), STRANGER_IP)
+    found = asyncio.run(slow.verify(envelope, Direction.INBOUND, spool))
+    assert found is not None
+    assert found.summary() == "spf=temperror dkim=temperror dmarc=temperror arc=temperror"
+    assert found.from_domain == "slow.example"
