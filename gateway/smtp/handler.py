@@ -482,10 +482,15 @@ class RelayHandler:
         utf8 = bool(envelope.smtp_utf8)
         upstream = self.route_upstream(route.upstream)
         header = self._trace(server, session, envelope, record, verdict)
-        header, spool = finish(header, spool) if finish else (header, spool)
+        outgoing = spool
+        if finish is not None:  # last: DKIM signs every header the gateway added
+            header, outgoing = finish(header, spool)
+        message = unstuff(outgoing.getvalue())
+        if outgoing is not spool:
+            outgoing.close()
         try:
             result = await deliver_via(upstream, envelope.mail_from or "", route.recipients,
-                                       unstuff(spool.getvalue()), header=header, utf8=utf8,
+                                       message, header=header, utf8=utf8,
                                        every_recipient=True)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
