@@ -20,6 +20,7 @@ import dns.name
 import dns.nameserver
 import dns.rdatatype
 import dns.resolver
+import idna
 
 #: How long an answer without a usable TTL (NXDOMAIN without SOA) is kept, in seconds.
 NEGATIVE_TTL = 60
@@ -139,6 +140,18 @@ class DnsClient:
         lookup = Lookup(records=tuple(_text(rdata) for rdata in answer.rrset))
         self.cache.put(key, lookup, answer.rrset.ttl)
         return lookup
+
+
+def ascii_domain(domain: str) -> str:
+    """`domain` as DNS asks for it: IDNA A-labels (UTS 46), lower case, no final dot;
+    "" when it is not a valid domain name."""
+    text = domain.strip().rstrip(".")
+    if text.isascii():
+        return text.lower()
+    try:
+        return idna.encode(text, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return ""
 
 
 def _text(rdata: object) -> bytes:

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from gateway.auth.dns import DnsClient, DnsTempError, Lookup
+from gateway.auth.dns import DnsClient, DnsTempError, Lookup, ascii_domain
 from gateway.auth.results import Result, SpfResult
 
 MAX_LOOKUPS = 10
@@ -75,7 +75,7 @@ class SpfChecker:
             sender, scope = (mail_from if local else f"postmaster@{domain}"), "mailfrom"
         else:
             domain, sender, scope = helo_name, f"postmaster@{helo_name}", "helo"
-        domain = domain.rstrip(".").lower()
+        domain = ascii_domain(domain)
         try:
             address = ipaddress.ip_address((ip or "").removeprefix("IPv6:"))
         except ValueError:

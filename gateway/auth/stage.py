@@ -24,7 +24,7 @@ from gateway import metrics
 from gateway.actions.delivery import stuff
 from gateway.analysis.model import Direction, Envelope
 from gateway.auth.dmarc import DmarcChecker
-from gateway.auth.dns import DnsClient
+from gateway.auth.dns import DnsClient, ascii_domain
 from gateway.auth.results import (
     ArcResult,
     Authentication,
@@ -74,7 +74,7 @@ def from_domain(message: bytes) -> str:
         return ""
     if len(addresses) != 1 or not addresses[0].domain:
         return ""
-    return str(addresses[0].domain).lower().rstrip(".")
+    return ascii_domain(str(addresses[0].domain))
 
 
 def _fields(head: bytes) -> list[tuple[bytes, int, int]]:

@@ -109,3 +109,10 @@ def test_empty_sender_checks_helo(zone: DnsServer) -> None:
     dns = DnsClient(DnsSettingsValue(((zone.host, zone.port),), 0.5, 1.5), DnsCache())
     found = SpfChecker(dns).check(IP, "", "pass.test")
     assert (found.result, found.scope, found.domain) == (Result.PASS, "helo", "pass.test")
+
+
+def test_an_internationalised_sender_domain_is_looked_up_as_a_labels(zone: DnsServer) -> None:
+    zone.txt("xn--hu-07s.test", "v=spf1 ip4:203.0.113.7 -all")
+    dns = DnsClient(DnsSettingsValue(((zone.host, zone.port),), 0.5, 1.5), DnsCache())
+    found = SpfChecker(dns).check(IP, "thư@huế.test", "helo.example")
+    assert (found.result, found.domain) == (Result.PASS, "xn--hu-07s.test")
