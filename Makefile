@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/signatures.py
+	$(BIN)/python bench/auth.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

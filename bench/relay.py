@@ -122,6 +122,9 @@ class Servers:
             f"upstream:\n  address: \"127.0.0.1:{self.sink_port}\"\n  starttls: \"off\"\n"
             f"  pool_size: {pool}\n"
             f"metrics:\n  listen: null\naudit:\n  path: {self.work / f'audit-{port}.jsonl'}\n"
+            # Sender authentication has its own figures (bench/auth.py); off here, so that
+            # these relay figures keep measuring the SMTP path and the policy.
+            "authentication:\n  verify: false\n"
         )
         return config
 

@@ -20,6 +20,7 @@ from gateway.actions.durable import write_durably
 from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
 from gateway.analysis.worker import LoadedTrust, trust_sources
+from gateway.auth.setup import authenticator_from_settings
 from gateway.config import Settings
 from gateway.decider import PolicyDecider, Unanalysed
 from gateway.policy.loader import Policy, PolicyError, load_policy
@@ -100,6 +101,7 @@ class Decisions:
 
     def __init__(self, settings: Settings, upstream: Upstream) -> None:
         self.settings = settings
+        authenticator = authenticator_from_settings(settings)  # a bad DKIM key stops here
         self.policies = policy_reloadable(settings)
         self._snapshots = Path(tempfile.mkdtemp(prefix="tth-trust-"))
         try:
@@ -115,7 +117,7 @@ class Decisions:
                                  memory_limit_mb=analysis.memory_limit_mb)
         self.decider = PolicyDecider(
             self.policies, self.trust, self.pool,
-            Unanalysed(analysis.remember_entries, analysis.remember_seconds),
+            Unanalysed(analysis.remember_entries, analysis.remember_seconds), authenticator,
         )
         self.holding = QuarantineHolding(settings, upstream)
         self._watchers: list[asyncio.Task[None]] = []

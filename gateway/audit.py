@@ -40,6 +40,7 @@ class AuditRecord:
     reference: str | None = None
     redirected_to: list[str] | None = None
     own_headers: list[str] = field(default_factory=list)
+    authentication: dict[str, Any] | None = None
 
 
 class AuditLog:

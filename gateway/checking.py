@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.actions.delivery import stuff
 from gateway.analysis.model import Envelope
+from gateway.auth.results import authentication_line
 from gateway.config import ServerSettings
 from gateway.decider import PolicyTransaction
 from gateway.pipeline import MessageDecision
@@ -145,7 +146,8 @@ def _refuses(verdict: Verdict) -> bool:
 def result_json(result: CheckResult) -> dict[str, Any]:
     """DESIGN.md's verdict JSON, plus the envelope and the envelope-stage refusals."""
     analysis = result.message.analysis if result.message else None
-    body = verdict_json(result.final, analysis)
+    authentication = result.message.authentication if result.message else None
+    body = verdict_json(result.final, analysis, authentication)
     if result.data_problem is not None:
         body["data_problem"] = result.data_problem
     if result.failure is not None:
@@ -179,6 +181,8 @@ def result_table(result: CheckResult) -> str:
     if "direction" in body:
         lines.append(f"direction:       {body['direction']}")
         lines.append(f"classification:  {body['classification'] or '-'}")
+    if body.get("authentication"):
+        lines.append(f"authentication:  {authentication_line(body['authentication'])}")
     for rcpt, verdict in result.recipients:
         if verdict.rules:
             names = ", ".join(hit.name for hit in verdict.rules)

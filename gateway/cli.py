@@ -54,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="envelope recipient, repeatable (default: To/Cc/Bcc)")
     check.add_argument("--client-ip", help="client address (default: last Received hop)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--dns", type=_hostport, help="HOST:PORT of the resolver to ask")
+
+    dkim = commands.add_parser("dkim", help="DKIM keys")
+    dkim_commands = dkim.add_subparsers(dest="dkim_command", required=True)
+    keygen = dkim_commands.add_parser("keygen", help="a new signing key and its DNS record")
+    keygen.add_argument("domain")
+    keygen.add_argument("selector")
+    keygen.add_argument("--algorithm", choices=("rsa", "ed25519"), default="rsa")
+    keygen.add_argument("--out", type=Path, required=True, help="folder for the key file")
 
     policy = commands.add_parser("policy", help="policy tools")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
@@ -100,13 +109,17 @@ def _settings_for(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from gateway.auth.setup import signer_from_settings
     from gateway.service import serve
 
-    return serve(_settings_for(args))
+    settings = _settings_for(args)
+    signer_from_settings(settings)  # a missing or unusable DKIM key stops here (exit 2)
+    return serve(settings)
 
 
 def _check(args: argparse.Namespace) -> int:
     from gateway.analysis.worker import signature_setup
+    from gateway.auth.setup import authenticator_from_settings
     from gateway.checking import (
         check_message,
         envelope_from_headers,
@@ -121,7 +134,8 @@ def _check(args: argparse.Namespace) -> int:
     raw = args.message.read_bytes()
     envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
     transaction = PolicyTransaction(
-        policy, signature_setup(settings, policy.signature_settings), InlineRunner()
+        policy, signature_setup(settings, policy.signature_settings), InlineRunner(),
+        authenticator=authenticator_from_settings(settings, args.dns),
     )
     result = check_message(transaction, envelope, raw, settings.server)
     if args.json:
@@ -129,6 +143,15 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(result_table(result))
     return result.exit_code
+
+
+def _dkim(args: argparse.Namespace) -> int:
+    from gateway.auth.keygen import key_path, keygen
+
+    print(keygen(args.domain.lower().rstrip("."), args.selector, args.algorithm, args.out))
+    print(f"; private key: {key_path(args.out, args.domain, args.selector)} (mode 0600)",
+          file=sys.stderr)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -147,6 +170,7 @@ COMMANDS = {
     "check": _check,
     "policy": _validate,
     "quarantine": run_quarantine,
+    "dkim": _dkim,
 }
 
 

@@ -183,6 +183,42 @@ class NoticeSettings(_Strict):
     security_officer: str | None = None
 
 
+class DkimKeySettings(_Strict):
+    """One signing key: `{domain, selector, key}` (the key file's path)."""
+
+    domain: Annotated[str, Field(min_length=1)]
+    selector: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
+    key: PathSetting
+
+
+class DkimSettings(_Strict):
+    signing: list[DkimKeySettings] = []
+
+
+class DnsSettings(_Strict):
+    """The resolvers sender authentication asks (`HOST:PORT`; empty: /etc/resolv.conf)."""
+
+    resolvers: list[HostPort] = []
+    timeout: Annotated[float, Field(gt=0)] = 3.0
+    lifetime: Annotated[float, Field(gt=0)] = 8.0
+    cache_size: Annotated[int, Field(ge=0)] = 10000
+
+    @field_validator("resolvers")
+    @classmethod
+    def _resolvers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_hostport(item, 53)
+        return value
+
+
+class AuthenticationSettings(_Strict):
+    """Verification of mail from outside (SPF, DKIM, DMARC, ARC) and its result header."""
+
+    verify: bool = True
+    authserv_id: str | None = None
+    time_limit: Annotated[float, Field(gt=0)] = 30.0
+
+
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -193,6 +229,9 @@ class Settings(_Strict):
     analysis: AnalysisWorkerSettings = AnalysisWorkerSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     notices: NoticeSettings = NoticeSettings()
+    dkim: DkimSettings = DkimSettings()
+    dns: DnsSettings = DnsSettings()
+    authentication: AuthenticationSettings = AuthenticationSettings()
 
 
 class ConfigError(Exception):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway import metrics
-from gateway.analysis.model import Analysis, Envelope
+from gateway.analysis.model import Analysis, Direction, Envelope
 from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
 from gateway.analysis.worker import LoadedTrust, SignatureSetup
+from gateway.auth.stage import Authenticator
 from gateway.pipeline import MessageDecision, TransactionDecider
 from gateway.policy.engine import (
     direction_of,
@@ -70,6 +71,7 @@ class PolicyTransaction:
     signatures: SignatureSetup | None
     runner: AnalysisRunner
     unanalysed: Unanalysed | None = None
+    authenticator: Authenticator | None = None
 
     def sender(self, envelope: Envelope) -> Verdict:
         return evaluate_sender(self.policy, envelope)
@@ -78,24 +80,40 @@ class PolicyTransaction:
         return evaluate_recipient(self.policy, envelope, recipient)
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
+        """Analysis and sender authentication side by side, then the policy."""
+        authenticator = self.authenticator
+        direction = direction_of(self.policy, envelope)
+        verifying = (None if authenticator is None
+                     else asyncio.ensure_future(authenticator.verify(envelope, direction, spool)))
         try:
             analysis = await self.analyse(envelope, spool)
-        except AnalysisBusy as exc:
-            log.warning("analysis busy: %s; tempfail", exc)
-            direction = direction_of(self.policy, envelope)
-            return MessageDecision(busy_verdict(str(exc)),
-                                   unanalysed(envelope, direction, spool.size, str(exc)))
-        except Unanalysable as exc:
-            metrics.UNANALYSABLE.labels(exc.cause).inc()
-            log.warning("message not analysable (%s): %s; policy says %s", exc.cause, exc,
-                        self.policy.settings.unanalysable)
-            direction = direction_of(self.policy, envelope)
-            analysis = unanalysed(envelope, direction, spool.size, str(exc))
-            verdict = unanalysable_verdict(self.policy.settings, exc.cause, str(exc))
-            return MessageDecision(verdict, analysis)
-        verdict = evaluate_message(self.policy, analysis)
+            authentication = None if verifying is None else await verifying
+        except (AnalysisBusy, Unanalysable) as exc:
+            return self._not_analysed(envelope, direction, spool, exc)
+        finally:
+            if verifying is not None and not verifying.done():
+                verifying.cancel()
         _count(analysis)
-        return MessageDecision(verdict, analysis)
+        if authenticator is None or authentication is None:
+            return MessageDecision(evaluate_message(self.policy, analysis), analysis)
+        verdict = authenticator.with_results(
+            evaluate_message(self.policy, analysis, authentication), authentication, envelope
+        )
+        return MessageDecision(verdict, analysis, authentication,
+                               authenticator.finishing(direction, spool))
+
+    def _not_analysed(self, envelope: Envelope, direction: Direction, spool: Spool,
+                      exc: AnalysisBusy | Unanalysable) -> MessageDecision:
+        """No worker was free (tempfail), or the analysis can never finish (policy's choice)."""
+        analysis = unanalysed(envelope, direction, spool.size, str(exc))
+        if isinstance(exc, AnalysisBusy):
+            log.warning("analysis busy: %s; tempfail", exc)
+            return MessageDecision(busy_verdict(str(exc)), analysis)
+        metrics.UNANALYSABLE.labels(exc.cause).inc()
+        log.warning("message not analysable (%s): %s; policy says %s", exc.cause, exc,
+                    self.policy.settings.unanalysable)
+        return MessageDecision(
+            unanalysable_verdict(self.policy.settings, exc.cause, str(exc)), analysis)
 
     async def analyse(self, envelope: Envelope, spool: Spool) -> Analysis:
         """The full analysis, unless no rule of the policy looks at the message at all."""
@@ -161,11 +179,13 @@ class PolicyDecider:
         trust: Reloadable[LoadedTrust] | None,
         runner: AnalysisRunner,
         unanalysed: Unanalysed | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.policies = policies
         self.trust = trust
         self.runner = runner
         self.unanalysed = unanalysed
+        self.authenticator = authenticator
 
     def begin(self) -> TransactionDecider:
         """Without trust anchors every signature is checked and found `untrusted`."""
@@ -176,7 +196,7 @@ class PolicyDecider:
             trust = self.trust.current
             setup = SignatureSetup(trust.sources, trust.generation, policy.signature_settings,
                                    trust.snapshot)
-        return PolicyTransaction(policy, setup, self.runner, self.unanalysed)
+        return PolicyTransaction(policy, setup, self.runner, self.unanalysed, self.authenticator)
 
 
 NO_TRUST = TrustSources(anchors=None, intermediates=None, crls=None)

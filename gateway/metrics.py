@@ -70,6 +70,9 @@ TRUST_EXPIRY = Gauge(
     ["kind", "name"],
     multiprocess_mode="min",
 )
+AUTH_RESULTS = Counter(
+    "tth_auth_results", "Sender authentication results", ["method", "result"]
+)
 TRUST_RELOAD_ERRORS = Counter("tth_trust_reload_errors", "Trust store reloads refused for errors")
 
 

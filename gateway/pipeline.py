@@ -6,14 +6,24 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.analysis.model import Analysis, Envelope
+from gateway.auth.results import Authentication
 from gateway.policy.verdict import Verdict
 from gateway.smtp.spool import Spool
+
+
+class Finisher(Protocol):
+    """The last step of the relay path, after every header the gateway adds: takes the
+    added header lines and the message, gives them back changed (DKIM signature on top)."""
+
+    def __call__(self, header: bytes, spool: Spool) -> tuple[bytes, Spool]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class MessageDecision:
     verdict: Verdict
     analysis: Analysis | None = None
+    authentication: Authentication | None = None
+    finish: Finisher | None = None
 
 
 class TransactionDecider(Protocol):

@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.analysis.model import Analysis, Document, Marking
 from gateway.audit import AuditRecord
+from gateway.auth.results import Authentication, authentication_json
 from gateway.pipeline import MessageDecision
 from gateway.policy.verdict import RuleHit, Verdict
 from gateway.signatures.model import SignatureResult, SignatureVerdict
@@ -74,8 +75,10 @@ def document_json(document: Document) -> dict[str, Any]:
     }
 
 
-def verdict_json(verdict: Verdict, analysis: Analysis | None) -> dict[str, Any]:
-    """The shape of DESIGN.md: action, direction, classification, documents, rules."""
+def verdict_json(verdict: Verdict, analysis: Analysis | None,
+                 authentication: Authentication | None = None) -> dict[str, Any]:
+    """The shape of DESIGN.md: action, direction, classification, documents, authentication
+    (null for mail from inside), rules."""
     body: dict[str, Any] = {"action": verdict.action.value}
     if analysis is not None:
         body |= {
@@ -90,6 +93,7 @@ def verdict_json(verdict: Verdict, analysis: Analysis | None) -> dict[str, Any]:
         }
         if analysis.message_signature is not None:
             body["message_signature"] = signature_json(analysis.message_signature)
+    body["authentication"] = authentication_json(authentication)
     body["rules"] = [rule_json(hit) for hit in verdict.rules]
     body["missed"] = list(verdict.missed)
     if verdict.redirect_to:
@@ -102,6 +106,7 @@ def describe_decision(record: AuditRecord, decision: MessageDecision) -> None:
     verdict, analysis = decision.verdict, decision.analysis
     record.action = verdict.action.value
     record.rules = [rule_json(hit) for hit in verdict.rules]
+    record.authentication = authentication_json(decision.authentication)
     if analysis is None:
         return
     record.direction = analysis.direction.value

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 
 from gateway.analysis.addresses import MailAddress
 from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.auth.results import Authentication
 from gateway.policy.conditions.base import Facts, Match
 from gateway.policy.direction import direction
 from gateway.policy.lists import envelope_address, parse_ip
@@ -60,15 +61,22 @@ def evaluate_recipient(policy: Policy, envelope: Envelope, rcpt: str) -> Verdict
     return _decide(policy, policy.recipient_rules, facts)
 
 
-def evaluate_message(policy: Policy, analysis: Analysis) -> Verdict:
-    """The verdict after DATA: every rule that is not an envelope rule, and the result headers."""
+def evaluate_message(policy: Policy, analysis: Analysis,
+                     authentication: Authentication | None = None) -> Verdict:
+    """The verdict after DATA: every rule that is not an envelope rule, and the result headers.
+    `authentication` is the sender authentication of mail from outside (None otherwise)."""
     envelope = analysis.envelope
-    facts = _facts(policy, envelope, envelope.rcpt_tos, analysis.direction, analysis)
+    facts = dataclasses.replace(
+        _facts(policy, envelope, envelope.rcpt_tos, analysis.direction, analysis),
+        authentication=authentication,
+    )
     verdict = _decide(policy, policy.message_rules, facts)
-    return dataclasses.replace(verdict, headers=_headers(policy, verdict, analysis))
+    return dataclasses.replace(verdict,
+                               headers=_headers(policy, verdict, analysis, authentication))
 
 
-def evaluate_transaction(policy: Policy, analysis: Analysis) -> Verdict:
+def evaluate_transaction(policy: Policy, analysis: Analysis,
+                         authentication: Authentication | None = None) -> Verdict:
     """MAIL, each RCPT, then DATA, as the live gateway would: the verdict `check` reports.
 
     A refused sender ends it there. Refused recipients are dropped from the
@@ -93,7 +101,8 @@ def evaluate_transaction(policy: Policy, analysis: Analysis) -> Verdict:
         strongest = max(refusals, key=lambda v: v.action.strength)
         return dataclasses.replace(strongest, rules=tuple(hits), missed=tuple(missed))
     remaining = dataclasses.replace(envelope, rcpt_tos=tuple(kept))
-    message = evaluate_message(policy, dataclasses.replace(analysis, envelope=remaining))
+    message = evaluate_message(policy, dataclasses.replace(analysis, envelope=remaining),
+                               authentication)
     return dataclasses.replace(
         message, rules=(*hits, *message.rules), missed=(*missed, *message.missed)
     )
@@ -210,9 +219,11 @@ def _addresses(addresses: Iterable[MailAddress | None]) -> list[str]:
     return [str(a) for a in addresses if a is not None and not a.is_null]
 
 
-def _headers(policy: Policy, verdict: Verdict, analysis: Analysis) -> tuple[tuple[str, str], ...]:
+def _headers(policy: Policy, verdict: Verdict, analysis: Analysis,
+             authentication: Authentication | None) -> tuple[tuple[str, str], ...]:
     settings = policy.settings
-    summary = result_value(verdict.action, verdict.rules, policy.generation.short)
+    summary = result_value(verdict.action, verdict.rules, policy.generation.short,
+                           authentication.summary() if authentication else None)
     rule_headers = [
         field for hit in verdict.rules if hit.mode is Mode.ENFORCE for field in hit.headers
     ]

@@ -26,14 +26,18 @@ def quoted_name(name: str) -> str:
     return encode(name)
 
 
-def result_value(action: Action, hits: tuple[RuleHit, ...], generation: str) -> str:
-    """`action=reject; rules=a, b; monitor=c; policy=<generation>`."""
+def result_value(action: Action, hits: tuple[RuleHit, ...], generation: str,
+                 authentication: str | None = None) -> str:
+    """`action=reject; rules=a, b; monitor=c; policy=<generation>`, then
+    `; auth=spf=pass dkim=pass dmarc=pass arc=none` for mail from outside."""
     enforced = [hit.name for hit in hits if hit.mode is Mode.ENFORCE]
     monitored = [hit.name for hit in hits if hit.mode is Mode.MONITOR]
     parts = [f"action={action.value}", f"rules={', '.join(enforced) or 'none'}"]
     if monitored:
         parts.append(f"monitor={', '.join(monitored)}")
     parts.append(f"policy={generation}")
+    if authentication:
+        parts.append(f"auth={authentication}")
     return "; ".join(parts)
 
 

@@ -22,7 +22,7 @@ from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
 from gateway.analysis.model import Envelope
 from gateway.audit import AuditLog, AuditRecord
 from gateway.config import ServerSettings
-from gateway.pipeline import Decider, Holding, MessageDecision
+from gateway.pipeline import Decider, Finisher, Holding, MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.report import describe_decision
 from gateway.smtp.dataread import DataProblem, DataResult
@@ -406,8 +406,9 @@ class RelayHandler:
                 await self._reset(connection)
         if verdict.action is Action.REDIRECT:
             return await self._redirect(server, session, envelope, spool, connection,
-                                        verdict, record)
-        return await self._relay(server, session, envelope, spool, connection, verdict, record)
+                                        verdict, record, decision.finish)
+        return await self._relay(server, session, envelope, spool, connection, verdict, record,
+                                 decision.finish)
 
     async def _hold(self, session: GatewaySession, facts: Envelope, spool: Spool,
                     decision: MessageDecision, record: AuditRecord) -> Reply:
@@ -431,7 +432,8 @@ class RelayHandler:
 
     async def _redirect(self, server: GatewaySMTP, session: GatewaySession,
                         envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
-                        verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+                        verdict: Verdict, record: AuditRecord,
+                        finish: Finisher | None = None) -> tuple[Reply, bool]:
         """Send the message to the route (other recipients, another host) instead."""
         utf8 = bool(envelope.smtp_utf8)
         facts = self._envelope(session, envelope.mail_from, envelope.rcpt_tos, utf8)
@@ -444,7 +446,7 @@ class RelayHandler:
         record.redirected_to = [*route.recipients, *([route.upstream] if route.upstream else [])]
         if route.upstream is not None:
             final = await self._deliver_routed(server, session, envelope, spool, route,
-                                               verdict, record)
+                                               verdict, record, finish)
             return final, await self._reset(connection)
         try:
             await connection.rset()
@@ -467,22 +469,29 @@ class RelayHandler:
             return reply(*UPSTREAM_FAILED, reason="redirect route refused"), \
                 await self._reset(connection)
         final, reusable = await self._relay(server, session, envelope, spool, connection,
-                                            verdict, record)
+                                            verdict, record, finish)
         if record.outcome == "relayed":
             record.outcome = "redirected"
         return final, reusable
 
     async def _deliver_routed(self, server: GatewaySMTP, session: GatewaySession,
                               envelope: SmtpEnvelope, spool: Spool, route: RedirectRoute,
-                              verdict: Verdict, record: AuditRecord) -> Reply:
+                              verdict: Verdict, record: AuditRecord,
+                              finish: Finisher | None = None) -> Reply:
         """The redirect's own host: a fresh transaction there; its 250 is the client's."""
         assert route.upstream is not None
         utf8 = bool(envelope.smtp_utf8)
         upstream = self.route_upstream(route.upstream)
         header = self._trace(server, session, envelope, record, verdict)
+        outgoing = spool
+        if finish is not None:  # last: DKIM signs every header the gateway added
+            header, outgoing = finish(header, spool)
+        message = unstuff(outgoing.getvalue())
+        if outgoing is not spool:
+            outgoing.close()
         try:
             result = await deliver_via(upstream, envelope.mail_from or "", route.recipients,
-                                       unstuff(spool.getvalue()), header=header, utf8=utf8,
+                                       message, header=header, utf8=utf8,
                                        every_recipient=True)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
@@ -518,16 +527,23 @@ class RelayHandler:
 
     async def _relay(self, server: GatewaySMTP, session: GatewaySession,
                      envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,
-                     verdict: Verdict, record: AuditRecord) -> tuple[Reply, bool]:
+                     verdict: Verdict, record: AuditRecord,
+                     finish: Finisher | None = None) -> tuple[Reply, bool]:
         utf8 = bool(envelope.smtp_utf8)
         header = self._trace(server, session, envelope, record, verdict)
+        outgoing = spool
+        if finish is not None:  # last: DKIM signs every header the gateway added
+            header, outgoing = finish(header, spool)
         try:
-            answer = await connection.data(header, spool, utf8)
+            answer = await connection.data(header, outgoing, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
             record.outcome = "tempfailed"
             record.upstream_reply = str(exc)
             return reply(*UPSTREAM_FAILED, reason=str(exc)), False
+        finally:
+            if outgoing is not spool:
+                outgoing.close()
         record.upstream_reply = answer.render().replace("\r\n", " | ")
         match = _QUEUE_ID.search(record.upstream_reply)
         record.queue_id = (match.group(1) or match.group(2)) if match else None

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.fixtures.documents import cp1258
+from tests.support.dnsserver import shared_dns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def check(message: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", "check", str(message),
-         "--policies", str(ROOT / "policies"), "--json", *flags],
+         "--policies", str(ROOT / "policies"), "--json", "--dns", shared_dns(), *flags],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
 

@@ -171,19 +171,22 @@ def test_citizen_writing_from_gmail_is_relayed_unchanged_but_for_the_added_heade
     assert (got.mail_from, got.rcpt_tos) == (CITIZEN, [OFFICIAL])
     assert got.content.endswith(original)
     added = message_from_bytes(got.content[: -len(original)] + b"\r\n", policy=policy.SMTP)
-    assert sorted(set(added.keys())) == ["Received", "X-TTH-Policy"]
+    assert sorted(set(added.keys())) == ["Authentication-Results", "Received", "X-TTH-Policy"]
     assert str(added["X-TTH-Policy"]).startswith("action=accept; rules=none; policy=")
+    assert str(added["X-TTH-Policy"]).endswith("; auth=spf=none dkim=none dmarc=none arc=none")
+    assert str(added["Authentication-Results"]).startswith("gw.test;\tspf=none")
     assert f"[{OUTSIDE_IP}]" in str(added["Received"])
     record = live.last_audit()
     assert (record["outcome"], record["direction"], record["rules"]) == \
         ("relayed", "inbound", [])
 
 
-def test_forged_official_envelope_sender_from_outside_refused_at_mail(live: Live) -> None:
+def test_forged_official_envelope_sender_from_outside_refused_after_data(live: Live) -> None:
     hits = rule_hits("official-sender-from-outside", "enforce", "reject")
     outcome = send(live, OFFICIAL, [COLLEAGUE], plain(OFFICIAL, COLLEAGUE),
                    client_ip=OUTSIDE_IP)
-    code, text = outcome.mail
+    assert outcome.mail[0] == 250 and outcome.data is not None
+    code, text = outcome.data
     assert code == 550 and text.startswith("5.7.1 ")
     assert "Forged official domain" in text and "thuathienhue.gov.vn" in text
     assert rule_hits("official-sender-from-outside", "enforce", "reject") == hits + 1

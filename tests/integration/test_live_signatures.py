@@ -18,6 +18,7 @@ import pytest
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki
 from tests.fixtures.signed import pki_at, signed_pdf, smime_messages
+from tests.support.dnsserver import shared_dns
 from tests.support.live import (
     INSIDE_IP,
     OUTSIDE_IP,
@@ -164,7 +165,7 @@ def check_json(pki: Pki, raw: bytes, folder: Path, client_ip: str) -> tuple[int,
         "check", str(eml), "--json", "--policies", str(POLICIES),
         "--trust-anchors", str(pki.anchors), "--intermediates", str(pki.intermediates),
         "--crls", str(pki.crls), "--mail-from", PERSON_EMAIL, "--rcpt", OFFICIAL_RECIPIENT,
-        "--client-ip", client_ip, cwd=folder,
+        "--client-ip", client_ip, "--dns", shared_dns(), cwd=folder,
     )
     assert done.returncode in (0, 1, 3, 4, 5, 6), done.stderr
     return done.returncode, json.loads(done.stdout)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.accept import accept_all_policies
+from tests.support.dnsserver import shared_dns
 from tests.support.sink import Sink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,7 @@ def serving(
         "server:\n  hostname: gw.test\n  shutdown_grace: 10\n"
         "upstream:\n  starttls: \"off\"\n  timeout: 10\n"
         f"audit:\n  path: {tmp_path / 'audit.jsonl'}\n"
+        f"dns:\n  resolvers: [\"{shared_dns()}\"]\n"
         + "".join(f"{key}: {value}\n" for key, value in extra.items())
     )
     process = subprocess.Popen(

@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY
 from gateway.config import Settings
 from gateway.service import Gateway
 from tests.fixtures.pki import Pki
+from tests.support.dnsserver import shared_dns
 from tests.support.running import running_gateway
 from tests.support.sink import Received, Sink, free_port
 
@@ -48,6 +49,7 @@ def live_settings(
     pki: Pki | None = None,
     time_limit: float = 30.0,
     watch_interval: float = 60.0,
+    dns: str | None = None,
 ) -> Settings:
     """Settings of a gateway on a free loopback port with the full decision side."""
     trust = {} if pki is None else {
@@ -66,6 +68,7 @@ def live_settings(
         "quarantine": {"path": str(tmp / "quarantine")},
         "notices": {"security_officer": OFFICER},
         "analysis": {"workers": 1, "time_limit": time_limit, "watch_interval": watch_interval},
+        "dns": {"resolvers": [dns or shared_dns()]},
     }
     return Settings.model_validate(data, strict=False)
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from gateway.config import Settings
 from gateway.pipeline import Decider
 from gateway.service import Gateway
+from tests.support.dnsserver import shared_dns
 from tests.support.sink import free_port
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ def settings_for(upstream: str, tmp: Path, **server: Any) -> Settings:
                      "starttls": "off"},
         "metrics": {"listen": None},
         "audit": {"path": str(tmp / "audit.jsonl")},
+        "dns": {"resolvers": [shared_dns()]},
     }
     return Settings.model_validate(data, strict=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.policy.conditions.authentication import AUTH_CONDITIONS
 from gateway.policy.conditions.base import Registry
 from gateway.policy.conditions.documents import DOCUMENT_CONDITIONS
 from gateway.policy.conditions.envelope import ENVELOPE_CONDITIONS
@@ -19,5 +20,6 @@ def default_registry() -> Registry:
             *MESSAGE_CONDITIONS,
             *DOCUMENT_CONDITIONS,
             *SIGNATURE_CONDITIONS,
+            *AUTH_CONDITIONS,
         )
     )

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, Validatio
 from gateway.analysis.addresses import MailAddress
 from gateway.analysis.model import Analysis, Direction
 from gateway.analysis.settings import DocumentTypeSpec
+from gateway.auth.results import Authentication
 from gateway.policy.lists import AddressList, IPAddress, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
 from gateway.policy.settings import PolicySettings
@@ -54,6 +55,7 @@ class Facts:
     sender: MailAddress | None
     recipients: tuple[tuple[str, MailAddress | None], ...] = ()
     analysis: Analysis | None = None
+    authentication: Authentication | None = None
 
     def need_analysis(self) -> Analysis:
         """The analysis; a condition asking before DATA is a programming error."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.analysis.model import Address, Analysis, Classification, Envelope
+from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
 from gateway.policy.engine import (
     direction_of,
     evaluate_message,
@@ -97,12 +98,68 @@ def test_freemail_from_header_from_inside_is_refused_after_data(policy: Policy) 
     assert decided_by(verdict) == "inside-from-not-official"
 
 
-def test_official_sender_claimed_from_outside_is_refused(policy: Policy) -> None:
-    verdict = evaluate_sender(policy, envelope(OFFICIAL, (), OUTSIDE_IP))
-    assert decided_by(verdict) == "official-sender-from-outside"
+def authenticated(spf: Result = Result.NONE, dkim: tuple[Result, bool] | None = None,
+                  dmarc: Result = Result.NONE, disposition: str | None = None,
+                  domain: str = "thuathienhue.gov.vn") -> Authentication:
+    """Sender authentication as the auth stage reports it (aligned = with the From domain)."""
+    signatures = () if dkim is None else (
+        DkimResult(dkim[0], domain if dkim[1] else "mailer.example", "s1", "rsa-sha256",
+                   aligned=dkim[1]),)
+    return Authentication(domain, SpfResult(spf, domain, aligned=spf is Result.PASS),
+                          signatures, DmarcResult(dmarc, domain, domain, disposition,
+                                                  disposition))
+
+
+def test_official_sender_claimed_from_outside_is_refused_after_data(policy: Policy) -> None:
+    # Decided after DATA, where DKIM can be checked; no authentication at all: refused.
+    assert evaluate_sender(policy, envelope(OFFICIAL, (), OUTSIDE_IP)).action is Action.ACCEPT
+    value = mail(policy, envelope(OFFICIAL, (OFFICIAL,), OUTSIDE_IP))
+    assert decided_by(evaluate_transaction(policy, value)) == "official-sender-from-outside"
+    forged = authenticated(Result.FAIL, (Result.PASS, False), Result.FAIL, "reject")
+    verdict = evaluate_transaction(policy, value, forged)
+    assert verdict.action is Action.REJECT
+    assert {"official-sender-from-outside", "dmarc-reject"} <= set(fired(verdict))
     env = envelope("bounce@mailer.example.com", (OFFICIAL,), OUTSIDE_IP)
     value = mail(policy, env, from_=(address("giamdoc@thuathienhue.gov.vn"),))
     assert decided_by(evaluate_transaction(policy, value)) == "official-from-from-outside"
+
+
+@pytest.mark.parametrize("auth", [
+    authenticated(dkim=(Result.PASS, True), dmarc=Result.PASS),
+    authenticated(spf=Result.PASS, dmarc=Result.PASS),
+])
+def test_authenticated_official_mail_from_outside_passes(policy: Policy,
+                                                         auth: Authentication) -> None:
+    env = envelope(OFFICIAL, (OFFICIAL,), OUTSIDE_IP)
+    value = mail(policy, env, from_=(address(OFFICIAL),))
+    verdict = evaluate_transaction(policy, value, auth)
+    assert verdict.action is Action.ACCEPT, fired(verdict)
+    assert "auth=spf=" in dict(verdict.headers)["X-TTH-Policy"]
+
+
+def test_official_claim_on_a_dns_failure_is_retried(policy: Policy) -> None:
+    env = envelope(OFFICIAL, (OFFICIAL,), OUTSIDE_IP)
+    value = mail(policy, env, from_=(address(OFFICIAL),))
+    down = authenticated(Result.TEMPERROR, (Result.TEMPERROR, True), Result.TEMPERROR)
+    verdict = evaluate_transaction(policy, value, down)
+    assert verdict.action is Action.TEMPFAIL
+    assert set(fired(verdict)) == {"official-claim-unverifiable", "official-from-unverifiable"}
+
+
+@pytest.mark.parametrize(("disposition", "action", "rule"), [
+    ("reject", Action.REJECT, "dmarc-reject"),
+    ("quarantine", Action.QUARANTINE, "dmarc-quarantine"),
+    ("none", Action.ACCEPT, None),
+])
+def test_foreign_dmarc_policy_is_honoured(policy: Policy, disposition: str, action: Action,
+                                          rule: str | None) -> None:
+    env = envelope("a@bank.example", (OFFICIAL,), OUTSIDE_IP)
+    value = mail(policy, env, from_=(address("a@bank.example"),))
+    auth = authenticated(Result.FAIL, None, Result.FAIL, disposition, "bank.example")
+    verdict = evaluate_transaction(policy, value, auth)
+    assert (verdict.action, decided_by(verdict)) == (action, rule)
+    inside = mail(policy, envelope("a@bank.example", (OFFICIAL,), INSIDE_IP))
+    assert "dmarc-reject" not in fired(evaluate_transaction(policy, inside))
 
 
 @pytest.mark.parametrize(

@@ -237,14 +237,12 @@ def test_default_policy_rules_are_well_formed() -> None:
     assert monitored == {"signer-not-sending-agency", "from-not-aligned-from-inside"}
     assert {rule.name for rule in policy.sender_rules} == {
         "inside-sender-not-official",
-        "official-sender-from-outside",
         "lookalike-sender",
     }
     assert [rule.name for rule in policy.recipient_rules] == ["lookalike-recipient"]
     envelope_rules = {rule.name for rule in policy.rules if rule.at_envelope}
     assert envelope_rules == {
         "inside-sender-not-official",
-        "official-sender-from-outside",
         "lookalike-sender",
         "lookalike-recipient",
     }
