@@ -94,7 +94,7 @@ class PolicyTransaction:
             if verifying is not None and not verifying.done():
                 verifying.cancel()
         _count(analysis)
-        if authenticator is None or authentication is None:
+        if authenticator is None:
             return MessageDecision(evaluate_message(self.policy, analysis), analysis)
         verdict = authenticator.with_results(
             evaluate_message(self.policy, analysis, authentication), authentication, envelope
