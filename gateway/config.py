@@ -169,7 +169,7 @@ class QuarantineSettings(_Strict):
     encryption_key_file: PathSetting | None = None
     retention: RetentionSettings = RetentionSettings()
     purge_interval: Annotated[float, Field(gt=0, strict=False)] = 3600.0
-    officers: tuple[str, ...] = ()
+    officers: list[str] = []
 
 
 class NoticeSettings(_Strict):
