@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import threading
 import time
@@ -38,7 +39,10 @@ from tests.support.postgres import Cluster, private_cluster
 from tests.support.sink import Sink, free_port
 from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 
-pytestmark = pytest.mark.skipif(not postgres.available(), reason="needs PostgreSQL 15 (.ci/run)")
+pytestmark = pytest.mark.skipif(
+    not postgres.available() and not os.environ.get("TTH_REQUIRE_POSTGRES"),
+    reason="needs PostgreSQL 15 (installed by .ci/run, where its absence is a failure)",
+)
 
 KEY = bytes(range(32))
 SENDER = "nguoidan@example.org"

@@ -60,7 +60,7 @@ class Cluster:
 
     def _run(self, *argv: str) -> None:
         subprocess.run(argv, check=True, capture_output=True, timeout=120,
-                       preexec_fn=self._preexec, cwd=self.folder)  # noqa: PLW1509
+                       preexec_fn=self._preexec, cwd=self.folder)
 
     def initialise(self) -> None:
         self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust",
@@ -77,7 +77,7 @@ class Cluster:
                 [str(BIN / "postgres"), "-D", str(self.data), "-p", str(self.port),
                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}",
                  "-c", "fsync=on", "-c", "max_connections=50"],
-                stdout=log, stderr=log, preexec_fn=self._preexec,  # noqa: PLW1509
+                stdout=log, stderr=log, preexec_fn=self._preexec,
                 start_new_session=True,
             )
         finally:
