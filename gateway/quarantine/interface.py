@@ -94,6 +94,21 @@ class HeldHandle(Protocol):
         ...
 
 
+class NoticeBatch(Protocol):
+    """Claimed notices; record each outcome, then `close` (always) to release the rest."""
+
+    notices: list[QueuedNotice]
+
+    def sent(self, notice: QueuedNotice, now: datetime) -> None: ...
+
+    def failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
+               error: str) -> None:
+        """Try again at `retry_at`, or give up (expired) when it is None."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
     """A quarantine store. `hold` is atomic: a crash leaves a complete hold or nothing."""
 
@@ -112,16 +127,9 @@ class Store(Protocol):
         """Finish or clean half-written holds; returns how many were cleaned."""
         ...
 
-    def claim_notices(self, now: datetime, lease: float, limit: int) -> list[QueuedNotice]:
-        """Due pending notices, leased to the caller for `lease` seconds (no one else gets
-        them meanwhile, on this host or another)."""
-        ...
-
-    def notice_sent(self, notice: QueuedNotice, now: datetime) -> None: ...
-
-    def notice_failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
-                      error: str) -> None:
-        """Try again at `retry_at`, or give up (expired) when it is None."""
+    def claim_notices(self, now: datetime, limit: int) -> NoticeBatch:
+        """Up to `limit` due notices, locked for the caller (no other worker or gateway
+        gets them) until the batch is closed; a crash releases them."""
         ...
 
     def notice_counts(self) -> NoticeCounts: ...

@@ -37,7 +37,6 @@ from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, Qu
 from gateway.quarantine.interface import (
     NoticeCounts,
     NoticeFactory,
-    QueuedNotice,
     Search,
 )
 from gateway.quarantine.records import (
@@ -190,22 +189,12 @@ class QuarantineStore:
 
     # the notice queue
 
-    def claim_notices(self, now: datetime, lease: float, limit: int) -> list[QueuedNotice]:
-        claimed: list[QueuedNotice] = []
-        for held_id in self._ids():
-            path = self._notices_path(held_id)
-            if len(claimed) >= limit or not path.exists():
-                continue
-            claimed += localnotices.claim(path, held_id, now, lease, limit - len(claimed))
-        return claimed
-
-    def notice_sent(self, notice: QueuedNotice, now: datetime) -> None:
-        localnotices.finish(self._notices_path(notice.held_id), notice, now, None, "")
-
-    def notice_failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
-                      error: str) -> None:
-        path = self._notices_path(notice.held_id)
-        localnotices.finish(path, notice, now, retry_at or now, error, expire=retry_at is None)
+    def claim_notices(self, now: datetime, limit: int) -> localnotices.LocalNoticeBatch:
+        paths = ((held_id, self._notices_path(held_id)) for held_id in self._ids())
+        return localnotices.LocalNoticeBatch(
+            self.directory, ((held_id, path) for held_id, path in paths if path.exists()),
+            now, limit,
+        )
 
     def notice_counts(self) -> NoticeCounts:
         paths = [self._notices_path(held_id) for held_id in self._ids()]

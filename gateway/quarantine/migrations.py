@@ -40,7 +40,6 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             attempts    integer NOT NULL DEFAULT 0,
             created     timestamptz NOT NULL,
             next_attempt timestamptz NOT NULL,
-            lease_until timestamptz NOT NULL,
             last_error  text NOT NULL DEFAULT ''
         );
         CREATE INDEX notices_due ON notices (next_attempt) WHERE state = 'pending';

@@ -1,10 +1,11 @@
 """Delivering the durable notice queue: a background task of the serving process.
 
-Each round claims due notices from the store (a lease: no other worker or
-gateway sends them meanwhile), sends each straight to the upstream with the
-null sender, and records the outcome: sent, retry later (exponential backoff
-from `notices.retry_initial` to `notices.retry_max`), or expired once
-`notices.expire_after` has passed since the hold. A notice survives restarts:
+Each round claims due notices from the store (locked: no other worker or
+gateway sends them meanwhile; a crash releases the lock), sends each
+straight to the upstream with the null sender, and records the outcome:
+sent, retry later (exponential backoff from `notices.retry_initial` to
+`notices.retry_max`), or expired once `notices.expire_after` has passed
+since the hold. A notice survives restarts:
 it is in the store from the hold's own atomic write until it is sent.
 """
 
@@ -18,13 +19,12 @@ from datetime import UTC, datetime, timedelta
 from gateway import metrics
 from gateway.actions.delivery import deliver_via
 from gateway.config import NoticeSettings
-from gateway.quarantine.interface import QueuedNotice, Store
+from gateway.quarantine.interface import NoticeBatch, QueuedNotice, Store
 from gateway.smtp.upstream import Upstream, UpstreamError
 
 log = logging.getLogger("gateway.quarantine.outbox")
 
-LEASE_SECONDS = 120.0
-BATCH = 50
+BATCH = 5
 
 
 def retry_time(notice: QueuedNotice, now: datetime, settings: NoticeSettings) -> datetime | None:
@@ -89,36 +89,37 @@ class NoticeOutbox:
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
 
     async def deliver_due(self) -> int:
-        """One round: claim what is due, send it, record it; returns how many were sent."""
-        now = datetime.now(UTC)
-        claimed = await asyncio.to_thread(self.store.claim_notices, now, LEASE_SECONDS, BATCH)
+        """Claim what is due, send it, record it, until nothing is due; returns how many
+        were sent. Notices not recorded (a crash, a stop) stay due."""
         sent = 0
-        for index, notice in enumerate(claimed):
+        while True:
+            batch = await asyncio.to_thread(self.store.claim_notices, datetime.now(UTC), BATCH)
             try:
-                error = await send_notice(self.upstream, notice)
-            except asyncio.CancelledError:
-                await asyncio.to_thread(self._give_back, claimed[index:])
-                raise
+                if not batch.notices:
+                    break
+                sent += await self._deliver(batch)
+            finally:
+                await asyncio.to_thread(batch.close)
+        await self._count()
+        return sent
+
+    async def _deliver(self, batch: NoticeBatch) -> int:
+        sent = 0
+        for notice in batch.notices:
+            error = await send_notice(self.upstream, notice)
             moment = datetime.now(UTC)
             if not error:
-                await asyncio.to_thread(self.store.notice_sent, notice, moment)
+                await asyncio.to_thread(batch.sent, notice, moment)
                 metrics.NOTICES.labels("sent").inc()
                 sent += 1
                 continue
             retry_at = retry_time(notice, moment, self.settings)
-            await asyncio.to_thread(self.store.notice_failed, notice, moment, retry_at, error)
+            await asyncio.to_thread(batch.failed, notice, moment, retry_at, error)
             outcome = "retry" if retry_at is not None else "expired"
             metrics.NOTICES.labels(outcome).inc()
             log.warning("notice %s for held message %s not delivered (%s): %s",
                         notice.key, notice.held_id, outcome, error)
-        await self._count()
         return sent
-
-    def _give_back(self, notices: list[QueuedNotice]) -> None:
-        """Stopping mid-round: what was claimed but not sent is due again at once."""
-        now = datetime.now(UTC)
-        for notice in notices:
-            self.store.notice_failed(notice, now, now, "interrupted by shutdown")
 
     async def _count(self) -> None:
         counts = await asyncio.to_thread(self.store.notice_counts)

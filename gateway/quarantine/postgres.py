@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -120,9 +120,9 @@ class PostgresStore:
             )
             with connection.cursor() as cursor:
                 cursor.executemany(
-                    "INSERT INTO notices (held_id, recipients, data, created, next_attempt,"
-                    " lease_until) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(metadata.id, list(n.recipients), n.data, moment, moment, moment)
+                    "INSERT INTO notices (held_id, recipients, data, created, next_attempt)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    [(metadata.id, list(n.recipients), n.data, moment, moment)
                      for n in outgoing],
                 )
         return metadata.id
@@ -198,35 +198,26 @@ class PostgresStore:
 
     # the notice queue
 
-    def claim_notices(self, now: datetime, lease: float, limit: int) -> list[QueuedNotice]:
-        with self._connection() as connection, connection.transaction():
+    def claim_notices(self, now: datetime, limit: int) -> PostgresNoticeBatch:
+        """Due notices locked FOR UPDATE SKIP LOCKED in a transaction kept open until the
+        batch closes: another gateway skips them; a crash ends the transaction."""
+        try:
+            connection = self._pool.getconn()
+        except PoolTimeout as exc:
+            raise StoreUnavailable(f"quarantine database unavailable: {exc}") from exc
+        try:
             rows = connection.execute(
-                "UPDATE notices SET lease_until = %s WHERE id IN ("
-                " SELECT id FROM notices WHERE state = 'pending' AND next_attempt <= %s"
-                " AND lease_until <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, held_id, recipients, data, attempts, created",
-                (now + timedelta(seconds=lease), now, now, limit),
+                "SELECT id, held_id, recipients, data, attempts, created FROM notices"
+                " WHERE state = 'pending' AND next_attempt <= %s ORDER BY id LIMIT %s"
+                " FOR UPDATE SKIP LOCKED", (now, limit),
             ).fetchall()
-        return [QueuedNotice(str(key), held_id, tuple(recipients), bytes(data), attempts,
-                             created) for key, held_id, recipients, data, attempts, created
-                in rows]
-
-    def _finish(self, notice: QueuedNotice, state: NoticeState, retry_at: datetime,
-                now: datetime, error: str) -> None:
-        with self._connection() as connection:
-            connection.execute(
-                "UPDATE notices SET state = %s, attempts = %s, next_attempt = %s,"
-                " lease_until = %s, last_error = %s WHERE id = %s",
-                (state.value, notice.attempts + 1, retry_at, now, error, int(notice.key)),
-            )
-
-    def notice_sent(self, notice: QueuedNotice, now: datetime) -> None:
-        self._finish(notice, NoticeState.SENT, now, now, "")
-
-    def notice_failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
-                      error: str) -> None:
-        state = NoticeState.PENDING if retry_at is not None else NoticeState.EXPIRED
-        self._finish(notice, state, retry_at or now, now, error)
+        except psycopg.Error as exc:
+            self._pool.putconn(connection)
+            raise StoreUnavailable(f"quarantine database unavailable: {exc}") from exc
+        notices = [QueuedNotice(str(key), held_id, tuple(recipients), bytes(data), attempts,
+                                created)
+                   for key, held_id, recipients, data, attempts, created in rows]
+        return PostgresNoticeBatch(self._pool, connection, notices)
 
     def notice_counts(self) -> NoticeCounts:
         with self._connection() as connection:
@@ -234,6 +225,44 @@ class PostgresStore:
                 "SELECT state, count(*) FROM notices WHERE state <> 'sent' GROUP BY state"
             ).fetchall())
         return NoticeCounts(int(rows.get("pending", 0)), int(rows.get("expired", 0)))
+
+
+class PostgresNoticeBatch:
+    """Claimed notice rows; the outcomes commit together when `close` ends the claim."""
+
+    def __init__(self, pool: ConnectionPool[Connection[Any]], connection: Connection[Any],
+                 notices: list[QueuedNotice]) -> None:
+        self._pool = pool
+        self._connection: Connection[Any] | None = connection
+        self.notices = notices
+
+    def _record(self, notice: QueuedNotice, state: NoticeState, retry_at: datetime,
+                error: str) -> None:
+        assert self._connection is not None
+        self._connection.execute(
+            "UPDATE notices SET state = %s, attempts = %s, next_attempt = %s, last_error = %s"
+            " WHERE id = %s", (state.value, notice.attempts + 1, retry_at, error, int(notice.key)),
+        )
+
+    def sent(self, notice: QueuedNotice, now: datetime) -> None:
+        self._record(notice, NoticeState.SENT, now, "")
+
+    def failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
+               error: str) -> None:
+        state = NoticeState.PENDING if retry_at is not None else NoticeState.EXPIRED
+        self._record(notice, state, retry_at or now, error)
+
+    def close(self) -> None:
+        """Commit the recorded outcomes (the rest stay due) and give the connection back."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.commit()
+        except psycopg.Error:
+            log.warning("notice outcomes not committed (database down); they will be retried")
+        finally:
+            self._pool.putconn(connection)
 
 
 class PostgresHandle:

@@ -4,7 +4,6 @@ log, retention, and the bilingual digest sent to a real upstream."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import pytest
 from gateway.actions.heldmeta import HoldStatus, hold_request
 from gateway.actions.release import NotAllowed
 from gateway.quarantine.local import QuarantineStore
-from gateway.quarantine_cli import acting_user, add_quarantine_parser, login_user
+from gateway.quarantine_cli import acting_user, login_user
 from tests.support.sink import Sink
 from tests.unit.actions.samples import (
     ENVELOPE,
@@ -25,17 +24,10 @@ from tests.unit.actions.samples import (
     classified_analysis,
     quarantine_verdict,
 )
+from tests.unit.actions.test_quarantine_commands import run
 
 OFFICER = "baomat@thuathienhue.gov.vn"
 FIRST, SECOND = ENVELOPE.rcpt_tos
-
-
-def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="tth-gateway")
-    add_quarantine_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["quarantine", *argv])
-    code: int = args.handler(args)
-    return code
 
 
 def config_for(tmp_path: Path, upstream: str, officers: list[str]) -> str:

@@ -128,11 +128,19 @@ def test_hold_read_search_and_notices_in_the_database(store: PostgresStore) -> N
     assert store.find(Search(sender="nobody@else.vn")) == []
     assert store.notice_counts().pending == 1
     now = datetime.now(UTC)
-    claimed = store.claim_notices(now, 60, 10)
-    assert [n.held_id for n in claimed] == [new]
-    assert store.claim_notices(now, 60, 10) == []  # leased: no one else gets it
-    store.notice_sent(claimed[0], now)
+    batch = store.claim_notices(now, 10)
+    try:
+        assert [n.held_id for n in batch.notices] == [new]
+        other = store.claim_notices(now, 10)
+        assert other.notices == []  # locked: another gateway skips it
+        other.close()
+        batch.sent(batch.notices[0], now)
+    finally:
+        batch.close()
     assert store.notice_counts().pending == 0
+    again = store.claim_notices(now, 10)
+    assert again.notices == []
+    again.close()
 
 
 def test_a_hold_is_one_transaction(store: PostgresStore) -> None:
