@@ -42,7 +42,11 @@ MESSAGE = (
 ).encode()
 
 
-def config(folder: Path, upstream: str, port: int) -> Path:
+def config(folder: Path, upstream: str, port: int, source: Path) -> Path:
+    """The gateway's settings; quick notice retries when that code has them."""
+    notices: dict[str, object] = {"security_officer": OFFICER}
+    if "retry_initial" in (source / "gateway" / "config.py").read_text():
+        notices |= {"retry_initial": 0.5, "retry_max": 2, "poll_interval": 0.5}
     path = folder / "gateway.json"
     path.write_text(json.dumps({
         "server": {"listen": [f"127.0.0.1:{port}"], "hostname": "gw.bench"},
@@ -51,8 +55,7 @@ def config(folder: Path, upstream: str, port: int) -> Path:
         "audit": {"path": str(folder / "audit.jsonl")},
         "policies": str(ROOT / "policies"),
         "quarantine": {"path": str(folder / "q")},
-        "notices": {"security_officer": OFFICER, "retry_initial": 0.5, "retry_max": 2,
-                    "poll_interval": 0.5},
+        "notices": notices,
         "analysis": {"workers": 1},
     }))
     return path
@@ -103,7 +106,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="tth-crash-") as folder:
             port = free_port()
-            path = config(Path(folder), sink.address, port)
+            path = config(Path(folder), sink.address, port, args.source)
             held: list[str] = []
             for _ in range(args.count):
                 process = start(path, port, args.source)
