@@ -100,7 +100,7 @@ def test_classified_mail_is_held_and_only_the_notices_go_out(live: Live, case: s
 
     folder = Path(live.settings.quarantine.path)
     assert {path.name for path in folder.iterdir() if path.name.startswith(reference)} == \
-        {f"{reference}.eml", f"{reference}.json"}
+        {f"{reference}.eml", f"{reference}.notices", f"{reference}.json"}
     metadata = json.loads((folder / f"{reference}.json").read_text("utf-8"))
     assert metadata["status"] == "held"
     held = store(live).get(reference)
