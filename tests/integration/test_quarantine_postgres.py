@@ -10,9 +10,11 @@ import os
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 import psycopg
@@ -278,8 +280,18 @@ def test_database_killed_during_holds_loses_nothing(sink: Sink, tmp_path: Path,
         finally:
             stop.set()
             worker.join(300)
-    accepted = [final for final in replies if final[0] == 250]
+        accepted = [reference(final) for final in replies if final[0] == 250]
+        deadline = time.monotonic() + 60
+        while len(notice_references(sink)) < len(accepted) and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert all(code in (250, 451) for code, _ in replies), replies
     assert accepted and len(accepted) < len(replies)  # the outage was seen, and survived
-    stored = stored_ids(database)
-    assert {reference(final) for final in accepted} <= stored
+    assert set(accepted) <= stored_ids(database)
+    told = notice_references(sink)
+    assert all(told[held] >= 2 for held in accepted)  # sender and officer, despite it all
+
+
+def notice_references(sink: Sink) -> Counter[str]:
+    """How many notices each held message got (by their X-TTH-Notice), complete ones only."""
+    counts = Counter(str(message_from_bytes(m.content)["X-TTH-Notice"]) for m in sink.messages)
+    return Counter({held: n for held, n in counts.items() if n >= 2})
