@@ -93,7 +93,7 @@ class NoticeOutbox:
         were sent. Notices not recorded (a crash, a stop) stay due."""
         sent = 0
         while True:
-            batch = await asyncio.to_thread(self.store.claim_notices, datetime.now(UTC), BATCH)
+            batch = await self._claim()
             try:
                 if not batch.notices:
                     break
@@ -102,6 +102,19 @@ class NoticeOutbox:
                 await asyncio.to_thread(batch.close)
         await self._count()
         return sent
+
+    async def _claim(self) -> NoticeBatch:
+        """Claim a batch in a thread; stopped meanwhile, the batch is still closed (its locks
+        released) once the thread returns it."""
+        claim = asyncio.ensure_future(
+            asyncio.to_thread(self.store.claim_notices, datetime.now(UTC), BATCH)
+        )
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                (await claim).close()
+            raise
 
     async def _deliver(self, batch: NoticeBatch) -> int:
         sent = 0

@@ -3,20 +3,24 @@ notice queue delivers them to a real upstream, retrying (across restarts) until 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 
 from gateway.actions.holding import QuarantineHolding
 from gateway.actions.upstreams import upstream_for
 from gateway.config import Settings
 from gateway.pipeline import MessageDecision
-from gateway.quarantine.interface import Store
+from gateway.quarantine.interface import NoticeBatch, Store
+from gateway.quarantine.local import QuarantineStore
 from gateway.smtp.spool import Spool
 from tests.support.running import LoopThread
 from tests.support.sink import Sink, free_port
@@ -174,3 +178,34 @@ def test_two_workers_sharing_the_folder_send_each_notice_once(sink: Sink,
         assert len(told(sink, 10)) == 10
         time.sleep(1.0)
     assert len(sink.messages) == 10
+
+
+def test_stopping_while_a_claim_is_in_flight_leaves_no_lock_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(f"127.0.0.1:{free_port()}", tmp_path)
+    started = threading.Event()
+    with serving(settings) as (loop, holding):
+        hold(loop, holding)
+        loop.run(holding.outbox.stop())
+        store = holding.store
+        claim = store.claim_notices
+
+        def slow_claim(now: datetime, limit: int) -> NoticeBatch:
+            started.set()
+            time.sleep(0.5)  # the stop arrives while the claim holds the lock
+            return claim(now, limit)
+
+        monkeypatch.setattr(store, "claim_notices", slow_claim)
+        loop.run(start_outbox(holding))
+        assert started.wait(20)
+        loop.run(holding.outbox.stop())
+    other = QuarantineStore(tmp_path / "q").claim_notices(datetime.now(UTC), 10)
+    try:
+        assert len(other.notices) == 2
+    finally:
+        other.close()
+
+
+async def start_outbox(holding: QuarantineHolding) -> None:
+    holding.outbox.start()
