@@ -111,8 +111,13 @@ def reference(final: tuple[int, str]) -> str:
     return next(word.strip("().,;") for word in final[1].split() if "Z-" in word)
 
 
-def test_migrations_are_versioned_and_applied_once(store: PostgresStore, database: str) -> None:
-    assert store.migrate() == []  # the first use already applied them
+def test_migrations_are_versioned_and_applied_once(sink: Sink, tmp_path: Path,
+                                                   database: str) -> None:
+    config = write_config(fleet_settings(sink, tmp_path, database), tmp_path / "gw.json")
+    first = quarantine(config, "migrate")
+    assert (first.returncode, first.stdout) == (0, b"applied migrations [1]\n"), first.stderr
+    again = quarantine(config, "migrate")
+    assert (again.returncode, again.stdout) == (0, b"schema up to date\n"), again.stderr
     with psycopg.connect(database) as connection:
         versions = connection.execute("SELECT version FROM quarantine_schema").fetchall()
     assert versions == [(1,)]
