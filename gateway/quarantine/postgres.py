@@ -82,23 +82,29 @@ class PostgresStore:
         self._pool.close()
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[Connection[Any]]:
-        """A pooled connection, the schema up to date; database trouble → StoreUnavailable."""
+    def _connection(self, *, schema: bool = True) -> Iterator[Connection[Any]]:
+        """A pooled connection (with `schema`, the schema brought up to date first, once);
+        database trouble → StoreUnavailable."""
         try:
             with self._pool.connection() as connection:
-                if not self._migrated:
-                    with self._migrating:
-                        if not self._migrated:
-                            migrate(connection)
-                            self._migrated = True
+                if schema and not self._migrated:
+                    self._migrate(connection)
                 yield connection
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(f"quarantine database unavailable: {exc}") from exc
 
+    def _migrate(self, connection: Connection[Any]) -> list[int]:
+        with self._migrating:
+            applied = migrate(connection)
+            self._migrated = True
+        if applied:
+            log.info("quarantine database: applied schema migrations %s", applied)
+        return applied
+
     def migrate(self) -> list[int]:
         """Apply the missing schema migrations now; returns their numbers."""
-        with self._connection() as connection:
-            return migrate(connection)
+        with self._connection(schema=False) as connection:
+            return self._migrate(connection)
 
     # writing
 
