@@ -128,6 +128,7 @@ class Decisions:
         self._watchers = [asyncio.create_task(self.policies.watch(interval))]
         if self.trust is not None:
             self._watchers.append(asyncio.create_task(self.trust.watch(interval)))
+        self.holding.start()
         await self.pool.warm_up()
 
     def reload(self) -> None:

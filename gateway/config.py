@@ -173,14 +173,35 @@ class AnalysisWorkerSettings(_Strict):
     remember_seconds: float = Field(default=86400.0, gt=0)
 
 
+Days = Annotated[float, Field(gt=0, strict=False)]
+
+
+class RetentionSettings(_Strict):
+    """Days a record stays in each state before `quarantine purge` destroys it."""
+
+    held: Days = 90.0
+    released: Days = 30.0
+    deleted: Days = 365.0
+
+
 class QuarantineSettings(_Strict):
     path: PathSetting = Path("var/quarantine")
+    database: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None
+    pool_size: Annotated[int, Field(ge=1, le=100)] = 5
+    database_timeout: Annotated[float, Field(gt=0, strict=False)] = 5.0
     encryption_key_file: PathSetting | None = None
+    retention: RetentionSettings = RetentionSettings()
+    purge_interval: Annotated[float, Field(gt=0, strict=False)] = 3600.0
+    officers: list[str] = []
 
 
 class NoticeSettings(_Strict):
     from_address: str = "postmaster@thuathienhue.gov.vn"
     security_officer: str | None = None
+    retry_initial: Annotated[float, Field(gt=0, strict=False)] = 30.0
+    retry_max: Annotated[float, Field(gt=0, strict=False)] = 3600.0
+    expire_after: Annotated[float, Field(gt=0, strict=False)] = 5 * 86400.0
+    poll_interval: Annotated[float, Field(gt=0, strict=False)] = 15.0
 
 
 class DkimKeySettings(_Strict):

@@ -63,7 +63,20 @@ DOCUMENTS = Counter(
     "tth_documents", "Documents seen, by type and signature status", ["doc_type", "signature"]
 )
 CLASSIFIED = Counter("tth_classified_messages", "Messages bearing a classification", ["level"])
-NOTICES = Counter("tth_notices", "Quarantine notices by outcome", ["outcome"])
+NOTICES = Counter(
+    "tth_notices", "Quarantine notice attempts by outcome (sent, retry, expired)", ["outcome"]
+)
+NOTICES_PENDING = Gauge(
+    "tth_notices_pending", "Quarantine notices queued durably, not yet delivered",
+    multiprocess_mode="max",
+)
+NOTICES_EXPIRED = Gauge(
+    "tth_notices_expired", "Quarantine notices given up after notices.expire_after",
+    multiprocess_mode="max",
+)
+QUARANTINE_STORE_ERRORS = Counter(
+    "tth_quarantine_store_errors", "Quarantine store operations that failed", ["operation"]
+)
 TRUST_EXPIRY = Gauge(
     "tth_trust_expiry_timestamp_seconds",
     "When each trust anchor expires or each CRL goes stale (nextUpdate)",

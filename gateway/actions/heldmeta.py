@@ -70,12 +70,14 @@ class ReleaseInfo:
     upstream_reply: str
     recipients: tuple[str, ...] = ()
     refused: tuple[str, ...] = ()
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class DeletionInfo:
     by: str
     at: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class HeldMetadata:
     encryption: str | None = None
     release: ReleaseInfo | None = None
     deletion: DeletionInfo | None = None
+    releases: tuple[ReleaseInfo, ...] = ()
 
 
 METADATA = TypeAdapter(HeldMetadata)
@@ -111,6 +114,11 @@ def metadata_dict(metadata: HeldMetadata) -> dict[str, object]:
 def parse_metadata(data: bytes) -> HeldMetadata:
     """Raises pydantic.ValidationError when the file is not quarantine metadata."""
     return METADATA.validate_json(data)
+
+
+def metadata_from_dict(data: object) -> HeldMetadata:
+    """The metadata from its `metadata_dict` form (e.g. a database's JSON column)."""
+    return METADATA.validate_python(data)
 
 
 def _level(value: object) -> str | None:

@@ -23,12 +23,10 @@ from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 from enum import StrEnum
 
-from gateway import metrics
-from gateway.actions.delivery import deliver_via
 from gateway.analysis.model import Analysis, Envelope
 from gateway.config import NoticeSettings
 from gateway.policy.verdict import Mode, RuleHit, Verdict
-from gateway.smtp.upstream import Upstream, UpstreamError
+from gateway.quarantine.interface import OutgoingNotice
 
 log = logging.getLogger("gateway.actions.notices")
 
@@ -47,12 +45,6 @@ _LEVEL_EN = {"mat": "confidential", "toi_mat": "secret", "tuyet_mat": "top secre
 class Audience(StrEnum):
     SENDER = "sender"
     OFFICER = "officer"
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeReport:
-    sent: int = 0
-    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,29 +251,7 @@ def build_notices(
     return [_notice(facts, to, audience, settings, moment) for to, audience in targets.items()]
 
 
-async def _send_one(upstream: Upstream, notice: EmailMessage) -> bool:
+def outgoing(notice: EmailMessage) -> OutgoingNotice:
+    """The notice as the durable queue keeps it: its recipients and its bytes."""
     recipients = tuple(address for _, address in getaddresses(notice.get_all("To", [])))
-    data = notice.as_bytes(policy=SMTP)
-    utf8 = not all(address.isascii() for address in recipients)
-    try:
-        result = await deliver_via(upstream, "", recipients, data, utf8=utf8)
-    except UpstreamError as exc:
-        log.warning("notice %s not sent: %s", notice[NOTICE_HEADER], exc)
-        return False
-    if not result.delivered:
-        log.warning("notice %s refused: %s", notice[NOTICE_HEADER], result.reply.render())
-    return result.delivered
-
-
-async def send_notices(upstream: Upstream, notices: list[EmailMessage]) -> NoticeReport:
-    """Send each notice straight to the upstream; failures are logged and counted, never raised."""
-    sent = failed = 0
-    for notice in notices:
-        try:
-            ok = await _send_one(upstream, notice)
-        except Exception:
-            log.exception("notice %s failed", notice[NOTICE_HEADER])
-            ok = False
-        metrics.NOTICES.labels("sent" if ok else "failed").inc()
-        sent, failed = (sent + 1, failed) if ok else (sent, failed + 1)
-    return NoticeReport(sent, failed)
+    return OutgoingNotice(recipients, notice.as_bytes(policy=SMTP))

@@ -1,4 +1,10 @@
-"""Releasing a held message: relay it to the upstream for its original recipients, record it."""
+"""Releasing a held message: relay it to the upstream (all or some recipients), record it.
+
+A classified hold is released only by a security officer (`quarantine.officers`);
+any other hold may be released to some of its recipients (e.g. a mis-held
+invitation a recipient asked for), recorded with who and why; it stays held for
+the others until they are released too.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ import re
 from datetime import UTC, datetime
 
 from gateway.actions.delivery import DeliveryResult, deliver_via
-from gateway.actions.heldmeta import HeldMetadata, HoldStatus
-from gateway.actions.quarantine import HeldStateError, QuarantineError, QuarantineStore
+from gateway.actions.heldmeta import HeldMetadata
+from gateway.quarantine.errors import HeldStateError, QuarantineError
+from gateway.quarantine.interface import Store
+from gateway.quarantine.records import done_recipients, expect_held
 from gateway.smtp.ownheaders import Namespace, strip_own
 from gateway.smtp.replies import fold_to_ascii
 from gateway.smtp.upstream import Upstream, UpstreamError
@@ -23,6 +31,10 @@ class ReleaseFailed(QuarantineError):
         self.temporary = temporary
 
 
+class NotAllowed(HeldStateError):
+    """The one acting may not do this (e.g. release a classified hold without being officer)."""
+
+
 def release_header(held_id: str, by: str, at: datetime) -> bytes:
     """A trace field saying the message left the quarantine, by whom and when."""
     who = fold_to_ascii(_UNSAFE.sub(" ", by)).strip() or "unknown"
@@ -30,44 +42,60 @@ def release_header(held_id: str, by: str, at: datetime) -> bytes:
     return f"X-TTH-Released: {held_id}; by={who}; {stamp}\r\n".encode("ascii")
 
 
-async def _send(upstream: Upstream, metadata: HeldMetadata, message: bytes,
-                header: bytes) -> DeliveryResult:
+async def _send(upstream: Upstream, metadata: HeldMetadata, recipients: tuple[str, ...],
+                message: bytes, header: bytes) -> DeliveryResult:
     envelope = metadata.envelope
     try:
-        return await deliver_via(upstream, envelope.mail_from, envelope.rcpt_tos, message,
+        return await deliver_via(upstream, envelope.mail_from, recipients, message,
                                  header=header, utf8=envelope.smtputf8)
     except UpstreamError as exc:
         raise ReleaseFailed(f"upstream unavailable or failed: {exc}", temporary=True) from exc
 
 
+def _targets(metadata: HeldMetadata, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The recipients to release to: `wanted` (each one of the message's), or all."""
+    done = done_recipients(metadata)
+    if not wanted:
+        return tuple(r for r in metadata.envelope.rcpt_tos if r.lower() not in done)
+    known = {r.lower(): r for r in metadata.envelope.rcpt_tos}
+    unknown = [r for r in wanted if r.lower() not in known]
+    if unknown:
+        raise HeldStateError(f"{', '.join(unknown)} is not a recipient of {metadata.id}")
+    if metadata.decision.classification:
+        raise NotAllowed(f"held message {metadata.id} is classified: it is released whole, "
+                         "by a security officer, or not at all")
+    return tuple(dict.fromkeys(known[r.lower()] for r in wanted))
+
+
 async def release_held(
-    store: QuarantineStore,
+    store: Store,
     held_id: str,
     upstream: Upstream,
     *,
     by: str,
+    officer: bool = True,
+    reason: str = "",
+    recipients: tuple[str, ...] = (),
     now: datetime | None = None,
     namespace: Namespace | None = None,
 ) -> HeldMetadata:
-    """Relay the held message to its original recipients; the metadata records the release.
-
-    Fields of the gateway's header namespace in the held copy (a hold made before
-    they were removed on entry) are removed before `X-TTH-Released` is added.
-    """
+    """Relay the held message (to `recipients`, default all); the record says who and why.
+    Exactly one of concurrent releases (on any host sharing the store) does it. Fields of
+    the gateway's header namespace in the held copy (a hold made before they were removed
+    on entry) are removed before `X-TTH-Released` is added."""
     at = now or datetime.now(UTC)
-    with store.locked(held_id) as metadata:
-        if metadata.status is not HoldStatus.HELD:
-            raise HeldStateError(f"held message {held_id} is {metadata.status.value}, not held")
-        message, _ = strip_own(store.read_message(held_id), namespace or Namespace())
-        result = await _send(upstream, metadata, message, release_header(held_id, by, at))
+    with store.locked(held_id) as handle:
+        metadata = expect_held(handle.metadata)
+        if metadata.decision.classification and not officer:
+            raise NotAllowed(f"held message {held_id} is classified "
+                             f"({metadata.decision.classification}): only a security officer "
+                             "(quarantine.officers) may release it")
+        targets = _targets(metadata, recipients)
+        message, _ = strip_own(handle.read_message(), namespace or Namespace())
+        result = await _send(upstream, metadata, targets, message,
+                             release_header(held_id, by, at))
         if not result.delivered:
             detail = "; ".join((result.reply.render(), *result.refused))
             raise ReleaseFailed(f"upstream refused: {detail}", temporary=result.temporary)
-        return store.mark_released(
-            held_id,
-            by,
-            at,
-            result.reply.render(),
-            recipients=result.accepted,
-            refused=result.refused,
-        )
+        return handle.mark_released(by, at, result.reply.render(), recipients=result.accepted,
+                                    refused=result.refused, reason=reason)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from gateway.actions.heldmeta import HoldStatus
-from gateway.actions.quarantine import QuarantineStore
+from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.archives import rar5_stored, seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,
@@ -114,7 +114,7 @@ def test_classified_mail_is_held_and_only_the_notices_go_out(live: Live, case: s
 
     folder = Path(live.settings.quarantine.path)
     assert {path.name for path in folder.iterdir() if path.name.startswith(reference)} == \
-        {f"{reference}.eml", f"{reference}.json"}
+        {f"{reference}.eml", f"{reference}.notices", f"{reference}.json"}
     metadata = json.loads((folder / f"{reference}.json").read_text("utf-8"))
     assert metadata["status"] == "held"
     held = store(live).get(reference)
@@ -182,13 +182,13 @@ def test_population_density_report_is_not_held(live: Live) -> None:
                            body="Gửi báo cáo mật độ dân số và mật ong Huế.\n",
                            attachments=[Attachment("bao-cao-mat-do.pdf", report)]))
     before = len(live.sink.messages)
-    held_before = len(store(live).list())
+    held_before = len(store(live).find())
     outcome = send(live, sender, [RECIPIENT], raw, client_ip=OUTSIDE_IP, utf8=True)
     assert outcome.data is not None
     assert outcome.data[0] == 250 and outcome.data[1].startswith("2.0.0 ")
     (got,) = arrivals(live.sink, before, 1)
     assert got.rcpt_tos == [RECIPIENT] and got.content.endswith(raw)
-    assert len(store(live).list()) == held_before
+    assert len(store(live).find()) == held_before
     record = live.last_audit()
     assert record["outcome"] == "relayed" and record["classification"] is None
     assert "classified-never-relayed" not in [rule["name"] for rule in record["rules"]]

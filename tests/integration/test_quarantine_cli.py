@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gateway.actions.heldmeta import HoldStatus, hold_request
-from gateway.actions.quarantine import QuarantineStore
+from gateway.quarantine.local import QuarantineStore
 from tests.support.sink import Sink, free_port
 from tests.unit.actions.samples import (
     ENVELOPE,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.actions.heldmeta import HoldStatus
-from gateway.actions.quarantine import QuarantineStore
 from gateway.config import Settings
+from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.documents import cp1258
 from tests.support.running import running_gateway, settings_for
 from tests.support.sink import Sink
@@ -54,7 +54,7 @@ def test_classified_mail_is_held_and_sender_and_officer_are_told(
         code, text = client.data(MESSAGE)
         wait_for(sink, 2)
     assert code == 250, text
-    records = QuarantineStore(tmp_path / "q").list()
+    records = QuarantineStore(tmp_path / "q").find()
     assert len(records) == 1
     held = records[0]
     assert held.id.encode() in text

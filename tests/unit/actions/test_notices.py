@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 from dataclasses import replace
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from gateway.actions.maildir import MaildirUpstream
-from gateway.actions.notices import build_notices, defuse, send_notices
+from gateway.actions.notices import build_notices, defuse, outgoing
 from gateway.analysis.markings import compile_rules, scan_text
 from gateway.analysis.settings import ClassificationSpec
 from gateway.config import NoticeSettings
+from gateway.quarantine.interface import QueuedNotice
+from gateway.quarantine.outbox import send_notice
 from tests.unit.actions.samples import (
     ENVELOPE,
     SECRET_TEXT,
@@ -25,6 +28,9 @@ from tests.unit.actions.samples import (
 HELD_ID = "20261125T090035Z-0123456789abcdef0123"
 OFFICER = "baomat@thuathienhue.gov.vn"
 SETTINGS = NoticeSettings(security_officer=OFFICER)
+
+
+NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 
 def by_recipient(notices: list[EmailMessage]) -> dict[str, EmailMessage]:
@@ -174,8 +180,10 @@ def test_envelope_is_enough_without_analysis() -> None:
 
 def test_notices_go_out_with_the_null_sender(tmp_path: Path) -> None:
     notices = build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS)
-    report = asyncio.run(send_notices(MaildirUpstream(tmp_path), notices))
-    assert (report.sent, report.failed) == (2, 0)
+    queued = [QueuedNotice(str(n), HELD_ID, item.recipients, item.data, 0, NOW)
+              for n, item in enumerate(map(outgoing, notices))]
+    errors = [asyncio.run(send_notice(MaildirUpstream(tmp_path), item)) for item in queued]
+    assert errors == ["", ""]
     delivered = sorted((tmp_path / "new").iterdir())
     assert len(delivered) == 2
     for path in delivered:

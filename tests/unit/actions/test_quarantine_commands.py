@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.actions.heldmeta import hold_request
-from gateway.actions.quarantine import QuarantineStore
+from gateway.quarantine.local import QuarantineStore
 from gateway.quarantine_cli import add_quarantine_parser
 from tests.unit.actions.samples import (
     ENVELOPE,

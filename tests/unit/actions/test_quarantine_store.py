@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 
 from gateway.actions.heldmeta import HoldRequest, HoldStatus, hold_request
-from gateway.actions.quarantine import (
-    ID_PATTERN,
+from gateway.actions.sealing import SealError, load_key
+from gateway.config import QuarantineSettings, load_settings
+from gateway.quarantine.errors import (
     HeldBusy,
     HeldNotFound,
     HeldStateError,
     InvalidHeldId,
     QuarantineError,
-    QuarantineStore,
 )
-from gateway.actions.sealing import SealError, load_key
-from gateway.config import QuarantineSettings, load_settings
+from gateway.quarantine.local import QuarantineStore
+from gateway.quarantine.records import ID_PATTERN
 from gateway.smtp.spool import Spool
 from tests.unit.actions.samples import (
     ENVELOPE,
@@ -97,13 +97,13 @@ def test_list_get_and_ids_are_unique(tmp_path: Path) -> None:
     other = store.hold(MESSAGE, request())
     assert early.startswith("20260102T030405Z-")
     assert len({early, late, other}) == 3
-    assert store.list()[0].id == early
-    assert {m.id for m in store.list()} == {early, late, other}
+    assert store.find()[0].id == early
+    assert {m.id for m in store.find()} == {early, late, other}
     assert store.get(late).received.endswith("+00:00")
 
 
 def test_list_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
-    assert QuarantineStore(tmp_path / "none").list() == []
+    assert QuarantineStore(tmp_path / "none").find() == []
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_list_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
 )
 def test_bad_ids_are_refused_before_any_path(tmp_path: Path, bad: str) -> None:
     store = QuarantineStore(tmp_path)
-    for operation in (store.get, store.read_message, lambda i: store.delete(i, "x")):
+    for operation in (store.get, store.read_message):
         with pytest.raises(InvalidHeldId, match="not a quarantine id"):
             operation(bad)
     with pytest.raises(InvalidHeldId), store.locked(bad):
@@ -196,36 +196,40 @@ def test_mark_released_records_who_and_when(tmp_path: Path) -> None:
     store = QuarantineStore(tmp_path)
     held_id = store.hold(MESSAGE, request())
     at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-    store.mark_released(held_id, "alice", at, "250 2.0.0 Ok", recipients=("c@x.vn",))
+    with store.locked(held_id) as handle:
+        handle.mark_released("alice", at, "250 2.0.0 Ok", recipients=ENVELOPE.rcpt_tos,
+                             reason="asked by phone")
     metadata = store.get(held_id)
     assert metadata.status is HoldStatus.RELEASED
     assert metadata.release is not None
     assert (metadata.release.by, metadata.release.at) == ("alice", "2026-11-25T09:30:00+00:00")
     assert metadata.release.upstream_reply == "250 2.0.0 Ok"
-    with pytest.raises(HeldStateError, match="released, not held"):
-        store.mark_released(held_id, "bob", at, "250")
+    assert metadata.release.reason == "asked by phone"
+    with pytest.raises(HeldStateError, match="released, not held"), store.locked(held_id) as again:
+        again.mark_released("bob", at, "250")
 
 
 def test_delete_removes_the_message_and_keeps_the_record(tmp_path: Path) -> None:
     store = QuarantineStore(tmp_path, KEY)
     held_id = store.hold(MESSAGE, request())
-    store.delete(held_id, "carol")
+    with store.locked(held_id) as handle:
+        handle.delete("carol", datetime.now(UTC))
     assert not (tmp_path / f"{held_id}.eml.aes").exists()
     metadata = store.get(held_id)
     assert metadata.status is HoldStatus.DELETED
     assert metadata.deletion is not None and metadata.deletion.by == "carol"
-    assert [m.id for m in store.list()] == [held_id]
+    assert [m.id for m in store.find()] == [held_id]
     with pytest.raises(HeldStateError, match="deleted"):
         store.read_message(held_id)
-    with pytest.raises(HeldStateError, match="already deleted"):
-        store.delete(held_id, "carol")
+    with pytest.raises(HeldStateError, match="already deleted"), store.locked(held_id) as again:
+        again.delete("carol", datetime.now(UTC))
 
 
 def test_a_locked_record_is_busy_for_others(tmp_path: Path) -> None:
     store = QuarantineStore(tmp_path)
     held_id = store.hold(MESSAGE, request())
-    with store.locked(held_id) as metadata:
-        assert metadata.id == held_id
+    with store.locked(held_id) as handle:
+        assert handle.metadata.id == held_id
         with pytest.raises(HeldBusy), store.locked(held_id):
             pass
     with store.locked(held_id):

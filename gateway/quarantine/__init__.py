@@ -1,0 +1,1 @@
+"""The quarantine store: held messages, their records and the durable notice queue."""
