@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gateway.actions.heldmeta import hold_request
-from gateway.actions.quarantine import QuarantineStore
 from gateway.actions.release import release_held
+from gateway.quarantine.local import QuarantineStore
 from gateway.smtp.upstream import SmtpUpstream
 from tests.support.live import (
     OUTSIDE_IP,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.quarantine import QuarantineStore
+from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import Pki
 from tests.fixtures.signed import pki_at, signed_pdf
