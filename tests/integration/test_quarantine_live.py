@@ -96,7 +96,7 @@ def test_classified_raw_subject_from_a_legacy_client_is_held_and_the_officer_tol
         code, text = client.data(message)
         wait_for(sink, 2)
     assert code == 250, text
-    records = QuarantineStore(tmp_path / "q").list()
+    records = QuarantineStore(tmp_path / "q").find()
     assert [(r.status, r.decision.classification) for r in records] == [(HoldStatus.HELD, degree)]
     assert QuarantineStore(tmp_path / "q").read_message(records[0].id) == message
     told = sorted(r for received in sink.messages for r in received.rcpt_tos)
