@@ -92,6 +92,8 @@ class Gateway:
         for server in self.servers:
             server.close()
         await _drain(self.limiter, self.settings.server.shutdown_grace)
+        if self.handler.cleanups:
+            await asyncio.wait(list(self.handler.cleanups), timeout=5)
         if self.decisions is not None:
             await self.decisions.stop()
         await self.upstream.close()

@@ -195,7 +195,10 @@ class GatewaySMTP(SMTP):
             return
         self._admitted = True
         self.event_handler.connection_opened(self, session)
-        await super()._handle_client()
+        try:
+            await super()._handle_client()
+        except ConnectionError:  # the client reset the connection while we answered
+            log.info("%s client went away", session.id)
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._admitted and self.session is not None:

@@ -45,6 +45,14 @@ class _SinkSMTP(SMTP):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.xforward: dict[str, str] = {}
 
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._sink.open_connections += 1
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._sink.open_connections -= 1
+        super().connection_lost(error)
+
     async def smtp_XFORWARD(self, arg: str) -> None:
         for item in arg.split():
             name, _, value = item.partition("=")
@@ -107,6 +115,8 @@ class Sink(Controller):  # type: ignore[misc]
         self.behaviour = SinkBehaviour()
         self.messages: list[Received] = []
         self.connections = 0
+        #: Connections open now (made and not yet lost), seen from the upstream's side.
+        self.open_connections = 0
         self.arrived = threading.Event()
         self._smtputf8 = smtputf8
         super().__init__(_Handler(self), hostname="127.0.0.1", port=port or free_port())
