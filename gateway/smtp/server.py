@@ -46,6 +46,23 @@ def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+def valid_domain_literal(domain: str) -> bool:
+    """A `[...]` domain must hold an IPv4 address or `IPv6:` and an IPv6 one (RFC 5321 4.1.3)."""
+    if not domain.startswith("["):
+        return True
+    if not domain.endswith("]"):
+        return False
+    inner = domain[1:-1]
+    try:
+        if inner[:5].upper() == "IPV6:":
+            ipaddress.IPv6Address(inner[5:])
+        else:
+            ipaddress.IPv4Address(inner)
+    except ValueError:
+        return False
+    return True
+
+
 def xtext_decode(value: str) -> str:
     """RFC 3461 xtext (`+2B` for '+'), as XFORWARD values are sent."""
     raw = value.encode("utf-8", "surrogateescape")
@@ -149,8 +166,13 @@ class GatewaySMTP(SMTP):
             if limit and len(plain["local"]) > limit:
                 return None, None
             return f"{plain['local']}@{plain['domain']}", arg[plain.end() :].lstrip()
-        address, rest = super()._getaddr(arg)
-        if address is None:
+        try:
+            address, rest = super()._getaddr(arg)
+        except (IndexError, AttributeError, TypeError, ValueError):
+            # email's header parser raises more than HeaderParseError on cut-off input
+            # (`u@`, `"a"@`, `<a@[>`): that is a malformed address, not a local failure.
+            return None, None
+        if address is None or not valid_domain_literal(address.rpartition("@")[2]):
             return None, None
         consumed = arg[: len(arg) - len(rest or "")].strip()
         if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
@@ -167,10 +189,10 @@ class GatewaySMTP(SMTP):
             text = "\r\n".join(with_enhanced(line) for line in status.split("\r\n"))
         else:
             text = status
-        if isinstance(text, bytes):
-            await super().push(text)
-        else:
-            await super().push(text)
+        if isinstance(text, str):
+            # aiosmtpd echoes some arguments; bytes that were not UTF-8 become "?".
+            text = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "replace")
+        await super().push(text)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """After STARTTLS aiosmtpd starts a new session: keep what the transport told us."""
@@ -240,6 +262,14 @@ class GatewaySMTP(SMTP):
             await self.push(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
             return
         await super().smtp_STARTTLS(arg)
+
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        """aiosmtpd's VRFY, but a malformed address gets 501 5.1.3 without being echoed."""
+        if arg and self._getaddr(arg)[0] is None:
+            await self.push(reply(501, "5.1.3", "Error: malformed address"))
+            return
+        await super().smtp_VRFY(arg)  # type: ignore[arg-type]
 
     @syntax("XFORWARD attribute=value ...")
     async def smtp_XFORWARD(self, arg: str | None) -> None:
