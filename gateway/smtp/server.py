@@ -269,7 +269,7 @@ class GatewaySMTP(SMTP):
         if arg and self._getaddr(arg)[0] is None:
             await self.push(reply(501, "5.1.3", "Error: malformed address"))
             return
-        await super().smtp_VRFY(arg)  # type: ignore[arg-type]
+        await super().smtp_VRFY(arg)
 
     @syntax("XFORWARD attribute=value ...")
     async def smtp_XFORWARD(self, arg: str | None) -> None:

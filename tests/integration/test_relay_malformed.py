@@ -19,47 +19,31 @@ MALFORMED = [
 ]
 
 
-def _no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
+MAIL = ("MAIL FROM:", [], (553, "5.1.3"), "MAIL FROM:<a@x.test>")
+RCPT = ("RCPT TO:", ["MAIL FROM:<a@x.test>"], (553, "5.1.3"), "RCPT TO:<b@x.test>")
+VRFY = ("VRFY ", [], (501, "5.1.3"), "NOOP")
+CASES = [
+    *((*MAIL, address) for address in MALFORMED),
+    *((*RCPT, address) for address in MALFORMED),
+    *((*VRFY, argument) for argument in (b"u@", b'"a"@', b"<a@[>", b"<\xff@x", b"<\xfe\xff")),
+]
+
+
+@pytest.mark.parametrize(("verb", "before", "expected", "after", "argument"), CASES)
+def test_malformed_address_is_a_permanent_error_and_the_session_goes_on(
+    sink: Sink, gateway: tuple[str, int], caplog: pytest.LogCaptureFixture, verb: str,
+    before: list[str], expected: tuple[int, str], after: str, argument: bytes,
+) -> None:
+    with Wire(gateway) as wire:
+        wire.start()
+        for command in before:
+            assert wire.command(command).code == 250
+        answer = wire.command(verb.encode() + argument)
+        assert (answer.code, answer.lines[0][:5]) == expected, answer
+        assert wire.command(after).code == 250
     bad = [record for record in caplog.records if record.levelno >= logging.ERROR
            or record.exc_info]
     assert not bad, [record.getMessage() for record in bad]
-
-
-@pytest.mark.parametrize("address", MALFORMED)
-def test_malformed_sender_is_553_5_1_3(
-    sink: Sink, gateway: tuple[str, int], address: bytes, caplog: pytest.LogCaptureFixture
-) -> None:
-    with Wire(gateway) as wire:
-        wire.start()
-        answer = wire.command(b"MAIL FROM:" + address)
-        assert (answer.code, answer.lines[0][:5]) == (553, "5.1.3"), answer
-        assert wire.command("MAIL FROM:<a@x.test>").code == 250  # the session goes on
-    _no_errors_logged(caplog)
-
-
-@pytest.mark.parametrize("address", MALFORMED)
-def test_malformed_recipient_is_553_5_1_3(
-    sink: Sink, gateway: tuple[str, int], address: bytes, caplog: pytest.LogCaptureFixture
-) -> None:
-    with Wire(gateway) as wire:
-        wire.start()
-        assert wire.command("MAIL FROM:<a@x.test>").code == 250
-        answer = wire.command(b"RCPT TO:" + address)
-        assert (answer.code, answer.lines[0][:5]) == (553, "5.1.3"), answer
-        assert wire.command("RCPT TO:<b@x.test>").code == 250
-    _no_errors_logged(caplog)
-
-
-@pytest.mark.parametrize("argument", [b"u@", b'"a"@', b"<a@[>", b"<\xff@x", b"<\xfe\xff"])
-def test_malformed_vrfy_is_501_5_1_3_and_not_echoed(
-    sink: Sink, gateway: tuple[str, int], argument: bytes, caplog: pytest.LogCaptureFixture
-) -> None:
-    with Wire(gateway) as wire:
-        wire.start()
-        answer = wire.command(b"VRFY " + argument)
-        assert (answer.code, answer.lines[0][:5]) == (501, "5.1.3"), answer
-        assert wire.command("NOOP").code == 250
-    _no_errors_logged(caplog)
 
 
 def test_valid_domain_literals_are_accepted(sink: Sink, gateway: tuple[str, int]) -> None:
