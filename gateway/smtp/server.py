@@ -335,12 +335,17 @@ class GatewaySMTP(SMTP):
             except asyncio.CancelledError:
                 spool.close()
                 raise
+            # From the terminator until the final reply is written, no timer may answer
+            # for the upstream: its reply is the client's (the timer re-arms meanwhile).
+            self.relaying = True
             self._reset_timeout()
             status = await self._relay_shielded(session, envelope, spool, result)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push(status)
         finally:
             session.in_data = False
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
-        await self.push(status)
+            self.relaying = False
+        self._reset_timeout()
         await self.close_if_closing()
 
     async def _relay_shielded(self, session: GatewaySession, envelope: Any, spool: Spool,
@@ -352,14 +357,12 @@ class GatewaySMTP(SMTP):
         """
 
         async def conclude() -> Reply:
-            self.relaying = True
             try:
                 status: Reply = await self.event_handler.handle_message(
                     self, session, envelope, spool, result
                 )
                 return status
             finally:
-                self.relaying = False
                 spool.close()
 
         task = self.loop.create_task(conclude())

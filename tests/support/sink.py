@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -37,6 +38,8 @@ class SinkBehaviour:
     data_delay: float = 0.0
     drop_at_data_end: bool = False
     xforward: bool = True
+    #: Called (in the sink's thread) when a message's data is complete, before answering.
+    on_data: Callable[[], None] | None = None
 
 
 class _SinkSMTP(SMTP):  # type: ignore[misc]
@@ -88,6 +91,8 @@ class _Handler:
 
     async def handle_DATA(self, server: _SinkSMTP, session: Session, envelope: Envelope) -> str:
         behaviour = self.sink.behaviour
+        if behaviour.on_data is not None:
+            behaviour.on_data()
         if behaviour.data_delay:
             await asyncio.sleep(behaviour.data_delay)
         if behaviour.drop_at_data_end:
