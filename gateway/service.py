@@ -43,10 +43,16 @@ async def _drain(limiter: ConnectionLimiter, grace: float) -> None:
     while limiter.open and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     for protocol in list(limiter.open):
-        if protocol.transport is not None:
-            protocol.transport.close()
+        protocol.say_goodbye()
     if limiter.relays:
         await asyncio.wait(list(limiter.relays), timeout=max(0.1, deadline - time.monotonic()))
+    # A finished relay's session writes the upstream's reply, then its goodbye.
+    end = time.monotonic() + 1.0
+    while limiter.open and time.monotonic() < end:
+        await asyncio.sleep(0.02)
+    for protocol in list(limiter.open):
+        if protocol.transport is not None:
+            protocol.transport.close()
     await asyncio.sleep(0)
 
 

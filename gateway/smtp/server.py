@@ -243,18 +243,28 @@ class GatewaySMTP(SMTP):
     def shutdown(self) -> None:
         """Close now if idle; otherwise after the transaction in flight ends."""
         self.closing = True
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
         if self.session is not None and not self.gateway_session().busy:
-            goodbye = reply(421, "4.3.2", "Service shutting down").render()
-            self._writer.write(goodbye.encode() + b"\r\n")
-            transport.close()
+            self.say_goodbye()
+
+    def say_goodbye(self) -> None:
+        """`421 4.3.2` and close: the client knows to come back, not that it was cut off.
+        A message whose relay is running keeps its connection for the upstream's reply."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.relaying:
+            return
+        goodbye = reply(421, "4.3.2", "Service shutting down").render()
+        self._writer.write(goodbye.encode() + b"\r\n")
+        transport.close()
 
     async def close_if_closing(self) -> None:
-        if self.closing and self.transport is not None:
-            await super().push(reply(421, "4.3.2", "Service shutting down").render())
-            self.transport.close()
+        if self.closing:
+            self.say_goodbye()
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str | None) -> None:
+        """After a RSET while shutting down the session is idle: say goodbye."""
+        await super().smtp_RSET(arg)
+        await self.close_if_closing()
 
     async def smtp_STARTTLS(self, arg: str | None) -> None:
         """RFC 3207 resets the session: not in the middle of a mail transaction."""
