@@ -34,6 +34,19 @@ _PLAIN_ADDRESS = re.compile(
 _QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
 
 
+class QuietUnknownCommands(logging.Filter):
+    """aiosmtpd logs a WARNING per unknown command, so a client decides the log volume;
+    those lines are kept only when aiosmtpd's logger is set to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "%r unrecognised: %s":
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+logging.getLogger("mail.log").addFilter(QuietUnknownCommands())
+
+
 def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
     if not address:
         return False

@@ -51,3 +51,15 @@ def test_valid_domain_literals_are_accepted(sink: Sink, gateway: tuple[str, int]
         wire.start()
         assert wire.command("MAIL FROM:<a@[192.0.2.1]>").code == 250
         assert wire.command("RCPT TO:<b@[IPv6:2001:db8::1]>").code == 250
+
+
+def test_unknown_commands_do_not_fill_the_log(
+    sink: Sink, gateway: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        with Wire(gateway) as wire:
+            wire.start()
+            for number in range(4):  # aiosmtpd closes at the fifth
+                assert wire.command(f"JUNK{number}").code == 500
+    assert not [record for record in caplog.records if "JUNK" in record.getMessage()]
