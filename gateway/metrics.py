@@ -30,6 +30,9 @@ UPSTREAM_CONNECTIONS = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+WORKER_RESTARTS = Counter(
+    "tth_worker_restarts", "Workers started by the master to replace one that died"
+)
 TRANSACTIONS = Counter("tth_transactions", "Mail transactions by outcome", ["outcome"])
 UPSTREAM_ERRORS = Counter("tth_upstream_errors", "Upstream failures by kind", ["kind"])
 MESSAGE_SIZE = Histogram(
