@@ -26,7 +26,8 @@ SESSIONS = 150
 BASE = [
     b"EHLO fuzz.test", b"HELO fuzz.test", b"MAIL FROM:<a@x.test>", b"MAIL FROM:<a@x.test> SIZE=10",
     b"RCPT TO:<b@x.test>", b"RCPT TO:<c@x.test>", b"DATA", b"Subject: t\r\n\r\nbody\r\n.",
-    b"RSET", b"NOOP", b"VRFY <b@x.test>", b"HELP", b"STARTTLS", b"AUTH PLAIN AGE=", b"XFORWARD ADDR=1.2.3.4",
+    b"RSET", b"NOOP", b"VRFY <b@x.test>", b"HELP", b"STARTTLS", b"AUTH PLAIN AGE=",
+    b"XFORWARD ADDR=1.2.3.4",
     b"BDAT 10 LAST", b"QUIT",
 ]
 NOISE = [b"\x00", b"\xff", b"\r", b"\n", b"<", b">", b"@", b"[", b'"', b" ", b":", b"\\", b"\xc3("]
