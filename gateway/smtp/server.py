@@ -205,6 +205,8 @@ class GatewaySMTP(SMTP):
         if isinstance(text, str):
             # aiosmtpd echoes some arguments; bytes that were not UTF-8 become "?".
             text = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "replace")
+        if self.transport is None or self.transport.is_closing():
+            return  # the client is gone (uvloop raises on a write to a closed transport)
         await super().push(text)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

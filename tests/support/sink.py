@@ -48,14 +48,6 @@ class _SinkSMTP(SMTP):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.xforward: dict[str, str] = {}
 
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self._sink.open_connections += 1
-
-    def connection_lost(self, error: Exception | None) -> None:
-        self._sink.open_connections -= 1
-        super().connection_lost(error)
-
     async def smtp_XFORWARD(self, arg: str) -> None:
         for item in arg.split():
             name, _, value = item.partition("=")
@@ -120,8 +112,6 @@ class Sink(Controller):  # type: ignore[misc]
         self.behaviour = SinkBehaviour()
         self.messages: list[Received] = []
         self.connections = 0
-        #: Connections open now (made and not yet lost), seen from the upstream's side.
-        self.open_connections = 0
         self.arrived = threading.Event()
         self._smtputf8 = smtputf8
         super().__init__(_Handler(self), hostname="127.0.0.1", port=port or free_port())
@@ -134,3 +124,16 @@ class Sink(Controller):  # type: ignore[misc]
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def held_by_clients(self) -> int:
+        """TCP connections to this sink that a client (the gateway) has not closed yet:
+        ESTABLISHED or CLOSE_WAIT on the client's side, read from /proc/net/tcp."""
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table, encoding="ascii") as lines:
+                for line in list(lines)[1:]:
+                    fields = line.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == self.port and \
+                            fields[3] in ("01", "08"):
+                        count += 1
+        return count
