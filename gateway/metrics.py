@@ -24,6 +24,15 @@ CONNECTIONS_REFUSED = Counter(
 ACTIVE_CONNECTIONS = Gauge(
     "tth_active_connections", "SMTP connections open now", multiprocess_mode="livesum"
 )
+UPSTREAM_CONNECTIONS = Gauge(
+    "tth_upstream_connections",
+    "Connections to the upstream mail system: idle in the pool, or in_use by a transaction",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+WORKER_RESTARTS = Counter(
+    "tth_worker_restarts", "Workers started by the master to replace one that died"
+)
 TRANSACTIONS = Counter("tth_transactions", "Mail transactions by outcome", ["outcome"])
 UPSTREAM_ERRORS = Counter("tth_upstream_errors", "Upstream failures by kind", ["kind"])
 MESSAGE_SIZE = Histogram(

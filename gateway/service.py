@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -22,6 +22,7 @@ from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
 from gateway.smtp.upstream import Upstream
+from gateway.supervise import MasterLink, Supervisor
 
 log = logging.getLogger("gateway.service")
 
@@ -43,10 +44,16 @@ async def _drain(limiter: ConnectionLimiter, grace: float) -> None:
     while limiter.open and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     for protocol in list(limiter.open):
-        if protocol.transport is not None:
-            protocol.transport.close()
+        protocol.say_goodbye()
     if limiter.relays:
         await asyncio.wait(list(limiter.relays), timeout=max(0.1, deadline - time.monotonic()))
+    # A finished relay's session writes the upstream's reply, then its goodbye.
+    end = time.monotonic() + 1.0
+    while limiter.open and time.monotonic() < end:
+        await asyncio.sleep(0.02)
+    for protocol in list(limiter.open):
+        if protocol.transport is not None:
+            protocol.transport.close()
     await asyncio.sleep(0)
 
 
@@ -92,20 +99,30 @@ class Gateway:
         for server in self.servers:
             server.close()
         await _drain(self.limiter, self.settings.server.shutdown_grace)
+        if self.handler.cleanups:
+            await asyncio.wait(list(self.handler.cleanups), timeout=5)
         if self.decisions is not None:
             await self.decisions.stop()
         await self.upstream.close()
         self.audit.close()
 
 
-async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool) -> None:
-    """Serve every listen address until SIGTERM or SIGINT, then drain."""
+async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
+                     master: MasterLink | None = None) -> None:
+    """Serve every listen address until SIGTERM or SIGINT (or the master's death), then drain."""
     gateway = Gateway(settings)
     await gateway.start(reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if master is not None:
+        master.watch(loop, stop.set)
+        master.ready()
+        if master.replacement:
+            from gateway import metrics
+
+            metrics.WORKER_RESTARTS.inc()
     if gateway.decisions is not None:
         loop.add_signal_handler(signal.SIGHUP, gateway.decisions.request_reload)
     if announce:
@@ -119,10 +136,11 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool) ->
     await gateway.stop()
 
 
-def _worker_main(settings: Settings) -> None:
+def _worker_main(settings: Settings, master: MasterLink) -> None:
+    master.bind()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _run(lambda: run_worker(settings, reuse_port=True, announce=False))
+    _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
 
 
 def _start_metrics(settings: Settings) -> None:
@@ -145,33 +163,27 @@ def serve(settings: Settings) -> int:
 
 
 def _serve_workers(settings: Settings, workers: int) -> int:
-    """N processes bound to the same ports with SO_REUSEPORT; this one serves /metrics."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        directory = tempfile.mkdtemp(prefix="tth-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    """N processes bound to the same ports with SO_REUSEPORT, kept alive by this one, which
+    serves /metrics. The workers' temporary files (and the metrics folder, unless one is
+    given) live in a folder this process removes at the end, even after a worker was killed."""
+    run = Path(tempfile.mkdtemp(prefix="tth-run-"))
+    (run / "tmp").mkdir()
+    os.environ["TMPDIR"] = str(run / "tmp")
+    directory = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(run))
     for stale in Path(directory).glob("*.db"):
         stale.unlink()
-    context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_worker_main, args=(settings,)) for _ in range(workers)]
-    for child in children:
-        child.start()
-    _start_metrics(settings)
-    log.warning(
-        "tth-gateway: %d workers listening on %s, relaying to %s",
-        workers,
-        ", ".join(settings.server.listen),
-        settings.upstream.address,
-    )
 
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.pid is not None and child.is_alive():
-                os.kill(child.pid, signum)
+    def announce() -> None:
+        log.warning(
+            "tth-gateway: %d workers listening on %s, relaying to %s",
+            workers,
+            ", ".join(settings.server.listen),
+            settings.upstream.address,
+        )
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    for child in children:
-        child.join()
-    failed = [child.exitcode for child in children if child.exitcode not in (0, -signal.SIGTERM)]
-    return 1 if failed else 0
+    try:
+        supervisor = Supervisor(workers, _worker_main, settings, announce)
+        _start_metrics(settings)
+        return supervisor.run()
+    finally:
+        shutil.rmtree(run, ignore_errors=True)

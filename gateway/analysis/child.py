@@ -11,10 +11,12 @@ import logging
 import os
 import pickle
 import resource
+import signal
 import sys
 from typing import BinaryIO
 
 from gateway.analysis.pool import FRAME, analyse_job
+from gateway.supervise import die_with_parent
 
 
 def _read_frame(stream: BinaryIO) -> bytes | None:
@@ -49,6 +51,7 @@ def cap_memory(megabytes: int) -> None:
 
 
 def main() -> None:
+    die_with_parent(signal.SIGKILL)  # stdin's end of file also stops it, between jobs
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s analysis-worker %(name)s %(message)s")
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
@@ -58,8 +61,11 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
     while (frame := _read_frame(source)) is not None:
         result = pickle.dumps(_answer(frame), protocol=pickle.HIGHEST_PROTOCOL)
-        sink.write(FRAME.pack(len(result)) + result)
-        sink.flush()
+        try:
+            sink.write(FRAME.pack(len(result)) + result)
+            sink.flush()
+        except BrokenPipeError:  # the gateway worker is gone: nobody wants the answer
+            os._exit(0)  # not sys.exit: flushing the dead pipe again at exit would fail too
 
 
 if __name__ == "__main__":

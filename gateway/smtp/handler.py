@@ -7,6 +7,7 @@ decider said so. The client hears 250 only when the upstream said 250.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -97,6 +98,8 @@ class RelayHandler:
         self.audit = audit
         self.holding = holding
         self.route_upstream = route_upstream or _no_routes
+        #: Transactions being abandoned after their client left (awaited at shutdown).
+        self.cleanups: set[asyncio.Task[None]] = set()
 
     # connection life
 
@@ -109,9 +112,14 @@ class RelayHandler:
 
     def connection_closed(self, server: GatewaySMTP, session: GatewaySession) -> None:
         metrics.ACTIVE_CONNECTIONS.dec()
+        session.closed = True
         if session.transaction is not None:
             # A command may have been cut off mid-exchange: the connection is not reused.
-            server.loop.create_task(self._abandon(session, "client went away", clean=False))
+            task = server.loop.create_task(
+                self._abandon(session, "client went away", clean=False)
+            )
+            self.cleanups.add(task)
+            task.add_done_callback(self.cleanups.discard)
 
     async def handle_exception(self, error: Exception) -> str:
         """A bug must not bounce mail: the client hears a temporary failure and retries."""
@@ -226,8 +234,9 @@ class RelayHandler:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
             log.warning("%s upstream unavailable at MAIL: %s", session.id, exc)
             return reply(*UPSTREAM_DOWN, reason=str(exc))
-        if answer.code != 250:
-            await self.upstream.release(connection, reusable=True)
+        if answer.code != 250 or session.closed:
+            # A client that left while MAIL was in flight ends no transaction: release now.
+            await self.upstream.release(connection, reusable=answer.code != 250)
             return answer
         transaction.upstream = connection
         session.transaction = transaction
@@ -320,13 +329,15 @@ class RelayHandler:
         transaction, session.transaction = session.transaction, None
         if transaction is None or transaction.upstream is None:
             return
-        reusable = clean and not transaction.upstream_broken
-        if reusable:
-            try:
+        reusable = False
+        try:
+            if clean and not transaction.upstream_broken:
                 await transaction.upstream.rset()
-            except UpstreamError:
-                reusable = False
-        await self.upstream.release(transaction.upstream, reusable=reusable)
+                reusable = True
+        except UpstreamError:
+            pass
+        finally:  # also when this command is cancelled because the client left
+            await self.upstream.release(transaction.upstream, reusable=reusable)
         log.debug("%s transaction %s abandoned (%s)", session.id, transaction.id, why)
 
     async def data_aborted(self, session: GatewaySession) -> None:

@@ -35,6 +35,19 @@ _PLAIN_ADDRESS = re.compile(
 _QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
 
 
+class QuietUnknownCommands(logging.Filter):
+    """aiosmtpd logs a WARNING per unknown command, so a client decides the log volume;
+    those lines are kept only when aiosmtpd's logger is set to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "%r unrecognised: %s":
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+logging.getLogger("mail.log").addFilter(QuietUnknownCommands())
+
+
 def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
     if not address:
         return False
@@ -45,6 +58,23 @@ def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return any(ip in network for network in networks)
+
+
+def valid_domain_literal(domain: str) -> bool:
+    """A `[...]` domain must hold an IPv4 address or `IPv6:` and an IPv6 one (RFC 5321 4.1.3)."""
+    if not domain.startswith("["):
+        return True
+    if not domain.endswith("]"):
+        return False
+    inner = domain[1:-1]
+    try:
+        if inner[:5].upper() == "IPV6:":
+            ipaddress.IPv6Address(inner[5:])
+        else:
+            ipaddress.IPv4Address(inner)
+    except ValueError:
+        return False
+    return True
 
 
 def xtext_decode(value: str) -> str:
@@ -150,8 +180,13 @@ class GatewaySMTP(SMTP):
             if limit and len(plain["local"]) > limit:
                 return None, None
             return f"{plain['local']}@{plain['domain']}", arg[plain.end() :].lstrip()
-        address, rest = super()._getaddr(arg)
-        if address is None:
+        try:
+            address, rest = super()._getaddr(arg)
+        except (IndexError, AttributeError, TypeError, ValueError):
+            # email's header parser raises more than HeaderParseError on cut-off input
+            # (`u@`, `"a"@`, `<a@[>`): that is a malformed address, not a local failure.
+            return None, None
+        if address is None or not valid_domain_literal(address.rpartition("@")[2]):
             return None, None
         consumed = arg[: len(arg) - len(rest or "")].strip()
         if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
@@ -168,10 +203,12 @@ class GatewaySMTP(SMTP):
             text = "\r\n".join(with_enhanced(line) for line in status.split("\r\n"))
         else:
             text = status
-        if isinstance(text, bytes):
-            await super().push(text)
-        else:
-            await super().push(text)
+        if isinstance(text, str):
+            # aiosmtpd echoes some arguments; bytes that were not UTF-8 become "?".
+            text = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "replace")
+        if self.transport is None or self.transport.is_closing():
+            return  # the client is gone (uvloop raises on a write to a closed transport)
+        await super().push(text)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """After STARTTLS aiosmtpd starts a new session: keep what the transport told us."""
@@ -196,7 +233,10 @@ class GatewaySMTP(SMTP):
             return
         self._admitted = True
         self.event_handler.connection_opened(self, session)
-        await super()._handle_client()
+        try:
+            await super()._handle_client()
+        except ConnectionError:  # the client reset the connection while we answered
+            log.info("%s client went away", session.id)
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._admitted and self.session is not None:
@@ -219,18 +259,28 @@ class GatewaySMTP(SMTP):
     def shutdown(self) -> None:
         """Close now if idle; otherwise after the transaction in flight ends."""
         self.closing = True
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
         if self.session is not None and not self.gateway_session().busy:
-            goodbye = reply(421, "4.3.2", "Service shutting down").render()
-            self._writer.write(goodbye.encode() + b"\r\n")
-            transport.close()
+            self.say_goodbye()
+
+    def say_goodbye(self) -> None:
+        """`421 4.3.2` and close: the client knows to come back, not that it was cut off.
+        A message whose relay is running keeps its connection for the upstream's reply."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.relaying:
+            return
+        goodbye = reply(421, "4.3.2", "Service shutting down").render()
+        self._writer.write(goodbye.encode() + b"\r\n")
+        transport.close()
 
     async def close_if_closing(self) -> None:
-        if self.closing and self.transport is not None:
-            await super().push(reply(421, "4.3.2", "Service shutting down").render())
-            self.transport.close()
+        if self.closing:
+            self.say_goodbye()
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str | None) -> None:
+        """After a RSET while shutting down the session is idle: say goodbye."""
+        await super().smtp_RSET(arg)
+        await self.close_if_closing()
 
     async def smtp_STARTTLS(self, arg: str | None) -> None:
         """RFC 3207 resets the session: not in the middle of a mail transaction."""
@@ -238,6 +288,14 @@ class GatewaySMTP(SMTP):
             await self.push(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
             return
         await super().smtp_STARTTLS(arg)
+
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        """aiosmtpd's VRFY, but a malformed address gets 501 5.1.3 without being echoed."""
+        if arg and self._getaddr(arg)[0] is None:
+            await self.push(reply(501, "5.1.3", "Error: malformed address"))
+            return
+        await super().smtp_VRFY(arg)
 
     @syntax("XFORWARD attribute=value ...")
     async def smtp_XFORWARD(self, arg: str | None) -> None:
@@ -304,12 +362,17 @@ class GatewaySMTP(SMTP):
             except asyncio.CancelledError:
                 spool.close()
                 raise
+            # From the terminator until the final reply is written, no timer may answer
+            # for the upstream: its reply is the client's (the timer re-arms meanwhile).
+            self.relaying = True
             self._reset_timeout()
             status = await self._relay_shielded(session, envelope, spool, result)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push(status)
         finally:
             session.in_data = False
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
-        await self.push(status)
+            self.relaying = False
+        self._reset_timeout()
         await self.close_if_closing()
 
     async def _relay_shielded(self, session: GatewaySession, envelope: Any, spool: Spool,
@@ -321,14 +384,12 @@ class GatewaySMTP(SMTP):
         """
 
         async def conclude() -> Reply:
-            self.relaying = True
             try:
                 status: Reply = await self.event_handler.handle_message(
                     self, session, envelope, spool, result
                 )
                 return status
             finally:
-                self.relaying = False
                 spool.close()
 
         task = self.loop.create_task(conclude())

@@ -45,6 +45,8 @@ class GatewaySession(Session):
         self.client = ClientFacts()
         self.transaction: Transaction | None = None
         self.in_data = False
+        #: The client connection is gone; nothing may be attached to the session any more.
+        self.closed = False
 
     @property
     def busy(self) -> bool:

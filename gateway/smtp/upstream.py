@@ -13,6 +13,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from gateway import metrics
 from gateway.config import UpstreamSettings, parse_hostport
 from gateway.smtp.replies import Reply, from_upstream, reply
 from gateway.smtp.spool import Spool
@@ -180,13 +181,19 @@ class SmtpConnection:
 
 
 class SmtpUpstream:
-    """A pool of SMTP connections to one upstream host."""
+    """A pool of SMTP connections to one upstream host.
+
+    The pool owns every connection it hands out until it is released, once:
+    a second release of the same connection is ignored, so whichever of the
+    client's goodbye and a command in flight ends first gives it back.
+    """
 
     def __init__(self, settings: UpstreamSettings, hostname: str) -> None:
         self._settings = settings
         self._host, self._port = parse_hostport(settings.address, 25)
         self._hostname = settings.helo or hostname
         self._idle: list[SmtpConnection] = []
+        self._in_use: set[SmtpConnection] = set()
         self._tls_context = self._client_tls_context(settings)
 
     @staticmethod
@@ -214,6 +221,9 @@ class SmtpUpstream:
         try:
             await client.connect()
             await client.ehlo()
+        except asyncio.CancelledError:
+            client.close()
+            raise
         except aiosmtplib.SMTPConnectError as exc:
             raise UpstreamError("connect", str(exc)) from exc
         except aiosmtplib.SMTPTimeoutError as exc:
@@ -229,26 +239,42 @@ class SmtpUpstream:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
+            metrics.UPSTREAM_CONNECTIONS.labels("idle").dec()
             if connection.alive and now - connection.last_used < self._settings.pool_idle_seconds:
-                return connection
+                return self._lend(connection)
             connection.client.close()
-        return await self._connect()
+        return self._lend(await self._connect())
+
+    def _lend(self, connection: SmtpConnection) -> SmtpConnection:
+        self._in_use.add(connection)
+        metrics.UPSTREAM_CONNECTIONS.labels("in_use").inc()
+        return connection
 
     async def release(self, connection: UpstreamConnection, *, reusable: bool) -> None:
+        """Pool or close a connection handed out by `acquire`; later releases do nothing."""
         assert isinstance(connection, SmtpConnection)
+        if connection not in self._in_use:
+            return
+        self._in_use.discard(connection)
+        metrics.UPSTREAM_CONNECTIONS.labels("in_use").dec()
         if reusable and connection.alive and len(self._idle) < self._settings.pool_size:
             connection.last_used = time.monotonic()
             self._idle.append(connection)
+            metrics.UPSTREAM_CONNECTIONS.labels("idle").inc()
         else:
             await self._quit(connection)
 
     @staticmethod
     async def _quit(connection: SmtpConnection) -> None:
-        if connection.alive:
-            with contextlib.suppress(aiosmtplib.SMTPException, TimeoutError, OSError):
-                await asyncio.wait_for(connection.client.quit(), 2)
-        connection.client.close()
+        """QUIT politely (bounded); the socket is closed even when this task is cancelled."""
+        try:
+            if connection.alive:
+                with contextlib.suppress(aiosmtplib.SMTPException, TimeoutError, OSError):
+                    await asyncio.wait_for(connection.client.quit(), 2)
+        finally:
+            connection.client.close()
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
+        metrics.UPSTREAM_CONNECTIONS.labels("idle").dec(len(idle))
         await asyncio.gather(*(self._quit(connection) for connection in idle))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ class SinkBehaviour:
     data_delay: float = 0.0
     drop_at_data_end: bool = False
     xforward: bool = True
+    #: Called (in the sink's thread) when a message's data is complete, before answering.
+    on_data: Callable[[], None] | None = None
 
 
 class _SinkSMTP(SMTP):  # type: ignore[misc]
@@ -80,6 +83,8 @@ class _Handler:
 
     async def handle_DATA(self, server: _SinkSMTP, session: Session, envelope: Envelope) -> str:
         behaviour = self.sink.behaviour
+        if behaviour.on_data is not None:
+            behaviour.on_data()
         if behaviour.data_delay:
             await asyncio.sleep(behaviour.data_delay)
         if behaviour.drop_at_data_end:
@@ -119,3 +124,16 @@ class Sink(Controller):  # type: ignore[misc]
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def held_by_clients(self) -> int:
+        """TCP connections to this sink that a client (the gateway) has not closed yet:
+        ESTABLISHED or CLOSE_WAIT on the client's side, read from /proc/net/tcp."""
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table, encoding="ascii") as lines:
+                for line in list(lines)[1:]:
+                    fields = line.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == self.port and \
+                            fields[3] in ("01", "08"):
+                        count += 1
+        return count

@@ -1,0 +1,202 @@
+"""The process model of `serve --workers N`: a master that keeps N workers alive, and workers
+(and their analysis children) that never outlive their parent.
+
+Each worker is tied to the master twice: the kernel sends it SIGTERM when the
+master dies (Linux `prctl(PR_SET_PDEATHSIG)`), and it watches its end of a
+socket pair whose other end only the master holds (end of file: the master is
+gone). The same socket pair carries the worker's "ready" once its listening
+sockets are bound. The master restarts a worker that dies, with a log line,
+backing off when one dies again and again right after starting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from prometheus_client import multiprocess
+
+log = logging.getLogger("gateway.supervise")
+
+PR_SET_PDEATHSIG = 1
+READY = b"ready"
+#: A worker that dies sooner than this after starting is restarted with a growing delay.
+QUICK_DEATH = 10.0
+MAX_BACKOFF = 30.0
+
+
+def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None) -> None:
+    """Ask the kernel to send `signum` to this process when its parent dies (Linux); if the
+    `parent` pid is already gone (it died before we asked), take the signal now."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+
+
+@dataclass
+class MasterLink:
+    """What a worker gets from the master: its pid and the worker's end of their socket pair."""
+
+    master: int
+    channel: Connection
+    replacement: bool = False
+
+    def bind(self) -> None:
+        """Called first thing in the worker: die with the master."""
+        die_with_parent(signal.SIGTERM, self.master)
+
+    def watch(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+        """Call `stop` when the master's end closes (it never writes, so readable means gone)."""
+        fd = self.channel.fileno()
+
+        def gone() -> None:
+            loop.remove_reader(fd)
+            log.error("master process %d is gone: stopping this worker", self.master)
+            stop()
+
+        loop.add_reader(fd, gone)
+
+    def ready(self) -> None:
+        """Tell the master this worker's sockets are bound."""
+        self.channel.send_bytes(READY)
+
+
+@dataclass
+class _Slot:
+    number: int
+    process: multiprocessing.process.BaseProcess | None = None
+    channel: Connection | None = None
+    ready: bool = False
+    started: float = 0.0
+    backoff: float = 0.0
+    restart_at: float | None = None
+    exits: list[int | None] = field(default_factory=list)
+
+
+class Supervisor:
+    """Starts `count` workers running `target(settings, link)`, restarts the ones that die,
+    forwards SIGTERM/SIGINT/SIGHUP to them, and returns once all stopped after a signal."""
+
+    def __init__(self, count: int, target: Callable[..., None], settings: Any,
+                 announce: Callable[[], None]) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._target = target
+        self._settings = settings
+        self._announce = announce
+        self._slots = [_Slot(number) for number in range(count)]
+        self._stopping = False
+        self._failed_start = False
+        #: How the workers ended after the stop signal (earlier deaths were replaced).
+        self._final_exits: list[int | None] = []
+
+    def _start(self, slot: _Slot, *, replacement: bool) -> None:
+        ours, theirs = self._context.Pipe(duplex=True)
+        link = MasterLink(os.getpid(), theirs, replacement)
+        process = self._context.Process(target=self._target, args=(self._settings, link),
+                                        name=f"tth-worker-{slot.number}")
+        process.start()
+        theirs.close()
+        slot.process, slot.channel, slot.ready = process, ours, False
+        slot.started, slot.restart_at = time.monotonic(), None
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self._stopping = True
+        for slot in self._slots:
+            process = slot.process
+            if process is not None and process.pid is not None and process.is_alive():
+                os.kill(process.pid, signum)
+
+    def run(self) -> int:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._forward)
+        for slot in self._slots:
+            self._start(slot, replacement=False)
+        announced = False
+        while any(slot.process is not None for slot in self._slots) or (
+            not self._stopping and any(slot.restart_at is not None for slot in self._slots)
+        ):
+            self._wait_once()
+            if not announced and all(slot.ready for slot in self._slots):
+                announced = True
+                self._announce()
+            for slot in self._slots:
+                self._reap(slot, announced)
+                self._restart_when_due(slot)
+        failed = self._failed_start or any(
+            code not in (0, -signal.SIGTERM, -signal.SIGINT) for code in self._final_exits
+        )
+        return 1 if failed else 0
+
+    def _wait_once(self) -> None:
+        watched: list[Any] = []
+        for slot in self._slots:
+            if slot.process is not None:
+                watched.append(slot.process.sentinel)
+                if slot.channel is not None and not slot.ready:
+                    watched.append(slot.channel)
+        if not watched:  # only restarts waiting for their delay
+            time.sleep(0.5)
+            return
+        for item in wait(watched, timeout=0.5):
+            for slot in self._slots:
+                if slot.channel is item:
+                    self._read_ready(slot, item)
+
+    @staticmethod
+    def _read_ready(slot: _Slot, channel: Connection) -> None:
+        try:
+            slot.ready = channel.recv_bytes() == READY
+        except (EOFError, OSError):
+            slot.ready = False  # it died; its sentinel says so
+            return
+        if slot.exits:
+            log.warning("worker %d (pid %s) replaced and listening", slot.number,
+                        slot.process.pid if slot.process else "?")
+
+    def _reap(self, slot: _Slot, announced: bool) -> None:
+        process = slot.process
+        if process is None or process.is_alive():
+            return
+        process.join()
+        slot.exits.append(process.exitcode)
+        if slot.channel is not None:
+            slot.channel.close()
+        slot.process, slot.channel, slot.ready = None, None, False
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory and process.pid is not None:
+            multiprocess.mark_process_dead(process.pid, directory)  # type: ignore[no-untyped-call]
+        if self._stopping:
+            self._final_exits.append(process.exitcode)
+            return
+        if not announced:
+            log.error("worker %d (pid %s) exited with %s before it was listening; stopping",
+                      slot.number, process.pid, process.exitcode)
+            self._failed_start = True
+            self._forward(signal.SIGTERM, None)
+            return
+        lived = time.monotonic() - slot.started
+        slot.backoff = min(MAX_BACKOFF, max(1.0, slot.backoff * 2)) if lived < QUICK_DEATH else 0.0
+        log.error("worker %d (pid %s) exited with %s; starting a replacement in %.0f s",
+                  slot.number, process.pid, process.exitcode, slot.backoff)
+        slot.restart_at = time.monotonic() + slot.backoff
+
+    def _restart_when_due(self, slot: _Slot) -> None:
+        if slot.restart_at is None or self._stopping:
+            slot.restart_at = None if self._stopping else slot.restart_at
+            return
+        if time.monotonic() >= slot.restart_at:
+            self._start(slot, replacement=True)

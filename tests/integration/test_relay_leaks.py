@@ -1,0 +1,101 @@
+"""Upstream connections have one owner: clients that vanish mid-command leak none."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import uvloop
+
+from gateway.service import Gateway
+from tests.support.live import metric
+from tests.support.sink import Sink
+from tests.support.wire import Wire
+
+PIPELINED = b"EHLO x\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n"
+IN_USE = {"state": "in_use"}
+IDLE = {"state": "idle"}
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer gets a TCP reset, not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def settle(sink: Sink, expected: Callable[[], float], seconds: float = 20.0) -> None:
+    """Wait until the upstream holds exactly the connections the pool keeps idle."""
+    deadline = time.monotonic() + seconds
+    while sink.held_by_clients() != expected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The gateway's event loop: the standard one, and uvloop as `serve` uses it."""
+    previous = asyncio.get_event_loop_policy()
+    if request.param == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        yield request.param
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+def test_vanishing_pipelining_clients_leak_no_upstream_connection(
+    loop_kind: str, sink: Sink, gateway_at: Callable[..., Gateway],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    in_use_before, idle_before = metric("tth_upstream_connections", IN_USE), metric(
+        "tth_upstream_connections", IDLE)
+    gateway = gateway_at(sink.address, max_connections=500, max_connections_per_ip=500)
+    address = gateway.addresses()[0]
+    caplog.set_level(logging.WARNING)
+    for number in range(200):
+        sock = socket.create_connection(address, timeout=10)
+        sock.recv(512)  # the banner
+        sock.sendall(PIPELINED)
+        if number % 3 == 0:  # let some MAIL commands reach the upstream before the reset
+            time.sleep(0.002)
+        reset(sock)
+    assert sink.connections > 0, "no MAIL reached the upstream: the test proves nothing"
+
+    def idle() -> float:
+        return metric("tth_upstream_connections", IDLE) - idle_before
+
+    settle(sink, idle)
+    assert sink.held_by_clients() == idle()
+    assert metric("tth_upstream_connections", IN_USE) == in_use_before
+    with Wire(address) as wire:  # the gateway still serves
+        wire.reply()
+        assert wire.command("EHLO x").code == 250
+        assert wire.command("MAIL FROM:<a@x.test>").code == 250
+        assert wire.command("QUIT").code == 221
+    gc.collect()  # "Task exception was never retrieved" is logged when the task is collected
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR
+              or record.exc_info or "never retrieved" in record.getMessage()]
+    assert not errors, [record.getMessage() for record in errors]
+
+
+def test_an_abandoned_transaction_returns_its_connection_to_the_pool(
+    sink: Sink, gateway_at: Callable[..., Gateway]
+) -> None:
+    in_use_before = metric("tth_upstream_connections", IN_USE)
+    gateway = gateway_at(sink.address)
+    opened = sink.connections  # the sink's own readiness probe counts too
+    with Wire(gateway.addresses()[0]) as wire:
+        wire.reply()
+        wire.command("EHLO x")
+        assert wire.command("MAIL FROM:<a@x.test>").code == 250
+        assert metric("tth_upstream_connections", IN_USE) == in_use_before + 1
+        assert wire.command("RSET").code == 250
+        assert metric("tth_upstream_connections", IN_USE) == in_use_before
+        assert wire.command("MAIL FROM:<a@x.test>").code == 250
+        wire.command("QUIT")
+    assert sink.connections == opened + 1  # the RSET connection was pooled and reused

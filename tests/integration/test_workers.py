@@ -1,0 +1,168 @@
+"""`serve --workers N` with real processes: workers die with their master, a dead worker is
+replaced and logged, "listening" is logged once the sockets are bound, nothing is left over."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.accept import accept_all_policies
+from tests.support.sink import Sink, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
+LISTENING = "workers listening on"
+
+
+@dataclass
+class Served:
+    port: int
+    metrics: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    metrics_folder: Path
+
+    def text(self) -> str:
+        return self.log.read_text("utf-8", "replace")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def workers(master: int) -> list[int]:
+    """The worker processes (not multiprocessing's resource tracker)."""
+    return [pid for pid in _children(master)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def until(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return bool(condition())  # type: ignore[operator]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            return client.noop()[0] == 250
+    except OSError:
+        return False
+
+
+@contextmanager
+def serving_workers(tmp_path: Path, upstream: str, workers: int) -> Iterator[Served]:
+    """`serve --workers N`; every process it started is killed at the end, test failed or not."""
+    port, metrics = free_port(), free_port()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "server:\n  hostname: gw.test\n  shutdown_grace: 2\n"
+        "upstream:\n  starttls: \"off\"\n  timeout: 10\n"
+        f"audit:\n  path: {tmp_path / 'audit.jsonl'}\n"
+    )
+    log = tmp_path / "stderr.log"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(folder)}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+             "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
+             "--metrics", f"127.0.0.1:{metrics}", "--workers", str(workers),
+             "--policies", str(accept_all_policies(tmp_path / "policies"))],
+            cwd=tmp_path, env=environment, stderr=stderr,
+        )
+    seen: set[int] = set()
+    served = Served(port, metrics, process, log, folder)
+    try:
+        assert until(lambda: LISTENING in served.text() or process.poll() is not None, 120), \
+            served.text()
+        assert process.poll() is None, served.text()
+        yield served
+    finally:
+        seen.update(descendants(process.pid))
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        for pid in seen:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_listening_is_logged_once_the_sockets_answer(sink: Sink, tmp_path: Path) -> None:
+    with serving_workers(tmp_path, sink.address, 2) as served:
+        assert _answers(served.port)  # right after the line, without waiting
+        assert len(workers(served.process.pid)) == 2
+
+
+def test_kill_9_of_the_master_takes_workers_and_analysis_children_along(
+    sink: Sink, tmp_path: Path
+) -> None:
+    with serving_workers(tmp_path, sink.address, 2) as served:
+        with smtplib.SMTP("127.0.0.1", served.port, timeout=30) as client:
+            client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+        family = descendants(served.process.pid)
+        assert len(family) > 2, "expected workers and their analysis children"
+        served.process.kill()
+        served.process.wait(10)
+        assert until(lambda: not any(alive(pid) for pid in family), 30), [
+            pid for pid in family if alive(pid)
+        ]
+        assert not _answers(served.port)
+
+
+def test_a_dead_worker_is_replaced_logged_and_counted(sink: Sink, tmp_path: Path) -> None:
+    with serving_workers(tmp_path, sink.address, 2) as served:
+        first, second = workers(served.process.pid)
+        os.kill(first, signal.SIGKILL)
+        assert until(lambda: "replaced and listening" in served.text(), 120), served.text()
+        now = workers(served.process.pid)
+        assert len(now) == 2 and first not in now and second in now
+        assert "exited with -9" in served.text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{served.metrics}/metrics",
+                                    timeout=10) as page:
+            assert "tth_worker_restarts_total 1.0" in page.read().decode()
+        with smtplib.SMTP("127.0.0.1", served.port, timeout=30) as client:
+            client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(60) == 0
+        assert "Traceback" not in served.text(), served.text()
+        assert not list(served.metrics_folder.iterdir()), "the metrics folder was left behind"
