@@ -65,6 +65,7 @@ def document_json(document: Document) -> dict[str, Any]:
         "sha256": document.sha256,
         "doc_type": document.doc_type,
         "doc_type_evidence": document.doc_type_evidence,
+        "doc_type_source": document.doc_type_source,
         "official_number": document.official_number,
         "classification": document.classification.value if document.classification else None,
         "markings": [marking_json(marking) for marking in document.markings],

@@ -5,17 +5,28 @@ a list of document type ids (`[giay_moi, bao_cao]`), or one of the words
 `designated` (the types the policy's `document_types` mark as designated for
 signing), `official` (designated types, and any document bearing an official
 number "Số: …"), `any` (every document).
+
+`doc_type` also takes `{documents: <selection>, evidence: filename | content | number}`:
+the weakest evidence of the document's kind that counts. `filename` (the default)
+counts a type read from the file name or the subject alone; `content` needs the
+document's own text (a printed title, a "V/v" summary line, a number); `number`
+needs an official number printed in it ("Số: 12/BC-UBND") or a valid signature
+by an agency of `signatures.agency_organisations`. Rules that refuse a citizen
+use `number`: a name proves nothing about what a file holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import RootModel, model_validator
 
+from gateway.analysis.doctype import Source
 from gateway.analysis.model import Document
 from gateway.policy.conditions.base import (
     ConditionType,
@@ -30,24 +41,56 @@ from gateway.policy.conditions.base import (
     compile_regex,
     names,
 )
+from gateway.signatures.identity import signer_matches_agency
+from gateway.signatures.model import SignatureStatus
 
 SELECTION_WORDS = ("any", "designated", "official")
+EvidenceLevel = Literal["filename", "content", "number"]
+EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = ("filename", "content", "number")
+
+
+def evidence_level(document: Document, agencies: Mapping[str, tuple[str, ...]]) -> int:
+    """How strongly the document shows what it is: the index of `EVIDENCE_LEVELS`, -1 none.
+
+    An official number is only ever read in the document's own text; a valid
+    signature by an agency counts as much as the number.
+    """
+    if document.official_number is not None or _agency_signed(document, agencies):
+        return 2
+    if Source(document.doc_type_source).from_content:
+        return 1
+    return 0 if document.doc_type != "other" else -1
+
+
+def _agency_signed(document: Document, agencies: Mapping[str, tuple[str, ...]]) -> bool:
+    return document.signature.status is SignatureStatus.VALID and any(
+        result.signer is not None and signer_matches_agency(result.signer, agency, agencies)
+        for result in document.signature.signatures
+        for agency in agencies
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """A compiled document selection; `types` None means every document."""
+    """A compiled document selection; `types` None means every document.
+
+    `evidence` is the weakest evidence level (index of `EVIDENCE_LEVELS`) that counts.
+    """
 
     types: frozenset[str] | None
     official_number: bool = False
     label: str = "any"
+    evidence: int = 0
+    agencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def selects(self, document: Document) -> bool:
         if self.types is None:
             return True
-        return document.doc_type in self.types or (
+        kind = document.doc_type in self.types or (
             self.official_number and document.official_number is not None
         )
+        return kind and (self.evidence == 0 or evidence_level(document, self.agencies)
+                         >= self.evidence)
 
     def chosen(self, documents: tuple[Document, ...]) -> list[Document]:
         return [document for document in documents if self.selects(document)]
@@ -78,8 +121,16 @@ def _found(documents: list[Document], what: str) -> Match:
     return Match(f"{what}: {', '.join(labels)}", documents=labels)
 
 
-class SelectionSpec(RootModel[Names]):
-    """`doc_type: [giay_moi, bao_cao]`, `doc_type: designated`, `doc_type: official`."""
+class EvidenceSelectionSpec(Spec):
+    """`doc_type: {documents: official, evidence: number}`."""
+
+    documents: Names
+    evidence: EvidenceLevel = "filename"
+
+
+class SelectionSpec(RootModel[Names | EvidenceSelectionSpec]):
+    """`doc_type: [giay_moi, bao_cao]`, `doc_type: designated`, `doc_type: official`,
+    or with the evidence that counts: `{documents: official, evidence: number}`."""
 
     model_config = {"strict": True}
 
@@ -100,7 +151,14 @@ class DocTypeCondition:
 def _build_doc_type(
     spec: SelectionSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> DocTypeCondition:
-    return DocTypeCondition(build_selection(spec.root, resolver, loc))
+    if not isinstance(spec.root, EvidenceSelectionSpec):
+        return DocTypeCondition(build_selection(spec.root, resolver, loc))
+    selection = build_selection(spec.root.documents, resolver, (*loc, "documents"))
+    level = EVIDENCE_LEVELS.index(spec.root.evidence)
+    return DocTypeCondition(dataclasses.replace(
+        selection, evidence=level, agencies=resolver.settings.agency_organizations,
+        label=f"{selection.label} ({spec.root.evidence} evidence)",
+    ))
 
 
 @dataclass(frozen=True, slots=True)

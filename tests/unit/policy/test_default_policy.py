@@ -34,6 +34,8 @@ OFFICIAL = "vanthu@sotttt.thuathienhue.gov.vn"
 CITIZEN = "nguyen.van.a@gmail.com"
 INVITATION = document("Giấy mời họp.pdf", "giay_moi")
 SIGNED_INVITATION = document("Giấy mời họp.pdf", "giay_moi", SignatureStatus.VALID)
+NUMBERED_INVITATION = document("Giấy mời họp.pdf", "giay_moi", SignatureStatus.VALID,
+                               official_number="12/GM-UBND")
 LETTER = document("anh.jpg", "other", detected_type="image/jpeg")
 
 
@@ -158,7 +160,7 @@ def test_several_from_fields_from_outside_get_a_warning(policy: Policy) -> None:
 
 def test_official_documents_to_freemail_are_refused_naming_recipients(policy: Policy) -> None:
     env = envelope(OFFICIAL, ("b@hue.gov.vn", "canbo@gmail.com"), INSIDE_IP)
-    verdict = evaluate_transaction(policy, mail(policy, env, documents=(SIGNED_INVITATION,)))
+    verdict = evaluate_transaction(policy, mail(policy, env, documents=(NUMBERED_INVITATION,)))
     assert verdict.action is Action.REJECT
     assert decided_by(verdict) == "official-documents-to-freemail"
     hit = verdict.deciding_rule
@@ -190,7 +192,7 @@ def test_partner_exception_is_an_edit_of_the_lists(tmp_path: Path) -> None:
 
 def test_official_documents_from_freemail_are_refused(policy: Policy) -> None:
     env = envelope(CITIZEN, (OFFICIAL,), OUTSIDE_IP)
-    verdict = evaluate_transaction(policy, mail(policy, env, documents=(SIGNED_INVITATION,)))
+    verdict = evaluate_transaction(policy, mail(policy, env, documents=(NUMBERED_INVITATION,)))
     assert decided_by(verdict) == "official-documents-from-freemail"
 
 
