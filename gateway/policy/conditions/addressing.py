@@ -10,11 +10,16 @@ from pydantic import Field, model_validator
 from gateway.analysis.addresses import MailAddress
 from gateway.policy.conditions.base import Names, Resolver, Spec
 from gateway.policy.lists import AddressList
-from gateway.policy.lookalike import LookalikeDetector
+from gateway.policy.lookalike import Kind, LookalikeDetector
 
 
 class AddressTest(Spec):
-    """`in` / `not_in` named lists, `lookalike_of` a list, `null_sender`, `unparsable`: all hold.
+    """`in` / `not_in` named lists, `lookalike_of` a list, `namesake_of` a list,
+    `null_sender`, `unparsable`: all that are given hold.
+
+    `lookalike_of` holds for an imitation of an official domain (homograph, typo,
+    the official domain as a prefix or with hyphens); `namesake_of` for a
+    different domain that only carries the official name (`baothuathienhue.vn`).
 
     (`null_sender`, not `null`: YAML reads a bare `null` key as no key at all.)
     """
@@ -22,16 +27,17 @@ class AddressTest(Spec):
     in_: Names | None = Field(default=None, alias="in")
     not_in: Names | None = None
     lookalike_of: str | None = None
+    namesake_of: str | None = None
     null: bool | None = Field(default=None, alias="null_sender")
     unparsable: bool | None = None
 
     @model_validator(mode="after")
     def _something(self) -> AddressTest:
-        tests = (self.in_, self.not_in, self.lookalike_of, self.null, self.unparsable)
+        tests = (self.in_, self.not_in, self.lookalike_of, self.namesake_of, self.null,
+                 self.unparsable)
         if all(test is None for test in tests):
-            raise ValueError(
-                "give at least one of in, not_in, lookalike_of, null_sender, unparsable"
-            )
+            raise ValueError("give at least one of in, not_in, lookalike_of, namesake_of, "
+                             "null_sender, unparsable")
         return self
 
 
@@ -47,6 +53,7 @@ class AddressMatcher:
     in_lists: tuple[AddressList, ...] | None
     not_in_lists: tuple[AddressList, ...] | None
     detector: LookalikeDetector | None
+    namesakes: LookalikeDetector | None
     null: bool | None
     unparsable: bool | None
 
@@ -59,6 +66,9 @@ class AddressMatcher:
             else None,
             resolver.detector(spec.lookalike_of, (*loc, "lookalike_of"))
             if spec.lookalike_of
+            else None,
+            resolver.detector(spec.namesake_of, (*loc, "namesake_of"))
+            if spec.namesake_of
             else None,
             spec.null,
             spec.unparsable,
@@ -73,14 +83,17 @@ class AddressMatcher:
         if self.null is not None and address.is_null != self.null:
             return None
         evidence = ["null sender"] if address.is_null and self.null else []
-        for part in (self._in(address), self._not_in(address), self._lookalike(address)):
+        parts = (self._in(address), self._not_in(address), self._lookalike(address),
+                 self._namesake(address))
+        for part in parts:
             if part is None:
                 return None
             evidence.extend(part)
         return "; ".join(evidence) or str(address)
 
     def _unparsable(self) -> str | None:
-        if self.in_lists is not None or self.detector is not None or self.null:
+        if (self.in_lists is not None or self.detector is not None
+                or self.namesakes is not None or self.null):
             return None
         return "unparsable address"
 
@@ -103,7 +116,15 @@ class AddressMatcher:
             return []
         if address.is_null:
             return None
-        found = self.detector.check(address.domain)
+        found = self.detector.imitation(address.domain)
         if found is None:
             return None
         return [f"{found.domain} imitates {found.imitates} ({found.reason})"]
+
+    def _namesake(self, address: MailAddress) -> list[str] | None:
+        if self.namesakes is None:
+            return []
+        found = None if address.is_null else self.namesakes.check(address.domain)
+        if found is None or found.kind is not Kind.NAME:
+            return None
+        return [f"{found.domain} carries the name of {found.imitates} ({found.reason})"]
