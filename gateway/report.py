@@ -19,6 +19,7 @@ def rule_json(hit: RuleHit) -> dict[str, Any]:
         "action": hit.action.value,
         "mode": hit.mode.value,
         "reason": hit.reason,
+        "reason_vi": hit.reason_vi,
         **({"recipients": list(hit.recipients)} if hit.recipients else {}),
     }
 

@@ -155,7 +155,7 @@ def _lines_vi(facts: _Facts, audience: Audience) -> list[str]:
         lines.append(f"Địa chỉ IP máy gửi: {facts.envelope.client_ip or 'không rõ'}")
     lines.append("Lý do:")
     lines += [
-        f"  - quy tắc {hit.name}: {defuse(hit.message_vi or hit.reason)}" for hit in facts.rules
+        f"  - quy tắc {hit.name}: {defuse(hit.message_vi or hit.reason_vi)}" for hit in facts.rules
     ]
     if facts.classification:
         lines.append(f"Thư mang dấu chỉ độ mật, mức cao nhất là {_level_vi(facts.classification)}.")

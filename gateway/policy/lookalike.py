@@ -77,6 +77,15 @@ _SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 _LONG_LABEL = 6
 _LONG_DOMAIN = 12
 _NAME_RANK = 3
+_REASONS_VI = {
+    "homograph of the official domain": "ký tự trông giống tên miền công vụ",
+    "contains the official domain": "chứa tên miền công vụ",
+    "one or two characters away from the official domain":
+        "sai khác một, hai ký tự so với tên miền công vụ",
+    "homograph of the official name": "ký tự trông giống tên tỉnh",
+    "official name under another suffix": "tên tỉnh dưới đuôi tên miền khác",
+    "contains the official name": "chứa tên tỉnh",
+}
 
 
 class Kind(StrEnum):
@@ -94,6 +103,7 @@ class Lookalike:
     imitates: str
     reason: str
     kind: Kind = Kind.IMITATION
+    reason_vi: str = ""
 
 
 @lru_cache(maxsize=8192)
@@ -200,7 +210,9 @@ class LookalikeDetector:
         if not found:
             return None
         *_order, imitated, reason, kind = min(found)
-        return Lookalike(canonical, imitated, reason, kind)
+        key, _, detail = reason.partition(" (")
+        reason_vi = _REASONS_VI[key] + (f" ({detail}" if detail else "")
+        return Lookalike(canonical, imitated, reason, kind, reason_vi)
 
     def _legitimate(self, domain: str) -> bool:
         return any(in_domain(domain, d) for d in (*self._official, *self._exempt))

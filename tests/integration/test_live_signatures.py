@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gateway.policy.wording import STATUS_VI
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki
 from tests.fixtures.signed import pki_at, signed_pdf, smime_messages
@@ -96,7 +97,9 @@ def test_invitation_without_a_valid_signature_from_inside_is_refused(
     assert code == 550
     vi, en = text.splitlines()
     named = f'"{FILENAME}" (giay_moi): {REFUSED[case]}'
-    assert vi.startswith("5.7.1 Văn bản phải được ký số hợp lệ trước khi gửi: ") and named in vi
+    named_vi = f'"{FILENAME}" (Giấy mời): {STATUS_VI[REFUSED[case].split()[1]]}'
+    assert vi.startswith("5.7.1 Văn bản phải được ký số hợp lệ trước khi gửi: ")
+    assert named_vi in vi and "signature" not in vi
     assert en.startswith("5.7.1 These documents need a valid digital signature before they "
                          "are sent: ") and named in en
     assert len(live.sink.messages) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,8 +10,9 @@ from pydantic import Field, model_validator
 
 from gateway.analysis.addresses import MailAddress
 from gateway.policy.conditions.base import Names, Resolver, Spec
-from gateway.policy.lists import AddressList
+from gateway.policy.lists import AddressList, NetworkList
 from gateway.policy.lookalike import Kind, LookalikeDetector
+from gateway.policy.wording import Evidence, joined
 
 
 class AddressTest(Spec):
@@ -74,7 +76,7 @@ class AddressMatcher:
             spec.unparsable,
         )
 
-    def test(self, address: MailAddress | None) -> str | None:
+    def test(self, address: MailAddress | None) -> Evidence | None:
         """Evidence when every given test holds for `address`, else None."""
         if self.unparsable is not None and (address is None) != self.unparsable:
             return None
@@ -82,36 +84,40 @@ class AddressMatcher:
             return self._unparsable()
         if self.null is not None and address.is_null != self.null:
             return None
-        evidence = ["null sender"] if address.is_null and self.null else []
+        evidence = [_NULL] if address.is_null and self.null else []
         parts = (self._in(address), self._not_in(address), self._lookalike(address),
                  self._namesake(address))
         for part in parts:
             if part is None:
                 return None
             evidence.extend(part)
-        return "; ".join(evidence) or str(address)
+        return joined(evidence) or Evidence(str(address), str(address))
 
-    def _unparsable(self) -> str | None:
+    def _unparsable(self) -> Evidence | None:
         if (self.in_lists is not None or self.detector is not None
                 or self.namesakes is not None or self.null):
             return None
-        return "unparsable address"
+        return Evidence("địa chỉ không đọc được", "unparsable address")
 
-    def _in(self, address: MailAddress) -> list[str] | None:
+    def _in(self, address: MailAddress) -> list[Evidence] | None:
         if self.in_lists is None:
             return []
-        hits = [item.name for item in self.in_lists if item.has(address)]
-        return [f"{address.domain} in {', '.join(hits)}"] if hits else None
+        hits = [item for item in self.in_lists if item.has(address)]
+        if not hits:
+            return None
+        return [Evidence(f"{address.domain} thuộc {labels_vi(hits)}",
+                         f"{address.domain} in {', '.join(item.name for item in hits)}")]
 
-    def _not_in(self, address: MailAddress) -> list[str] | None:
+    def _not_in(self, address: MailAddress) -> list[Evidence] | None:
         if self.not_in_lists is None:
             return []
         if address.is_null or any(item.has(address) for item in self.not_in_lists):
             return None
         names = ", ".join(item.name for item in self.not_in_lists)
-        return [f"{address.domain} not in {names}"]
+        return [Evidence(f"{address.domain} không thuộc {labels_vi(self.not_in_lists)}",
+                         f"{address.domain} not in {names}")]
 
-    def _lookalike(self, address: MailAddress) -> list[str] | None:
+    def _lookalike(self, address: MailAddress) -> list[Evidence] | None:
         if self.detector is None:
             return []
         if address.is_null:
@@ -119,12 +125,25 @@ class AddressMatcher:
         found = self.detector.imitation(address.domain)
         if found is None:
             return None
-        return [f"{found.domain} imitates {found.imitates} ({found.reason})"]
+        return [Evidence(f"{found.domain} giả danh {found.imitates} ({found.reason_vi})",
+                         f"{found.domain} imitates {found.imitates} ({found.reason})")]
 
-    def _namesake(self, address: MailAddress) -> list[str] | None:
+    def _namesake(self, address: MailAddress) -> list[Evidence] | None:
         if self.namesakes is None:
             return []
         found = None if address.is_null else self.namesakes.check(address.domain)
         if found is None or found.kind is not Kind.NAME:
             return None
-        return [f"{found.domain} carries the name of {found.imitates} ({found.reason})"]
+        return [Evidence(
+            f"{found.domain} trùng tên với {found.imitates} ({found.reason_vi}) nhưng không "
+            "phải tên miền công vụ",
+            f"{found.domain} carries the name of {found.imitates} ({found.reason})",
+        )]
+
+
+_NULL = Evidence("người gửi rỗng (<>)", "null sender")
+
+
+def labels_vi(lists: Iterable[AddressList | NetworkList]) -> str:
+    """Named lists as the Vietnamese reader knows them: their `label_vi`, else their name."""
+    return ", ".join(item.label_vi or item.name for item in lists)

@@ -41,6 +41,14 @@ from gateway.policy.conditions.base import (
     compile_regex,
     names,
 )
+from gateway.policy.wording import (
+    EVIDENCE_VI,
+    OTHER_TYPE_VI,
+    SELECTION_VI,
+    Evidence,
+    describe,
+    joined,
+)
 from gateway.signatures.identity import signer_matches_agency
 from gateway.signatures.model import SignatureStatus
 
@@ -82,6 +90,8 @@ class Selection:
     label: str = "any"
     evidence: int = 0
     agencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    type_names: Mapping[str, str] = field(default_factory=dict)
+    label_vi: str = "tài liệu"
 
     def selects(self, document: Document) -> bool:
         if self.types is None:
@@ -99,26 +109,26 @@ class Selection:
 def build_selection(value: Names, resolver: Resolver, loc: tuple[Any, ...]) -> Selection:
     """Compile a selection (type ids, or one of `any`, `designated`, `official`)."""
     given = names(value)
+    type_names = resolver.type_names()
     word = given[0] if len(given) == 1 and given[0] in SELECTION_WORDS else None
     if word == "any":
-        return Selection(None)
+        return Selection(None, type_names=type_names)
     if word is not None:
-        return Selection(resolver.designated_types(), word == "official", word)
+        return Selection(resolver.designated_types(), word == "official", word,
+                         type_names=type_names, label_vi=SELECTION_VI[word])
     reserved = [name for name in given if name in SELECTION_WORDS]
     if reserved:
         resolver.error(loc, f"'{reserved[0]}' cannot be combined with document type ids")
-    return Selection(resolver.doc_types(value, loc), label=", ".join(given))
+    label_vi = ", ".join(type_names.get(name, OTHER_TYPE_VI) for name in given)
+    return Selection(resolver.doc_types(value, loc), label=", ".join(given),
+                     type_names=type_names, label_vi=label_vi)
 
 
-def describe(document: Document) -> str:
-    """A document as named in reasons and messages: `"file.pdf" (giay_moi)`."""
-    name = document.filename or f"part {document.path}"
-    return f'"{name}" ({document.doc_type})'
-
-
-def _found(documents: list[Document], what: str) -> Match:
-    labels = tuple(describe(document) for document in documents)
-    return Match(f"{what}: {', '.join(labels)}", documents=labels)
+def _found(selection: Selection, documents: list[Document], what: Evidence) -> Match:
+    labels = tuple(describe(document, selection.type_names) for document in documents)
+    listed = joined(labels, ", ")
+    return Match(Evidence(f"{what.vi}: {listed.vi}", f"{what.en}: {listed.en}"),
+                 documents=labels)
 
 
 class EvidenceSelectionSpec(Spec):
@@ -145,7 +155,8 @@ class DocTypeCondition:
 
     def test(self, facts: Facts) -> Match | None:
         chosen = self.selection.chosen(facts.need_analysis().documents)
-        return _found(chosen, f"{self.selection.label} document") if chosen else None
+        what = Evidence(self.selection.label_vi, f"{self.selection.label} document")
+        return _found(self.selection, chosen, what) if chosen else None
 
 
 def _build_doc_type(
@@ -158,6 +169,7 @@ def _build_doc_type(
     return DocTypeCondition(dataclasses.replace(
         selection, evidence=level, agencies=resolver.settings.agency_organizations,
         label=f"{selection.label} ({spec.root.evidence} evidence)",
+        label_vi=f"{selection.label_vi} ({EVIDENCE_VI[spec.root.evidence]})",
     ))
 
 
@@ -166,6 +178,7 @@ class OfficialNumberCondition:
     """Holds when some document bears an official number (`false`: when none does)."""
 
     expected: bool
+    type_names: Mapping[str, str] = field(default_factory=dict)
     stage: Stage = Stage.MESSAGE
     needs: frozenset[str] = frozenset({"documents.official_number"})
 
@@ -174,15 +187,20 @@ class OfficialNumberCondition:
         if bool(numbered) != self.expected:
             return None
         if not numbered:
-            return Match("no document bears an official number")
-        found = ", ".join(f"{describe(d)} Số: {d.official_number}" for d in numbered)
-        return Match(f"official number: {found}", documents=tuple(describe(d) for d in numbered))
+            return Match(Evidence("không văn bản nào có số, ký hiệu",
+                                  "no document bears an official number"))
+        labels = tuple(describe(d, self.type_names) for d in numbered)
+        found = joined((Evidence(f"{label.vi} Số: {d.official_number}",
+                                 f"{label.en} Số: {d.official_number}")
+                        for label, d in zip(labels, numbered, strict=True)), ", ")
+        return Match(Evidence(f"số, ký hiệu văn bản: {found.vi}", f"official number: {found.en}"),
+                     documents=labels)
 
 
 def _build_official_number(
     spec: FlagSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> OfficialNumberCondition:
-    return OfficialNumberCondition(spec.root)
+    return OfficialNumberCondition(spec.root, resolver.type_names())
 
 
 class AttachmentSpec(Spec):
@@ -218,7 +236,8 @@ class AttachmentCondition:
 
     def test(self, facts: Facts) -> Match | None:
         chosen = [d for d in facts.need_analysis().documents if self._matches(d)]
-        return _found(chosen, "attachment") if chosen else None
+        what = Evidence("tệp đính kèm", "attachment")
+        return _found(self.selection, chosen, what) if chosen else None
 
     def _matches(self, document: Document) -> bool:
         name = (document.filename or "").casefold()
@@ -244,7 +263,7 @@ def _build_attachment(
     selection = (
         build_selection(spec.doc_type, resolver, (*loc, "doc_type"))
         if spec.doc_type is not None
-        else Selection(None)
+        else Selection(None, type_names=resolver.type_names())
     )
     return AttachmentCondition(
         globs,

@@ -18,6 +18,7 @@ from gateway.policy.engine import (
 )
 from gateway.policy.loader import Policy, load_policy
 from gateway.policy.verdict import Action, Mode, Verdict
+from gateway.policy.wording import STATUS_VI
 from gateway.signatures.model import SignatureStatus, Signer
 from tests.unit.policy.builders import (
     INSIDE_IP,
@@ -248,7 +249,7 @@ def test_unsigned_designated_document_from_an_agency_is_refused(
         assert decided_by(verdict) == "designated-documents-signed"
         hit = verdict.deciding_rule
         assert hit is not None
-        assert f'"Giấy mời họp.pdf" (giay_moi): signature {problem}' in hit.message_vi
+        assert f'"Giấy mời họp.pdf" (Giấy mời): {STATUS_VI[problem]}' in hit.message_vi
         assert f'"Giấy mời họp.pdf" (giay_moi): signature {problem}' in hit.message_en
 
 
