@@ -28,6 +28,7 @@ from gateway.actions.delivery import deliver_via
 from gateway.analysis.model import Analysis, Envelope
 from gateway.config import NoticeSettings
 from gateway.policy.verdict import Mode, RuleHit, Verdict
+from gateway.policy.wording import place_vi
 from gateway.smtp.upstream import Upstream, UpstreamError
 
 log = logging.getLogger("gateway.actions.notices")
@@ -160,7 +161,8 @@ def _lines_vi(facts: _Facts, audience: Audience) -> list[str]:
     if facts.classification:
         lines.append(f"Thư mang dấu chỉ độ mật, mức cao nhất là {_level_vi(facts.classification)}.")
     lines += [
-        f"  - dấu mức {_level_vi(level)} tìm thấy ở: {where}" for level, where in facts.markings
+        f"  - dấu mức {_level_vi(level)} tìm thấy ở: {place_vi(where)}"
+        for level, where in facts.markings
     ]
     if facts.documents:
         lines.append("Tài liệu đính kèm:")

@@ -96,8 +96,8 @@ class ClassificationCondition:
         documents = tuple(describe(d, self.type_names) for d in analysis.documents
                           if d.classification)
         where = f" ({'; '.join(places)})" if places else ""
-        where_vi = f" ({'; '.join(places_vi)})" if places_vi else ""
-        return Match(Evidence(f"độ {level_vi(level.value)}{where_vi}",
+        where_vi = f": {'; '.join(places_vi)}" if places_vi else ""
+        return Match(Evidence(f"mức {level_vi(level.value)}{where_vi}",
                               f"classified {level.value}{where}"), documents=documents)
 
 

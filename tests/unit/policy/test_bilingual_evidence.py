@@ -135,7 +135,7 @@ def test_the_classified_notice_speaks_vietnamese_in_vietnamese() -> None:
     hit = evaluate_message(policy, analysis(env, Direction.INTERNAL,
                                             classification=Classification.MAT)).rules[0]
     assert hit.name == "classified-never-relayed"
-    assert "Thư mang dấu độ mật (độ Mật (dấu «MẬT» ở tiêu đề thư))" in " ".join(
+    assert "Thư mang dấu độ mật (mức Mật: dấu «MẬT» ở tiêu đề thư)" in " ".join(
         hit.message_vi.split())
     assert "classified mat (MẬT in subject)" in hit.message_en
 
