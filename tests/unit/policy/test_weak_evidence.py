@@ -71,6 +71,11 @@ def from_citizen(policy: Policy, subject: str, filename: str, data: bytes) -> An
          "official-documents-from-freemail"),
         ("Gửi anh chị", "cv.pdf", official_pdf(NUMBER_ONLY), "number", Action.REJECT,
          "official-documents-from-freemail"),
+        # unreadable, official only by its name: delivered with a warning, not held
+        ("Gửi anh chị", "baocao.pdf", b"%PDF-1.4\n not really a PDF\n", "filename", Action.TAG,
+         "official-documents-from-freemail-by-name"),
+        ("Gửi anh chị", "baocao.pdf", official_pdf(NUMBERED, user_password="x"), "filename",
+         Action.TAG, "official-documents-from-freemail-by-name"),
         # a citizen's own letter is no official document at all
         ("Đơn kiến nghị", "don.pdf", official_pdf(LETTER), "", Action.ACCEPT, None),
     ],
@@ -85,6 +90,15 @@ def test_only_content_evidence_refuses_a_citizen(
     verdict = evaluate_transaction(policy, analysed)
     assert verdict.action is action
     assert (verdict.deciding_rule.name if verdict.deciding_rule else None) == deciding
+
+
+def test_an_unreadable_official_document_from_an_agency_network_is_still_held(
+    policy: Policy,
+) -> None:
+    doc = document("baocao.pdf", "bao_cao", source="filename", uninspectable="encrypted PDF")
+    partner = envelope("vanthu@soyte.quangtri.gov.vn", (OFFICIAL,), OUTSIDE_IP)
+    verdict = evaluate_transaction(policy, analysis(partner, Direction.INBOUND, documents=(doc,)))
+    assert verdict.action is Action.QUARANTINE
 
 
 def test_a_refusal_names_its_content_evidence(policy: Policy) -> None:
