@@ -122,8 +122,8 @@ def test_unsigned_invitation_received_from_outside_is_relayed_with_a_warning(
     assert got.content.endswith(raw)
     added = message_from_bytes(got.content[: -len(raw)] + b"\r\n", policy=policy.default)
     warning = str(added["X-TTH-Signature-Warning"])
-    assert warning == (f'chữ ký số không hợp lệ / signature not valid: "{FILENAME}" (giay_moi): '
-                       "signature missing")
+    assert warning == (f'chữ ký số không hợp lệ: "{FILENAME}" (Giấy mời): chưa ký số / '
+                       f'signature not valid: "{FILENAME}" (giay_moi): signature missing')
     assert str(added["X-TTH-Policy"]).startswith(
         "action=tag; rules=designated-documents-unsigned-inbound;")
     assert rule_hits("designated-documents-unsigned-inbound", "enforce", "tag") == hits + 1
