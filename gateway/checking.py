@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from email.utils import getaddresses
 from typing import Any
@@ -40,7 +40,11 @@ _RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The outcome of each SMTP step and the final action the client would see."""
+    """The outcome of each SMTP step and the final action the client would see.
+
+    `stage` is the step that decided (`mail`, `rcpt`, `data`); `message` holds the
+    analysis even when the envelope was refused (its verdict is then that refusal).
+    """
 
     envelope: Envelope
     sender: Verdict
@@ -49,6 +53,7 @@ class CheckResult:
     final: Verdict = field(default_factory=Verdict)
     data_problem: str | None = None
     failure: str | None = None
+    stage: str = "data"
 
     @property
     def exit_code(self) -> int:
@@ -85,34 +90,51 @@ def envelope_from_headers(
 
 async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: bytes,
                     server: ServerSettings) -> CheckResult:
-    """MAIL, each RCPT, then DATA, as the live gateway runs them."""
+    """MAIL, each RCPT, then DATA, as the live gateway runs them.
+
+    Where the live gateway stops (a refused sender, every recipient refused),
+    `check` still reads and analyses the message, without judging it again, so
+    that the verdict reports the whole analysis with the stage that decided.
+    """
     sender = transaction.sender(Envelope(**{**_fields(envelope), "rcpt_tos": ()}))
-    if _refuses(sender):
-        return CheckResult(envelope, sender, (), None, sender)
     accepted: list[str] = []
     recipients = []
-    for rcpt in envelope.rcpt_tos:
+    for rcpt in envelope.rcpt_tos if not _refuses(sender) else ():
         verdict = transaction.recipient(
             Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)}), rcpt
         )
         recipients.append((rcpt, verdict))
         if not _refuses(verdict):
             accepted.append(rcpt)
-    if not accepted:
-        last = recipients[-1][1] if recipients else Verdict(Action.REJECT)
-        return CheckResult(envelope, sender, tuple(recipients), None, last)
+    refusal = _envelope_refusal(sender, recipients, accepted)
+    stage = "data" if refusal is None else "mail" if _refuses(sender) else "rcpt"
+    done = CheckResult(envelope, sender, tuple(recipients), None, refusal or Verdict(),
+                       stage=stage)
     spool = Spool(threshold=1 << 62)
     data = await _read_as_data(wire_form(raw), spool, server, envelope.smtputf8)
     if data.problem is not DataProblem.NONE:
-        return CheckResult(envelope, sender, tuple(recipients), None, Verdict(Action.REJECT),
-                           data_problem=data.problem.name.lower())
-    delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)})
+        return replace(done, final=refusal or Verdict(Action.REJECT),
+                       data_problem=data.problem.name.lower())
+    delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted or envelope.rcpt_tos)})
     try:
+        if refusal is not None:
+            analysis = await transaction.analyse(delivered, spool)
+            return replace(done, message=MessageDecision(refusal, analysis))
         decision = await transaction.message(delivered, spool)
     except Exception as exc:
-        return CheckResult(envelope, sender, tuple(recipients), None, Verdict(Action.TEMPFAIL),
-                           failure=f"{type(exc).__name__}: {exc}")
-    return CheckResult(envelope, sender, tuple(recipients), decision, decision.verdict)
+        return replace(done, final=refusal or Verdict(Action.TEMPFAIL),
+                       failure=f"{type(exc).__name__}: {exc}")
+    return replace(done, message=decision, final=decision.verdict)
+
+
+def _envelope_refusal(sender: Verdict, recipients: list[tuple[str, Verdict]],
+                      accepted: list[str]) -> Verdict | None:
+    """The verdict that ends the transaction before DATA, or None when DATA comes."""
+    if _refuses(sender):
+        return sender
+    if accepted:
+        return None
+    return recipients[-1][1] if recipients else Verdict(Action.REJECT)
 
 
 async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
@@ -143,15 +165,18 @@ def _refuses(verdict: Verdict) -> bool:
     return verdict.action in (Action.REJECT, Action.TEMPFAIL)
 
 
+#: The keys `check --json` adds to the verdict's, each always present.
+CHECK_KEYS = ("data_problem", "failure", "envelope", "stages")
+
+
 def result_json(result: CheckResult) -> dict[str, Any]:
-    """DESIGN.md's verdict JSON, plus the envelope and the envelope-stage refusals."""
+    """DESIGN.md's verdict JSON (the same keys at every stage), plus what only `check`
+    knows: a DATA problem or analysis failure, the envelope, the envelope-stage hits."""
     analysis = result.message.analysis if result.message else None
     authentication = result.message.authentication if result.message else None
-    body = verdict_json(result.final, analysis, authentication)
-    if result.data_problem is not None:
-        body["data_problem"] = result.data_problem
-    if result.failure is not None:
-        body["failure"] = result.failure
+    body = verdict_json(result.final, analysis, result.stage, authentication)
+    body["data_problem"] = result.data_problem
+    body["failure"] = result.failure
     body["envelope"] = {
         "mail_from": result.envelope.mail_from,
         "rcpt_tos": list(result.envelope.rcpt_tos),
@@ -170,7 +195,8 @@ def result_table(result: CheckResult) -> str:
     """The readable form of `check`."""
     body = result_json(result)
     lines = [
-        f"action:          {body['action']}  (exit {result.exit_code})",
+        f"action:          {body['action']}  (exit {result.exit_code}, "
+        f"decided at {body['stage'].upper()})",
         f"envelope:        {result.envelope.mail_from or '<>'} -> "
         f"{', '.join(result.envelope.rcpt_tos) or '-'}  client {result.envelope.client_ip or '-'}",
     ]
@@ -178,7 +204,7 @@ def result_table(result: CheckResult) -> str:
         lines.append(f"refused at DATA:  {result.data_problem} (before any policy)")
     if result.failure is not None:
         lines.append(f"tempfail:        analysis failed: {result.failure}")
-    if "direction" in body:
+    if body["direction"] is not None:
         lines.append(f"direction:       {body['direction']}")
         lines.append(f"classification:  {body['classification'] or '-'}")
     if body.get("authentication"):
@@ -187,7 +213,7 @@ def result_table(result: CheckResult) -> str:
         if verdict.rules:
             names = ", ".join(hit.name for hit in verdict.rules)
             lines.append(f"RCPT {rcpt}: {verdict.action.value} ({names})")
-    for document in body.get("documents", []):
+    for document in body["documents"]:
         signature = document["signature"]
         lines.append(
             f"document:        {document['filename'] or document['path']}  "
@@ -201,7 +227,7 @@ def result_table(result: CheckResult) -> str:
                 f"  signed by {who.get('common_name') or '?'} ({who.get('organization') or '-'})"
                 f"  {one['status']}  {one['detail']}".rstrip()
             )
-    for marking in body.get("markings", []):
+    for marking in body["markings"]:
         lines.append(f"marking:         {marking['stamp']} ({marking['level']}) in "
                      f"{marking['where']}")
     for rule in body["rules"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 from gateway.analysis.model import Analysis, Document, Marking
@@ -18,6 +20,7 @@ def rule_json(hit: RuleHit) -> dict[str, Any]:
         "action": hit.action.value,
         "mode": hit.mode.value,
         "reason": hit.reason,
+        "reason_vi": hit.reason_vi,
         **({"recipients": list(hit.recipients)} if hit.recipients else {}),
     }
 
@@ -66,6 +69,7 @@ def document_json(document: Document) -> dict[str, Any]:
         "sha256": document.sha256,
         "doc_type": document.doc_type,
         "doc_type_evidence": document.doc_type_evidence,
+        "doc_type_source": document.doc_type_source,
         "official_number": document.official_number,
         "classification": document.classification.value if document.classification else None,
         "markings": [marking_json(marking) for marking in document.markings],
@@ -75,29 +79,45 @@ def document_json(document: Document) -> dict[str, Any]:
     }
 
 
-def verdict_json(verdict: Verdict, analysis: Analysis | None,
+def _level(analysis: Analysis) -> str | None:
+    return analysis.classification.value if analysis.classification else None
+
+
+def _message_signature(analysis: Analysis) -> dict[str, Any] | None:
+    signature = analysis.message_signature
+    return signature_json(signature) if signature is not None else None
+
+
+#: What the verdict reports of the analysis, key by key: the one place that defines them
+#: (a new section, such as `authentication`, is one more entry). Without an analysis
+#: (a message that could not be read) each key is still present, `None` or empty.
+ANALYSIS_SECTIONS: dict[str, tuple[Callable[[Analysis], Any], Any]] = {
+    "direction": (lambda analysis: analysis.direction.value, None),
+    "classification": (_level, None),
+    "markings": (lambda analysis: [marking_json(m) for m in analysis.markings], []),
+    "documents": (lambda analysis: [document_json(d) for d in analysis.documents], []),
+    "uninspectable": (lambda analysis: list(analysis.uninspectable), []),
+    "problems": (lambda analysis: list(analysis.problems), []),
+    "message_signature": (_message_signature, None),
+}
+
+#: Every key of a verdict, in order, whichever stage (mail, rcpt, data) decided.
+VERDICT_KEYS = ("action", "stage", *ANALYSIS_SECTIONS, "authentication", "rules", "missed",
+                "redirect_to")
+
+
+def verdict_json(verdict: Verdict, analysis: Analysis | None, stage: str = "data",
                  authentication: Authentication | None = None) -> dict[str, Any]:
-    """The shape of DESIGN.md: action, direction, classification, documents, authentication
-    (null for mail from inside), rules."""
-    body: dict[str, Any] = {"action": verdict.action.value}
-    if analysis is not None:
-        body |= {
-            "direction": analysis.direction.value,
-            "classification": (
-                analysis.classification.value if analysis.classification else None
-            ),
-            "markings": [marking_json(marking) for marking in analysis.markings],
-            "documents": [document_json(document) for document in analysis.documents],
-            "uninspectable": list(analysis.uninspectable),
-            "problems": list(analysis.problems),
-        }
-        if analysis.message_signature is not None:
-            body["message_signature"] = signature_json(analysis.message_signature)
+    """The shape of DESIGN.md, the same keys (`VERDICT_KEYS`) every time: the action, the
+    stage that decided it (`mail`, `rcpt`, `data`), the analysis, the sender
+    authentication (null for mail from inside), the rules."""
+    body: dict[str, Any] = {"action": verdict.action.value, "stage": stage}
+    for key, (section, empty) in ANALYSIS_SECTIONS.items():
+        body[key] = section(analysis) if analysis is not None else copy.copy(empty)
     body["authentication"] = authentication_json(authentication)
     body["rules"] = [rule_json(hit) for hit in verdict.rules]
     body["missed"] = list(verdict.missed)
-    if verdict.redirect_to:
-        body["redirect_to"] = list(verdict.redirect_to)
+    body["redirect_to"] = list(verdict.redirect_to)
     return body
 
 

@@ -26,6 +26,7 @@ from enum import StrEnum
 from gateway.analysis.model import Analysis, Envelope
 from gateway.config import NoticeSettings
 from gateway.policy.verdict import Mode, RuleHit, Verdict
+from gateway.policy.wording import place_vi
 from gateway.quarantine.interface import OutgoingNotice
 
 log = logging.getLogger("gateway.actions.notices")
@@ -147,12 +148,13 @@ def _lines_vi(facts: _Facts, audience: Audience) -> list[str]:
         lines.append(f"Địa chỉ IP máy gửi: {facts.envelope.client_ip or 'không rõ'}")
     lines.append("Lý do:")
     lines += [
-        f"  - quy tắc {hit.name}: {defuse(hit.message_vi or hit.reason)}" for hit in facts.rules
+        f"  - quy tắc {hit.name}: {defuse(hit.message_vi or hit.reason_vi)}" for hit in facts.rules
     ]
     if facts.classification:
         lines.append(f"Thư mang dấu chỉ độ mật, mức cao nhất là {_level_vi(facts.classification)}.")
     lines += [
-        f"  - dấu mức {_level_vi(level)} tìm thấy ở: {where}" for level, where in facts.markings
+        f"  - dấu mức {_level_vi(level)} tìm thấy ở: {place_vi(where)}"
+        for level, where in facts.markings
     ]
     if facts.documents:
         lines.append("Tài liệu đính kèm:")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gateway.analysis.settings import DocumentTypeSpec
 from gateway.analysis.vietnamese import fold, nfc
@@ -61,11 +62,28 @@ class OfficialNumber:
     segments: tuple[str, ...]
 
 
+class Source(StrEnum):
+    """Where a document type was read: the document's own text, or only its name."""
+
+    NONE = ""
+    TITLE = "title"
+    NUMBER = "number"
+    SUMMARY = "summary_line"
+    FILENAME = "filename"
+    SUBJECT = "subject"
+
+    @property
+    def from_content(self) -> bool:
+        """Read in the document's text (title, number, V/v line), not from a name."""
+        return self in (Source.TITLE, Source.NUMBER, Source.SUMMARY)
+
+
 @dataclass(frozen=True, slots=True)
 class TypeFinding:
     doc_type: str = OTHER
     evidence: str = ""
     official_number: str | None = None
+    source: Source = Source.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +134,8 @@ def identify_from_text(text: str, table: TypeTable, *, strict: bool = False) -> 
     has_vv = _VV_LINE.search("\n".join(lines)) is not None
     if title is not None:
         spec, line = title
-        return TypeFinding(spec.id, f"title {line!r}" + _number_note(number), number_text)
+        return TypeFinding(spec.id, f"title {line!r}" + _number_note(number), number_text,
+                           Source.TITLE)
     if coded is not None and number is not None:
         if has_vv and number.year is None and table.untyped:
             return TypeFinding(
@@ -124,16 +143,18 @@ def identify_from_text(text: str, table: TypeTable, *, strict: bool = False) -> 
                 f"number {number.text!r} with a V/v line and no title: "
                 f"{number.segments[0]!r} read as the issuer",
                 number_text,
+                Source.NUMBER,
             )
         return TypeFinding(coded.id, f"type code {number.segments[0]!r} in number "
-                           f"{number.text!r}", number_text)
+                           f"{number.text!r}", number_text, Source.NUMBER)
     if strict:
         return TypeFinding(official_number=number_text)
     if table.untyped and number is not None:
         return TypeFinding(table.untyped, f"number {number.text!r} without a type code",
-                           number_text)
+                           number_text, Source.NUMBER)
     if table.untyped and has_vv:
-        return TypeFinding(table.untyped, "V/v summary line without a title", None)
+        return TypeFinding(table.untyped, "V/v summary line without a title", None,
+                           Source.SUMMARY)
     return TypeFinding(official_number=number_text)
 
 
@@ -144,7 +165,7 @@ def identify_from_filename(filename: str, table: TypeTable) -> TypeFinding:
     if found is None:
         return TypeFinding()
     spec, why = found
-    return TypeFinding(spec.id, f"filename {filename!r}: {why}")
+    return TypeFinding(spec.id, f"filename {filename!r}: {why}", source=Source.FILENAME)
 
 
 def identify_from_subject(subject: str, table: TypeTable) -> TypeFinding:
@@ -152,13 +173,15 @@ def identify_from_subject(subject: str, table: TypeTable) -> TypeFinding:
     number = find_official_number(subject)
     coded = _coded_spec(number, table)
     if coded is not None and number is not None:
-        return TypeFinding(coded.id, f"subject number {number.text!r}")
+        return TypeFinding(coded.id, f"subject number {number.text!r}", source=Source.SUBJECT)
     folded = " " + fold(_FILENAME_SEPARATORS.sub(" ", subject)) + " "
     found = _keyword_in_words(folded, table)
     if found is not None:
-        return TypeFinding(found[0].id, f"subject {subject!r}: {found[1]}")
+        return TypeFinding(found[0].id, f"subject {subject!r}: {found[1]}",
+                           source=Source.SUBJECT)
     if table.untyped and subject.lower().startswith("v/v"):
-        return TypeFinding(table.untyped, f"subject {subject!r} starts with V/v")
+        return TypeFinding(table.untyped, f"subject {subject!r} starts with V/v",
+                           source=Source.SUBJECT)
     return TypeFinding()
 
 

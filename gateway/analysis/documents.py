@@ -63,6 +63,7 @@ def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) ->
         sha256=hashlib.sha256(leaf.data).hexdigest(),
         doc_type=reading.finding.doc_type,
         doc_type_evidence=reading.finding.evidence,
+        doc_type_source=reading.finding.source.value,
         official_number=reading.finding.official_number,
         classification=scan.level,
         markings=scan.markings,
@@ -121,9 +122,11 @@ def _doc_type(leaf: Leaf, text: str, types: TypeTable, subject_allowed: bool) ->
     if leaf.filename:
         named = identify_from_filename(leaf.filename, types)
         if named.doc_type != "other":
-            return TypeFinding(named.doc_type, named.evidence, finding.official_number)
+            return TypeFinding(named.doc_type, named.evidence, finding.official_number,
+                               named.source)
     if subject_allowed and leaf.scope.subject:
         titled = identify_from_subject(leaf.scope.subject, types)
         if titled.doc_type != "other":
-            return TypeFinding(titled.doc_type, titled.evidence, finding.official_number)
+            return TypeFinding(titled.doc_type, titled.evidence, finding.official_number,
+                               titled.source)
     return finding

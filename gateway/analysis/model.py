@@ -104,6 +104,9 @@ class Headers:
 class Document:
     """One document found in the MIME tree (an attachment, or a body part).
 
+    `doc_type_source` says where its type was read (doctype.Source): `title`,
+    `number`, `summary_line` (its own text), or only `filename` / `subject`.
+
     `path` locates it: MIME part numbers like "2.1", archive members after
     "!" ("2!report/a.pdf"), nested messages after "/rfc822/".
     """
@@ -116,6 +119,7 @@ class Document:
     sha256: str
     doc_type: str = "other"
     doc_type_evidence: str = ""
+    doc_type_source: str = ""
     official_number: str | None = None
     classification: Classification | None = None
     markings: tuple[Marking, ...] = ()

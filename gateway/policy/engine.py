@@ -41,6 +41,7 @@ from gateway.policy.loader import Policy
 from gateway.policy.rules import DEFAULT_STATUS, Rule
 from gateway.policy.summary import document_headers, encode, result_value
 from gateway.policy.verdict import Action, Mode, RuleHit, Verdict
+from gateway.policy.wording import Evidence, joined
 
 
 def direction_of(policy: Policy, envelope: Envelope) -> Direction:
@@ -158,23 +159,28 @@ def _redirect(policy: Policy, rule: Rule) -> tuple[str, ...]:
 
 
 def _hit(policy: Policy, rule: Rule, found: list[Match], facts: Facts) -> RuleHit:
-    reason = "; ".join(match.evidence for match in found if match.evidence)
+    """The hit of a matching rule. `{reason}` and `{documents}` speak the language of the
+    template: Vietnamese in `message_vi`, English in `message_en` and in header fields
+    (which may use `{reason_vi}` / `{documents_vi}` too)."""
+    reason = joined(match.evidence for match in found)
     recipients = tuple(dict.fromkeys(r for match in found for r in match.recipients))
     documents = tuple(dict.fromkeys(d for match in found for d in match.documents))
     values = _template_values(policy, rule, facts, reason, recipients, documents)
+    values_vi = {**values, "reason": reason.vi, "documents": values["documents_vi"]}
     code, enhanced = DEFAULT_STATUS.get(rule.action, (None, None))
     return RuleHit(
         name=rule.name,
         action=rule.action,
         mode=rule.mode,
-        reason=reason,
+        reason=reason.en,
+        reason_vi=reason.vi,
         status_code=rule.status_code or code,
         enhanced_status=rule.enhanced_status or enhanced,
-        message_vi=rule.message_vi.format_map(values),
+        message_vi=rule.message_vi.format_map(values_vi),
         message_en=rule.message_en.format_map(values),
         notify=_notify(policy, rule, facts),
         recipients=recipients,
-        documents=documents,
+        documents=tuple(document.en for document in documents),
         headers=tuple((name, encode(text.format_map(values))) for name, text in rule.headers),
     )
 
@@ -183,16 +189,20 @@ def _template_values(
     policy: Policy,
     rule: Rule,
     facts: Facts,
-    reason: str,
+    reason: Evidence,
     recipients: tuple[str, ...],
-    documents: tuple[str, ...],
+    documents: tuple[Evidence, ...],
 ) -> dict[str, str]:
     settings = policy.settings
     return {
         "rule": rule.name,
-        "reason": reason,
+        "reason": reason.en,
+        "reason_vi": reason.vi,
+        "reason_en": reason.en,
         "recipients": ", ".join(recipients),
-        "documents": "; ".join(documents),
+        "documents": "; ".join(document.en for document in documents),
+        "documents_vi": "; ".join(document.vi for document in documents),
+        "documents_en": "; ".join(document.en for document in documents),
         "sender": str(facts.sender) if facts.sender is not None else "",
         "directive_vi": settings.directive_vi,
         "directive_en": settings.directive_en,

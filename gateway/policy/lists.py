@@ -14,12 +14,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 @dataclass(frozen=True, slots=True)
 class AddressList:
-    """Domains (canonical form) and addresses (`MailAddress.key` form) under one name."""
+    """Domains (canonical form) and addresses (`MailAddress.key` form) under one name;
+    `label_vi` names the list in Vietnamese evidence ("tên miền công vụ")."""
 
     name: str
     domains: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
     subdomains: bool = True
+    label_vi: str = ""
 
     def has_domain(self, domain: str) -> bool:
         """Whether `domain` is listed, or (when the list says so) is a subdomain of one listed."""
@@ -43,6 +45,7 @@ class NetworkList:
 
     name: str
     networks: tuple[IPNetwork, ...] = ()
+    label_vi: str = ""
 
     def has(self, ip: IPAddress | None) -> bool:
         if ip is None:

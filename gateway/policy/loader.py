@@ -334,7 +334,8 @@ def _address_list(
             errors.append(document.error((*loc, "addresses", index), f"invalid address '{text}'"))
         else:
             addresses.add(address.key)
-    return AddressList(name, frozenset(domains), frozenset(addresses), spec.subdomains)
+    return AddressList(name, frozenset(domains), frozenset(addresses), spec.subdomains,
+                       spec.label_vi)
 
 
 def _network_list(
@@ -350,7 +351,7 @@ def _network_list(
             networks.append(ipaddress.ip_network(text.strip(), strict=True))
         except ValueError as exc:
             errors.append(document.error((*loc, "networks", index), f"invalid CIDR: {exc}"))
-    return NetworkList(name, tuple(networks))
+    return NetworkList(name, tuple(networks), spec.label_vi)
 
 
 def _compile_settings(

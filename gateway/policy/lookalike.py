@@ -1,4 +1,4 @@
-"""Domains that imitate an official domain: homographs, typos, prefixes, hyphen/dot variants.
+"""Domains that imitate an official domain, and domains that merely carry its name.
 
 A domain is compared in its canonical Unicode form (punycode decoded), after
 reduction to a *skeleton*: diacritics removed, casefolded, confusable
@@ -7,17 +7,26 @@ characters mapped to one Latin letter (Cyrillic `а` → `a`, `1`/`i` → `l`,
 that render like Latin letters in mail clients, not the whole Unicode
 confusables table (the PyPI packages that carry it do not compute skeletons).
 
-Checks, in order, against each official domain `D` with registrable label `L`
-(`thuathienhue` for `thuathienhue.gov.vn`):
-- `D` itself, its real subdomains and the exempt domains are never look-alikes;
+Two kinds of finding, against each official domain `D` with registrable label
+`L` (`thuathienhue` for `thuathienhue.gov.vn`), once `D` itself, its real
+subdomains and the exempt domains are set aside:
+
+*Imitations* (`Kind.IMITATION`, refused by the default policy) copy `D`:
 - the domain (or its last labels) has the skeleton of `D` (homograph, punycode);
-- with dots and hyphens removed it contains `D` (`thuathienhue-gov.vn`,
-  `thuathienhue.gov.vn.example.com`);
+- with dots and hyphens removed it contains `D`: the official domain as a
+  prefix (`thuathienhue.gov.vn.example.com`) or with hyphens for dots
+  (`thuathienhue-gov.vn`, `thua-thien-hue.gov.vn`);
 - its last labels are within edit distance 2 of `D` (1 when `D` is shorter
   than 12 characters): `thuathlenhue.gov.vn`, `hue.gov.vm`;
-- for labels of 6 characters or more: `L` under another public suffix, or
-  within one edit of it (`thuathienhue.com`), or contained in the registrable
-  label (`mail-thuathienhue.vn`).
+- its registrable label is a homograph of `L` under any suffix
+  (`thuаthienhue.com` with a Cyrillic `а`): confusable letters have no honest use.
+
+*Namesakes* (`Kind.NAME`, at most tagged) only carry the province's name, for
+labels of 6 characters or more: `L` (or `L` one edit away) under another
+public suffix (`thuathienhue.edu.vn`, the education department), or `L`
+inside a longer registrable label (`baothuathienhue.vn`, the provincial
+newspaper). Real neighbours of the province are many; they are not
+imitations, and the ones named in `lookalike_exempt` are not even namesakes.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 
 from gateway.analysis.addresses import (
@@ -66,15 +76,34 @@ _CONFUSABLES = str.maketrans(
 _SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 _LONG_LABEL = 6
 _LONG_DOMAIN = 12
+_NAME_RANK = 3
+_REASONS_VI = {
+    "homograph of the official domain": "ký tự trông giống tên miền công vụ",
+    "contains the official domain": "chứa tên miền công vụ",
+    "one or two characters away from the official domain":
+        "sai khác một, hai ký tự so với tên miền công vụ",
+    "homograph of the official name": "ký tự trông giống tên tỉnh",
+    "official name under another suffix": "tên tỉnh dưới đuôi tên miền khác",
+    "contains the official name": "chứa tên tỉnh",
+}
+
+
+class Kind(StrEnum):
+    """An imitation of the official domain, or a domain that only carries its name."""
+
+    IMITATION = "imitation"
+    NAME = "name"
 
 
 @dataclass(frozen=True, slots=True)
 class Lookalike:
-    """Why `domain` imitates the official domain `imitates`."""
+    """Why `domain` resembles the official domain `imitates`, and how (`kind`)."""
 
     domain: str
     imitates: str
     reason: str
+    kind: Kind = Kind.IMITATION
+    reason_vi: str = ""
 
 
 @lru_cache(maxsize=8192)
@@ -91,6 +120,12 @@ def skeleton(text: str) -> str:
 def squash(text: str) -> str:
     """`text` without dots and hyphens."""
     return text.replace(".", "").replace("-", "")
+
+
+def flat(text: str) -> str:
+    """The skeleton of `text` without dots and hyphens (folded before and after, so that
+    neither a fold across a removed dot nor a full-width dot escapes)."""
+    return squash(skeleton(squash(text)))
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -120,13 +155,16 @@ class _Target:
     labels: int
     label: str
     suffix: str
+    plain_label: str
 
     @classmethod
     def of(cls, domain: str) -> _Target:
         suffix = public_suffix(domain)
         label = registrable_domain(domain).removesuffix("." + suffix)
         shape = skeleton(domain)
-        return cls(domain, shape, squash(shape), domain.count(".") + 1, skeleton(label), suffix)
+        return cls(domain, shape, flat(domain), domain.count(".") + 1,
+                   skeleton(label), suffix,
+                   label.casefold())
 
 
 class LookalikeDetector:
@@ -139,15 +177,22 @@ class LookalikeDetector:
         self.check = lru_cache(maxsize=8192)(self._check)
 
     def is_lookalike(self, domain: str) -> bool:
-        return self.check(domain) is not None
+        """True for an imitation; a domain that only carries the name is not one."""
+        return self.imitation(domain) is not None
+
+    def imitation(self, domain: str) -> Lookalike | None:
+        """The finding when `domain` imitates an official domain (never a namesake)."""
+        found = self.check(domain)
+        return found if found is not None and found.kind is Kind.IMITATION else None
 
     def _check(self, domain: str) -> Lookalike | None:
-        """The imitated official domain and why, or None.
+        """The resembled official domain, why and how, or None.
 
-        Every official domain is tried; the longest one imitated wins (the most
-        specific explanation), then the strongest evidence (homograph, then
-        prefix/hyphen forms, then typos, then the name elsewhere), so the answer
-        never depends on the order of the list.
+        Every official domain is tried; an imitation beats a namesake, then the
+        longest official domain wins (the most specific explanation), then the
+        strongest evidence (homograph, then prefix/hyphen forms, then typos,
+        then the name elsewhere), so the answer never depends on the order of
+        the list.
         """
         canonical, valid = canonical_domain(domain)
         if not canonical or canonical.startswith("["):
@@ -158,11 +203,16 @@ class LookalikeDetector:
         for target in self._targets:
             imitation = _imitation(canonical, target)
             if imitation is not None:
-                found.append((-len(target.domain), imitation[0], target.domain, imitation[1]))
+                rank, reason = imitation
+                kind = Kind.NAME if rank >= _NAME_RANK else Kind.IMITATION
+                found.append((kind is Kind.NAME, -len(target.domain), rank, target.domain,
+                              reason, kind))
         if not found:
             return None
-        _length, _rank, imitated, reason = min(found)
-        return Lookalike(canonical, imitated, reason)
+        *_order, imitated, reason, kind = min(found)
+        key, _, detail = reason.partition(" (")
+        reason_vi = _REASONS_VI[key] + (f" ({detail}" if detail else "")
+        return Lookalike(canonical, imitated, reason, kind, reason_vi)
 
     def _legitimate(self, domain: str) -> bool:
         return any(in_domain(domain, d) for d in (*self._official, *self._exempt))
@@ -174,7 +224,7 @@ def _imitation(domain: str, target: _Target) -> tuple[int, str] | None:
     tail = ".".join(shape.split(".")[-target.labels :])
     if tail == target.skeleton:
         return 0, "homograph of the official domain"
-    if target.squashed in squash(shape):
+    if target.squashed in flat(domain):
         return 1, "contains the official domain"
     limit = 2 if len(target.domain) >= _LONG_DOMAIN else 1
     if edit_distance(tail, target.skeleton, limit) <= limit:
@@ -184,9 +234,12 @@ def _imitation(domain: str, target: _Target) -> tuple[int, str] | None:
 
 def _label_imitation(domain: str, target: _Target) -> tuple[int, str] | None:
     suffix = public_suffix(domain)
-    label = skeleton(registrable_domain(domain).removesuffix("." + suffix))
+    written = registrable_domain(domain).removesuffix("." + suffix)
+    label = skeleton(written)
+    if label == target.label and written.casefold() != target.plain_label:
+        return 2, "homograph of the official name"
     if suffix != target.suffix and edit_distance(label, target.label, 1) <= 1:
-        return 3, f"official name under another suffix (.{suffix})"
+        return _NAME_RANK, f"official name under another suffix (.{suffix})"
     if squash(target.label) in squash(label):
-        return 3, "contains the official name"
+        return _NAME_RANK, "contains the official name"
     return None

@@ -25,8 +25,12 @@ PLACEHOLDERS = frozenset(
     {
         "rule",
         "reason",
+        "reason_vi",
+        "reason_en",
         "recipients",
         "documents",
+        "documents_vi",
+        "documents_en",
         "sender",
         "directive_vi",
         "directive_en",
@@ -56,9 +60,11 @@ HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")]
 
 
 class ListSpec(Spec):
-    """A named list: domains (with their subdomains unless `subdomains: false`) and addresses."""
+    """A named list: domains (with their subdomains unless `subdomains: false`) and addresses;
+    `label_vi`, the list's name in Vietnamese reasons."""
 
     description: str = ""
+    label_vi: str = ""
     domains: list[str] = Field(default_factory=list)
     addresses: list[str] = Field(default_factory=list)
     subdomains: bool = True
@@ -68,6 +74,7 @@ class NetworkListSpec(Spec):
     """A named list of client networks in CIDR form (`10.0.0.0/8`, `2001:db8::/32`)."""
 
     description: str = ""
+    label_vi: str = ""
     networks: list[str]
 
 

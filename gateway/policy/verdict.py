@@ -33,7 +33,8 @@ class Mode(StrEnum):
 class RuleHit:
     """A rule that matched, and what it asked for.
 
-    `recipients` are the offending recipients the rule named, `documents` the
+    `reason` is what the conditions found, in English, `reason_vi` the same in
+    Vietnamese. `recipients` are the offending recipients the rule named, `documents` the
     documents it named (`"file.pdf" (giay_moi)...`), `notify` the addresses to
     tell, `headers` the fields the rule adds when enforced (RFC 2047-encoded).
     """
@@ -42,6 +43,7 @@ class RuleHit:
     action: Action
     mode: Mode = Mode.ENFORCE
     reason: str = ""
+    reason_vi: str = ""
     status_code: int | None = None
     enhanced_status: str | None = None
     message_vi: str = ""

@@ -50,4 +50,4 @@ def test_a_file_without_final_newline_is_checked(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     verdict = json.loads(result.stdout)
     assert (verdict["action"], verdict["direction"]) == ("accept", "inbound")
-    assert "data_problem" not in verdict
+    assert verdict["data_problem"] is None

@@ -143,7 +143,7 @@ def test_official_document_to_gmail_refused_after_data_in_both_languages(
         assert f"tới hộp thư ngoài hệ thống công vụ: {CITIZEN}" in vi
     else:
         assert vi.isascii()
-        assert f"Khong gui van ban cong vu \"giay-moi.pdf\" (giay_moi) toi hop thu ngoai " \
+        assert f"Khong gui van ban cong vu \"giay-moi.pdf\" (Giay moi) toi hop thu ngoai " \
                f"he thong cong vu: {CITIZEN}." in vi
     assert f'Official documents "giay-moi.pdf" (giay_moi) must not be sent to public ' \
            f"mailboxes: {CITIZEN}." in en

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gateway.policy.wording import STATUS_VI
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki
 from tests.fixtures.signed import pki_at, signed_pdf, smime_messages
@@ -97,7 +98,9 @@ def test_invitation_without_a_valid_signature_from_inside_is_refused(
     assert code == 550
     vi, en = text.splitlines()
     named = f'"{FILENAME}" (giay_moi): {REFUSED[case]}'
-    assert vi.startswith("5.7.1 Văn bản phải được ký số hợp lệ trước khi gửi: ") and named in vi
+    named_vi = f'"{FILENAME}" (Giấy mời): {STATUS_VI[REFUSED[case].split()[1]]}'
+    assert vi.startswith("5.7.1 Văn bản phải được ký số hợp lệ trước khi gửi: ")
+    assert named_vi in vi and "signature" not in vi
     assert en.startswith("5.7.1 These documents need a valid digital signature before they "
                          "are sent: ") and named in en
     assert len(live.sink.messages) == before
@@ -120,8 +123,8 @@ def test_unsigned_invitation_received_from_outside_is_relayed_with_a_warning(
     assert got.content.endswith(raw)
     added = message_from_bytes(got.content[: -len(raw)] + b"\r\n", policy=policy.default)
     warning = str(added["X-TTH-Signature-Warning"])
-    assert warning == (f'chữ ký số không hợp lệ / signature not valid: "{FILENAME}" (giay_moi): '
-                       "signature missing")
+    assert warning == (f'chữ ký số không hợp lệ: "{FILENAME}" (Giấy mời): chưa ký số / '
+                       f'signature not valid: "{FILENAME}" (giay_moi): signature missing')
     assert str(added["X-TTH-Policy"]).startswith(
         "action=tag; rules=designated-documents-unsigned-inbound;")
     assert rule_hits("designated-documents-unsigned-inbound", "enforce", "tag") == hits + 1

@@ -14,6 +14,15 @@ from pydantic import model_validator
 
 from gateway.auth.results import Authentication, Result
 from gateway.policy.conditions.base import ConditionType, Facts, Match, Resolver, Spec, Stage
+from gateway.policy.wording import Evidence, joined
+
+#: RFC 8601 result words and DMARC policies, as the Vietnamese evidence says them.
+RESULT_VI = {
+    "pass": "đạt", "fail": "không đạt", "softfail": "không đạt (mức nhẹ)",
+    "neutral": "không kết luận", "none": "không có", "temperror": "lỗi tạm thời khi tra DNS",
+    "permerror": "lỗi cố định trong bản ghi", "policy": "bị chính sách loại",
+}
+POLICY_VI = {"none": "không yêu cầu", "quarantine": "cách ly", "reject": "từ chối"}
 
 ResultName = Literal["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]
 PolicyName = Literal["none", "quarantine", "reject"]
@@ -77,7 +86,10 @@ class AuthCondition:
             spf = auth.spf
             if (spf.result in self.results) != self.inside or (self.aligned and not spf.aligned):
                 return None
-            return Match(f"spf={spf.result.value} ({spf.domain or 'no domain'})")
+            return Match(Evidence(
+                f"kiểm tra SPF: {RESULT_VI[spf.result.value]} "
+                f"(miền {spf.domain or 'không xác định'})",
+                f"spf={spf.result.value} ({spf.domain or 'no domain'})"))
         dmarc = auth.dmarc
         if (dmarc.result in self.results) != self.inside:
             return None
@@ -86,7 +98,12 @@ class AuthCondition:
         if self.policies is not None and (dmarc.disposition or "none") not in self.policies:
             return None
         policy = f" p={dmarc.disposition}" if dmarc.disposition else ""
-        return Match(f"dmarc={dmarc.result.value} ({dmarc.domain or 'no From domain'}{policy})")
+        policy_vi = (f", chính sách: {POLICY_VI.get(dmarc.disposition, dmarc.disposition)}"
+                     if dmarc.disposition else "")
+        return Match(Evidence(
+            f"kiểm tra DMARC: {RESULT_VI[dmarc.result.value]} "
+            f"(miền {dmarc.domain or 'không xác định'}{policy_vi})",
+            f"dmarc={dmarc.result.value} ({dmarc.domain or 'no From domain'}{policy})"))
 
     def _dkim(self, auth: Authentication) -> Match | None:
         signatures = [item for item in auth.dkim if not self.aligned or item.aligned]
@@ -97,10 +114,12 @@ class AuthCondition:
         if not self.inside and found & self.results:
             return None
         if not chosen:
-            return Match("dkim=none (no signature)")
-        return Match("; ".join(
+            return Match(Evidence("thư không có chữ ký DKIM", "dkim=none (no signature)"))
+        return Match(joined(Evidence(
+            f"chữ ký DKIM: {RESULT_VI[item.result.value]} (d={item.domain} s={item.selector}"
+            f"{', cùng miền với người gửi' if item.aligned else ''})",
             f"dkim={item.result.value} (d={item.domain} s={item.selector}"
-            f"{' aligned' if item.aligned else ''})" for item in chosen))
+            f"{' aligned' if item.aligned else ''})") for item in chosen))
 
 
 def _builder(method: Literal["spf", "dkim", "dmarc"]) -> Any:

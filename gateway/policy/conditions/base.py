@@ -25,6 +25,7 @@ from gateway.auth.results import Authentication
 from gateway.policy.lists import AddressList, IPAddress, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
 from gateway.policy.settings import PolicySettings
+from gateway.policy.wording import Evidence
 from gateway.yamlsource import YamlDocument
 
 
@@ -66,11 +67,12 @@ class Facts:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Why a condition holds, and what it found (offending recipients, documents)."""
+    """Why a condition holds, in both languages, and what it found (offending
+    recipients; documents, each named in both languages)."""
 
-    evidence: str = ""
+    evidence: Evidence = field(default_factory=Evidence)
     recipients: tuple[str, ...] = ()
-    documents: tuple[str, ...] = ()
+    documents: tuple[Evidence, ...] = ()
 
 
 class Condition(Protocol):
@@ -205,6 +207,10 @@ class Resolver:
                 known = _known(self.document_types)
                 self.error(where, f"unknown document type '{name}' (defined: {known})")
         return frozenset(found)
+
+    def type_names(self) -> dict[str, str]:
+        """Each document type id's Vietnamese name, for evidence in Vietnamese."""
+        return {type_id: spec.name for type_id, spec in self.document_types.items()}
 
     def designated_types(self) -> frozenset[str]:
         return frozenset(i for i, spec in self.document_types.items() if spec.designated)

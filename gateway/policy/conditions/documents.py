@@ -5,17 +5,28 @@ a list of document type ids (`[giay_moi, bao_cao]`), or one of the words
 `designated` (the types the policy's `document_types` mark as designated for
 signing), `official` (designated types, and any document bearing an official
 number "Số: …"), `any` (every document).
+
+`doc_type` also takes `{documents: <selection>, evidence: filename | content | number}`:
+the weakest evidence of the document's kind that counts. `filename` (the default)
+counts a type read from the file name or the subject alone; `content` needs the
+document's own text (a printed title, a "V/v" summary line, a number); `number`
+needs an official number printed in it ("Số: 12/BC-UBND") or a valid signature
+by an agency of `signatures.agency_organisations`. Rules that refuse a citizen
+use `number`: a name proves nothing about what a file holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import RootModel, model_validator
 
+from gateway.analysis.doctype import Source
 from gateway.analysis.model import Document
 from gateway.policy.conditions.base import (
     ConditionType,
@@ -30,24 +41,66 @@ from gateway.policy.conditions.base import (
     compile_regex,
     names,
 )
+from gateway.policy.wording import (
+    EVIDENCE_VI,
+    OTHER_TYPE_VI,
+    SELECTION_VI,
+    Evidence,
+    describe,
+    joined,
+)
+from gateway.signatures.identity import signer_matches_agency
+from gateway.signatures.model import SignatureStatus
 
 SELECTION_WORDS = ("any", "designated", "official")
+EvidenceLevel = Literal["filename", "content", "number"]
+EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = ("filename", "content", "number")
+
+
+def evidence_level(document: Document, agencies: Mapping[str, tuple[str, ...]]) -> int:
+    """How strongly the document shows what it is: the index of `EVIDENCE_LEVELS`, -1 none.
+
+    An official number is only ever read in the document's own text; a valid
+    signature by an agency counts as much as the number.
+    """
+    if document.official_number is not None or _agency_signed(document, agencies):
+        return 2
+    if Source(document.doc_type_source).from_content:
+        return 1
+    return 0 if document.doc_type != "other" else -1
+
+
+def _agency_signed(document: Document, agencies: Mapping[str, tuple[str, ...]]) -> bool:
+    return document.signature.status is SignatureStatus.VALID and any(
+        result.signer is not None and signer_matches_agency(result.signer, agency, agencies)
+        for result in document.signature.signatures
+        for agency in agencies
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """A compiled document selection; `types` None means every document."""
+    """A compiled document selection; `types` None means every document.
+
+    `evidence` is the weakest evidence level (index of `EVIDENCE_LEVELS`) that counts.
+    """
 
     types: frozenset[str] | None
     official_number: bool = False
     label: str = "any"
+    evidence: int = 0
+    agencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    type_names: Mapping[str, str] = field(default_factory=dict)
+    label_vi: str = "tài liệu"
 
     def selects(self, document: Document) -> bool:
         if self.types is None:
             return True
-        return document.doc_type in self.types or (
+        kind = document.doc_type in self.types or (
             self.official_number and document.official_number is not None
         )
+        return kind and (self.evidence == 0 or evidence_level(document, self.agencies)
+                         >= self.evidence)
 
     def chosen(self, documents: tuple[Document, ...]) -> list[Document]:
         return [document for document in documents if self.selects(document)]
@@ -56,30 +109,38 @@ class Selection:
 def build_selection(value: Names, resolver: Resolver, loc: tuple[Any, ...]) -> Selection:
     """Compile a selection (type ids, or one of `any`, `designated`, `official`)."""
     given = names(value)
+    type_names = resolver.type_names()
     word = given[0] if len(given) == 1 and given[0] in SELECTION_WORDS else None
     if word == "any":
-        return Selection(None)
+        return Selection(None, type_names=type_names)
     if word is not None:
-        return Selection(resolver.designated_types(), word == "official", word)
+        return Selection(resolver.designated_types(), word == "official", word,
+                         type_names=type_names, label_vi=SELECTION_VI[word])
     reserved = [name for name in given if name in SELECTION_WORDS]
     if reserved:
         resolver.error(loc, f"'{reserved[0]}' cannot be combined with document type ids")
-    return Selection(resolver.doc_types(value, loc), label=", ".join(given))
+    label_vi = ", ".join(type_names.get(name, OTHER_TYPE_VI) for name in given)
+    return Selection(resolver.doc_types(value, loc), label=", ".join(given),
+                     type_names=type_names, label_vi=label_vi)
 
 
-def describe(document: Document) -> str:
-    """A document as named in reasons and messages: `"file.pdf" (giay_moi)`."""
-    name = document.filename or f"part {document.path}"
-    return f'"{name}" ({document.doc_type})'
+def _found(selection: Selection, documents: list[Document], what: Evidence) -> Match:
+    labels = tuple(describe(document, selection.type_names) for document in documents)
+    listed = joined(labels, ", ")
+    return Match(Evidence(f"{what.vi}: {listed.vi}", f"{what.en}: {listed.en}"),
+                 documents=labels)
 
 
-def _found(documents: list[Document], what: str) -> Match:
-    labels = tuple(describe(document) for document in documents)
-    return Match(f"{what}: {', '.join(labels)}", documents=labels)
+class EvidenceSelectionSpec(Spec):
+    """`doc_type: {documents: official, evidence: number}`."""
+
+    documents: Names
+    evidence: EvidenceLevel = "filename"
 
 
-class SelectionSpec(RootModel[Names]):
-    """`doc_type: [giay_moi, bao_cao]`, `doc_type: designated`, `doc_type: official`."""
+class SelectionSpec(RootModel[Names | EvidenceSelectionSpec]):
+    """`doc_type: [giay_moi, bao_cao]`, `doc_type: designated`, `doc_type: official`,
+    or with the evidence that counts: `{documents: official, evidence: number}`."""
 
     model_config = {"strict": True}
 
@@ -94,13 +155,22 @@ class DocTypeCondition:
 
     def test(self, facts: Facts) -> Match | None:
         chosen = self.selection.chosen(facts.need_analysis().documents)
-        return _found(chosen, f"{self.selection.label} document") if chosen else None
+        what = Evidence(self.selection.label_vi, f"{self.selection.label} document")
+        return _found(self.selection, chosen, what) if chosen else None
 
 
 def _build_doc_type(
     spec: SelectionSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> DocTypeCondition:
-    return DocTypeCondition(build_selection(spec.root, resolver, loc))
+    if not isinstance(spec.root, EvidenceSelectionSpec):
+        return DocTypeCondition(build_selection(spec.root, resolver, loc))
+    selection = build_selection(spec.root.documents, resolver, (*loc, "documents"))
+    level = EVIDENCE_LEVELS.index(spec.root.evidence)
+    return DocTypeCondition(dataclasses.replace(
+        selection, evidence=level, agencies=resolver.settings.agency_organizations,
+        label=f"{selection.label} ({spec.root.evidence} evidence)",
+        label_vi=f"{selection.label_vi} ({EVIDENCE_VI[spec.root.evidence]})",
+    ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +178,7 @@ class OfficialNumberCondition:
     """Holds when some document bears an official number (`false`: when none does)."""
 
     expected: bool
+    type_names: Mapping[str, str] = field(default_factory=dict)
     stage: Stage = Stage.MESSAGE
     needs: frozenset[str] = frozenset({"documents.official_number"})
 
@@ -116,15 +187,20 @@ class OfficialNumberCondition:
         if bool(numbered) != self.expected:
             return None
         if not numbered:
-            return Match("no document bears an official number")
-        found = ", ".join(f"{describe(d)} Số: {d.official_number}" for d in numbered)
-        return Match(f"official number: {found}", documents=tuple(describe(d) for d in numbered))
+            return Match(Evidence("không văn bản nào có số, ký hiệu",
+                                  "no document bears an official number"))
+        labels = tuple(describe(d, self.type_names) for d in numbered)
+        found = joined((Evidence(f"{label.vi} Số: {d.official_number}",
+                                 f"{label.en} Số: {d.official_number}")
+                        for label, d in zip(labels, numbered, strict=True)), ", ")
+        return Match(Evidence(f"số, ký hiệu văn bản: {found.vi}", f"official number: {found.en}"),
+                     documents=labels)
 
 
 def _build_official_number(
     spec: FlagSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> OfficialNumberCondition:
-    return OfficialNumberCondition(spec.root)
+    return OfficialNumberCondition(spec.root, resolver.type_names())
 
 
 class AttachmentSpec(Spec):
@@ -160,7 +236,8 @@ class AttachmentCondition:
 
     def test(self, facts: Facts) -> Match | None:
         chosen = [d for d in facts.need_analysis().documents if self._matches(d)]
-        return _found(chosen, "attachment") if chosen else None
+        what = Evidence("tệp đính kèm", "attachment")
+        return _found(self.selection, chosen, what) if chosen else None
 
     def _matches(self, document: Document) -> bool:
         name = (document.filename or "").casefold()
@@ -186,7 +263,7 @@ def _build_attachment(
     selection = (
         build_selection(spec.doc_type, resolver, (*loc, "doc_type"))
         if spec.doc_type is not None
-        else Selection(None)
+        else Selection(None, type_names=resolver.type_names())
     )
     return AttachmentCondition(
         globs,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, RootModel, model_validator
 
 from gateway.analysis.model import Direction
-from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
+from gateway.policy.conditions.addressing import AddressMatcher, AddressTest, labels_vi
 from gateway.policy.conditions.base import (
     ConditionType,
     Facts,
@@ -19,6 +19,7 @@ from gateway.policy.conditions.base import (
     Stage,
 )
 from gateway.policy.lists import NetworkList
+from gateway.policy.wording import DIRECTION_VI, Evidence
 
 DirectionName = Literal["inbound", "outbound", "internal"]
 _FROM_INSIDE = frozenset({Direction.OUTBOUND, Direction.INTERNAL})
@@ -48,7 +49,8 @@ class DirectionCondition:
     def test(self, facts: Facts) -> Match | None:
         if facts.direction not in self.directions:
             return None
-        return Match(f"direction {facts.direction}")
+        way = facts.direction.value
+        return Match(Evidence(DIRECTION_VI[way], f"direction {way}"))
 
 
 def _build_direction(
@@ -81,13 +83,14 @@ class NetworkCondition:
     needs: frozenset[str] = frozenset({"envelope.client_ip"})
 
     def test(self, facts: Facts) -> Match | None:
-        hits = [item.name for item in self.lists if item.has(facts.client_ip)]
+        hits = [item for item in self.lists if item.has(facts.client_ip)]
         if bool(hits) != self.inside:
             return None
-        where = (
-            f"in {', '.join(hits)}" if hits else "outside " + ", ".join(i.name for i in self.lists)
-        )
-        return Match(f"client {facts.client_ip or 'unknown'} {where}")
+        where_vi = f"thuộc {labels_vi(hits)}" if hits else f"ngoài {labels_vi(self.lists)}"
+        where = f"in {', '.join(i.name for i in hits)}" if hits else (
+            "outside " + ", ".join(i.name for i in self.lists))
+        return Match(Evidence(f"máy gửi {facts.client_ip or 'không rõ địa chỉ'} {where_vi}",
+                              f"client {facts.client_ip or 'unknown'} {where}"))
 
 
 def _build_network(spec: NetworkSpec, resolver: Resolver, loc: tuple[Any, ...]) -> NetworkCondition:
@@ -106,8 +109,11 @@ class SenderCondition:
     needs: frozenset[str] = frozenset({"envelope.mail_from"})
 
     def test(self, facts: Facts) -> Match | None:
-        evidence = self.matcher.test(facts.sender)
-        return Match(f"envelope sender: {evidence}") if evidence is not None else None
+        found = self.matcher.test(facts.sender)
+        if found is None:
+            return None
+        return Match(Evidence(f"người gửi (MAIL FROM): {found.vi}",
+                              f"envelope sender: {found.en}"))
 
 
 def _build_sender(spec: AddressTest, resolver: Resolver, loc: tuple[Any, ...]) -> SenderCondition:
@@ -141,8 +147,10 @@ class RecipientsCondition:
         hits = [(text, evidence) for text, evidence in found if evidence is not None]
         if not hits or (self.every and len(hits) != len(found)):
             return None
-        evidence = "; ".join(f"{text}: {why}" for text, why in hits)
-        return Match(f"recipients {evidence}", recipients=tuple(text for text, _ in hits))
+        vi = "; ".join(f"{text}: {why.vi}" for text, why in hits)
+        en = "; ".join(f"{text}: {why.en}" for text, why in hits)
+        return Match(Evidence(f"người nhận {vi}", f"recipients {en}"),
+                     recipients=tuple(text for text, _ in hits))
 
 
 def _build_recipients(

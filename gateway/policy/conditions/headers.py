@@ -25,6 +25,7 @@ from gateway.policy.conditions.base import (
 )
 from gateway.policy.lists import AddressList
 from gateway.policy.lookalike import LookalikeDetector
+from gateway.policy.wording import Evidence, joined, problem_vi
 
 _NAMED_DOMAIN = re.compile(r"[\w.+-]+\s*[@＠]\s*([\w-]+(?:\.[\w-]+)+)")
 
@@ -59,10 +60,11 @@ class HeaderAddressCondition:
         candidates: list[MailAddress | None] = [mailbox(address) for address in found]
         if not candidates and self.field == "from":
             candidates = [None]
+        title = "From" if self.field == "from" else "Reply-To"
         for candidate in candidates:
-            evidence = self.matcher.test(candidate)
-            if evidence is not None:
-                return Match(f"{self.field}: {evidence}")
+            said = self.matcher.test(candidate)
+            if said is not None:
+                return Match(Evidence(f"trường {title}: {said.vi}", f"{self.field}: {said.en}"))
         return None
 
 
@@ -106,7 +108,11 @@ class AlignmentCondition:
         if same != self.aligned:
             return None
         verb = "aligned with" if same else "not aligned with"
-        return Match(f"From {header_domain} {verb} envelope sender {sender.domain}")
+        verb_vi = "khớp" if same else "không khớp"
+        return Match(Evidence(
+            f"tên miền From {header_domain} {verb_vi} với người gửi {sender.domain}",
+            f"From {header_domain} {verb} envelope sender {sender.domain}",
+        ))
 
     def _same(self, a: str, b: str) -> bool:
         return a == b if self.exact else registrable_domain(a) == registrable_domain(b)
@@ -155,21 +161,27 @@ class DisplayNameCondition:
                 return Match(evidence)
         return None
 
-    def _test_one(self, address: Address) -> str | None:
+    def _test_one(self, address: Address) -> Evidence | None:
         name = address.display_name
         evidence = []
         if self.pattern is not None:
             if not (self.pattern.search(name) or self.pattern.search(fold(name))):
                 return None
-            evidence.append(f"display name {name!r} matches {self.pattern.pattern!r}")
+            evidence.append(Evidence(
+                f"tên hiển thị {name!r} khớp mẫu {self.pattern.pattern!r}",
+                f"display name {name!r} matches {self.pattern.pattern!r}",
+            ))
         if self.names_official is not None:
             named = self._names_official(address)
             if (named is not None) != self.names_official:
                 return None
-            evidence.append(named or f"display name {name!r} names no official body")
-        return "; ".join(evidence)
+            evidence.append(named or Evidence(
+                f"tên hiển thị {name!r} không nêu cơ quan nhà nước nào",
+                f"display name {name!r} names no official body",
+            ))
+        return joined(evidence)
 
-    def _names_official(self, address: Address) -> str | None:
+    def _names_official(self, address: Address) -> Evidence | None:
         if self.official is None or self.official.has(mailbox(address)):
             return None
         name = address.display_name
@@ -178,11 +190,19 @@ class DisplayNameCondition:
             if self.official.has_domain(domain) or (
                 self.detector and self.detector.is_lookalike(domain)
             ):
-                return f"display name {name!r} names {found.group(0)} over {address.addr_spec}"
+                return Evidence(
+                    f"tên hiển thị {name!r} nêu {found.group(0)} nhưng địa chỉ là "
+                    f"{address.addr_spec}",
+                    f"display name {name!r} names {found.group(0)} over {address.addr_spec}",
+                )
         folded = fold(name)
         for pattern in self.agency_patterns:
             if pattern.search(folded):
-                return f"display name {name!r} names an agency over {address.addr_spec}"
+                return Evidence(
+                    f"tên hiển thị {name!r} mang tên cơ quan nhà nước nhưng địa chỉ là "
+                    f"{address.addr_spec}",
+                    f"display name {name!r} names an agency over {address.addr_spec}",
+                )
         return None
 
 
@@ -214,7 +234,11 @@ class AutoForwardedCondition:
         markers = facts.need_analysis().headers.forwarding_markers
         if bool(markers) != self.expected:
             return None
-        return Match(f"forwarding markers: {', '.join(markers)}" if markers else "not forwarded")
+        if not markers:
+            return Match(Evidence("thư không tự động chuyển tiếp", "not forwarded"))
+        listed = ", ".join(markers)
+        return Match(Evidence(f"dấu hiệu tự động chuyển tiếp: {listed}",
+                              f"forwarding markers: {listed}"))
 
 
 def _build_auto_forwarded(
@@ -242,7 +266,7 @@ class HeaderCondition:
     def test(self, facts: Facts) -> Match | None:
         for field, value in facts.need_analysis().headers.fields:
             if field == self.name and (self.pattern is None or self.pattern.search(value)):
-                return Match(f"{field}: {value[:120]}")
+                return Match(Evidence(f"trường {field}: {value[:120]}", f"{field}: {value[:120]}"))
         return None
 
 
@@ -270,7 +294,10 @@ class ProblemCondition:
         found = [
             p for p in (*analysis.headers.problems, *analysis.problems) if self.pattern.search(p)
         ]
-        return Match("; ".join(found)) if found else None
+        if not found:
+            return None
+        said = "; ".join(dict.fromkeys(problem_vi(problem) for problem in found))
+        return Match(Evidence(said, "; ".join(found)))
 
 
 def _build_problems(

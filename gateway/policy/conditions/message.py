@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -17,7 +18,14 @@ from gateway.policy.conditions.base import (
     Spec,
     Stage,
 )
-from gateway.policy.conditions.documents import describe
+from gateway.policy.wording import (
+    Evidence,
+    describe,
+    joined,
+    level_vi,
+    place_vi,
+    uninspectable_vi,
+)
 
 
 class SizeSpec(Spec):
@@ -48,7 +56,7 @@ class SizeCondition:
             return None
         if self.under is not None and size >= self.under:
             return None
-        return Match(f"message size {size} bytes")
+        return Match(Evidence(f"thư có kích thước {size} byte", f"message size {size} bytes"))
 
 
 def _build_size(spec: SizeSpec, resolver: Resolver, loc: tuple[Any, ...]) -> SizeCondition:
@@ -72,6 +80,7 @@ class ClassificationCondition:
     """Holds when the highest marking found reaches `at_least`; cites the stamps and places."""
 
     at_least: Classification
+    type_names: Mapping[str, str] = field(default_factory=dict)
     stage: Stage = Stage.MESSAGE
     needs: frozenset[str] = frozenset({"classification", "markings", "documents.classification"})
 
@@ -81,16 +90,21 @@ class ClassificationCondition:
         if level is None or level.rank < self.at_least.rank:
             return None
         markings = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
-        places = [f"{m.stamp} in {m.where}" for m in markings if m.level is not None]
-        documents = tuple(describe(d) for d in analysis.documents if d.classification)
-        where = f" ({'; '.join(dict.fromkeys(places))})" if places else ""
-        return Match(f"classified {level.value}{where}", documents=documents)
+        found = [m for m in markings if m.level is not None]
+        places = dict.fromkeys(f"{m.stamp} in {m.where}" for m in found)
+        places_vi = dict.fromkeys(f"dấu «{m.stamp}» ở {place_vi(m.where)}" for m in found)
+        documents = tuple(describe(d, self.type_names) for d in analysis.documents
+                          if d.classification)
+        where = f" ({'; '.join(places)})" if places else ""
+        where_vi = f": {'; '.join(places_vi)}" if places_vi else ""
+        return Match(Evidence(f"mức {level_vi(level.value)}{where_vi}",
+                              f"classified {level.value}{where}"), documents=documents)
 
 
 def _build_classification(
     spec: ClassificationSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> ClassificationCondition:
-    return ClassificationCondition(Classification(spec.at_least))
+    return ClassificationCondition(Classification(spec.at_least), resolver.type_names())
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,26 +112,31 @@ class UninspectableCondition:
     """Holds when the message or any document could not be inspected (encrypted, too big, …)."""
 
     expected: bool
+    type_names: Mapping[str, str] = field(default_factory=dict)
     stage: Stage = Stage.MESSAGE
     needs: frozenset[str] = frozenset({"uninspectable", "documents.uninspectable"})
 
     def test(self, facts: Facts) -> Match | None:
         analysis = facts.need_analysis()
-        found = [
-            f"{describe(d)}: {d.uninspectable}"
-            for d in analysis.documents
-            if d.uninspectable is not None
-        ]
-        found = list(dict.fromkeys([*analysis.uninspectable, *found]))
+        found = [Evidence(f"{named.vi}: {uninspectable_vi(d.uninspectable)}",
+                          f"{named.en}: {d.uninspectable}")
+                 for d in analysis.documents if d.uninspectable is not None
+                 for named in (describe(d, self.type_names),)]
+        if not found:  # what the message, not one document, could not show
+            found = [Evidence(f"thư: {uninspectable_vi(reason)}", reason)
+                     for reason in analysis.uninspectable]
         if bool(found) != self.expected:
             return None
-        return Match(f"uninspectable: {'; '.join(found)}" if found else "everything inspected")
+        if not found:
+            return Match(Evidence("mọi nội dung đều đã được kiểm tra", "everything inspected"))
+        said = joined(dict.fromkeys(found))
+        return Match(Evidence(f"không kiểm tra được: {said.vi}", f"uninspectable: {said.en}"))
 
 
 def _build_uninspectable(
     spec: FlagSpec, resolver: Resolver, loc: tuple[Any, ...]
 ) -> UninspectableCondition:
-    return UninspectableCondition(spec.root)
+    return UninspectableCondition(spec.root, resolver.type_names())
 
 
 MESSAGE_CONDITIONS = (

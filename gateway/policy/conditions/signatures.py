@@ -11,7 +11,8 @@ from pydantic import model_validator
 from gateway.analysis.addresses import in_domain
 from gateway.analysis.model import Analysis, Document
 from gateway.policy.conditions.base import ConditionType, Facts, Match, Names, Resolver, Spec, Stage
-from gateway.policy.conditions.documents import Selection, build_selection, describe
+from gateway.policy.conditions.documents import Selection, build_selection
+from gateway.policy.wording import Evidence, describe, joined, status_vi
 from gateway.signatures.identity import signer_matches_agency
 from gateway.signatures.model import SignatureStatus, Signer
 
@@ -52,8 +53,14 @@ class SignatureCondition:
         ]
         if not chosen:
             return None
-        labels = tuple(f"{describe(d)}: signature {_problem(d)}" for d in chosen)
-        return Match("; ".join(labels), documents=labels)
+        labels = tuple(_signature_label(d, self.selection) for d in chosen)
+        return Match(joined(labels), documents=labels)
+
+
+def _signature_label(document: Document, selection: Selection) -> Evidence:
+    named = describe(document, selection.type_names)
+    return Evidence(f"{named.vi}: {status_vi(document.signature.status.value)}",
+                    f"{named.en}: signature {_problem(document)}")
 
 
 def _problem(document: Document) -> str:
@@ -129,16 +136,21 @@ class SignerCondition:
             ours = any(signer_matches_agency(s, agency, self.agencies) for s in signers)
             if ours == self.expected:
                 who = ", ".join(_signer_name(signer) for signer in signers)
-                found.append(f"{describe(document)} signed by {who}")
+                named = describe(document, self.selection.type_names)
+                found.append(Evidence(f"{named.vi} do {who} ký", f"{named.en} signed by {who}"))
         if not found:
             return None
         relation = "the sending agency" if self.expected else f"not the sending agency {agency}"
-        return Match(f"{'; '.join(found)}: {relation}", documents=tuple(found))
+        relation_vi = ("đúng cơ quan gửi" if self.expected
+                       else f"không phải cơ quan gửi {agency}")
+        said = joined(found)
+        return Match(Evidence(f"{said.vi}: {relation_vi}", f"{said.en}: {relation}"),
+                     documents=tuple(found))
 
 
 def _signer_name(signer: Signer) -> str:
     parts = [signer.common_name, signer.organization, signer.email]
-    return " / ".join(part for part in parts if part) or "unknown signer"
+    return " / ".join(part for part in parts if part) or "?"
 
 
 def _build_signer(spec: SignerSpec, resolver: Resolver, loc: tuple[Any, ...]) -> SignerCondition:

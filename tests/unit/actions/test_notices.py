@@ -68,7 +68,7 @@ def test_notice_says_what_and_why_in_both_languages() -> None:
         "Classified documents must not be sent by e-mail",
         "mức cao nhất là tối mật",
         "highest degree: secret (toi_mat)",
-        "tìm thấy ở: subject",
+        "tìm thấy ở: tiêu đề thư",
         "marking found in: ke-hoach.pdf page 1",
         "ke-hoach.pdf: loại ke_hoach",
         "c@thuathienhue.gov.vn, d@hue.gov.vn",

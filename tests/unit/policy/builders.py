@@ -94,6 +94,7 @@ def document(
     uninspectable: str | None = None,
     detected_type: str = "application/pdf",
     signer: Signer | None = None,
+    source: str = "title",
 ) -> Document:
     return Document(
         path="2",
@@ -103,6 +104,7 @@ def document(
         size=1000,
         sha256="0" * 64,
         doc_type=doc_type,
+        doc_type_source=source if doc_type != "other" else "",
         official_number=official_number,
         classification=classification,
         markings=(Marking(classification, classification.name, "document"),)

@@ -19,6 +19,7 @@ from gateway.policy.engine import (
 )
 from gateway.policy.loader import Policy, load_policy
 from gateway.policy.verdict import Action, Mode, Verdict
+from gateway.policy.wording import STATUS_VI
 from gateway.signatures.model import SignatureStatus, Signer
 from tests.unit.policy.builders import (
     INSIDE_IP,
@@ -35,6 +36,8 @@ OFFICIAL = "vanthu@sotttt.thuathienhue.gov.vn"
 CITIZEN = "nguyen.van.a@gmail.com"
 INVITATION = document("Giấy mời họp.pdf", "giay_moi")
 SIGNED_INVITATION = document("Giấy mời họp.pdf", "giay_moi", SignatureStatus.VALID)
+NUMBERED_INVITATION = document("Giấy mời họp.pdf", "giay_moi", SignatureStatus.VALID,
+                               official_number="12/GM-UBND")
 LETTER = document("anh.jpg", "other", detected_type="image/jpeg")
 
 
@@ -215,7 +218,7 @@ def test_several_from_fields_from_outside_get_a_warning(policy: Policy) -> None:
 
 def test_official_documents_to_freemail_are_refused_naming_recipients(policy: Policy) -> None:
     env = envelope(OFFICIAL, ("b@hue.gov.vn", "canbo@gmail.com"), INSIDE_IP)
-    verdict = evaluate_transaction(policy, mail(policy, env, documents=(SIGNED_INVITATION,)))
+    verdict = evaluate_transaction(policy, mail(policy, env, documents=(NUMBERED_INVITATION,)))
     assert verdict.action is Action.REJECT
     assert decided_by(verdict) == "official-documents-to-freemail"
     hit = verdict.deciding_rule
@@ -247,7 +250,7 @@ def test_partner_exception_is_an_edit_of_the_lists(tmp_path: Path) -> None:
 
 def test_official_documents_from_freemail_are_refused(policy: Policy) -> None:
     env = envelope(CITIZEN, (OFFICIAL,), OUTSIDE_IP)
-    verdict = evaluate_transaction(policy, mail(policy, env, documents=(SIGNED_INVITATION,)))
+    verdict = evaluate_transaction(policy, mail(policy, env, documents=(NUMBERED_INVITATION,)))
     assert decided_by(verdict) == "official-documents-from-freemail"
 
 
@@ -303,7 +306,7 @@ def test_unsigned_designated_document_from_an_agency_is_refused(
         assert decided_by(verdict) == "designated-documents-signed"
         hit = verdict.deciding_rule
         assert hit is not None
-        assert f'"Giấy mời họp.pdf" (giay_moi): signature {problem}' in hit.message_vi
+        assert f'"Giấy mời họp.pdf" (Giấy mời): {STATUS_VI[problem]}' in hit.message_vi
         assert f'"Giấy mời họp.pdf" (giay_moi): signature {problem}' in hit.message_en
 
 
