@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,16 +43,20 @@ class Spool:
             self._memory = bytearray()
 
     def chunks(self, block: int = READ_BLOCK) -> Iterator[bytes | memoryview]:
-        """The stored bytes in order, in blocks of at most `block`."""
+        """The stored bytes in order, in blocks of at most `block`. Reads at explicit
+        offsets (pread), never through the file's shared position, so two readers at once
+        (the analysis digest in a thread, sender authentication on the loop) each get
+        every byte."""
         if self._file is None:
             view = memoryview(self._memory)
             for start in range(0, len(view), block):
                 yield view[start : start + block]
             return
-        self._file.seek(0)
-        while chunk := self._file.read(block):
+        self._file.flush()
+        descriptor, offset = self._file.fileno(), 0
+        while chunk := os.pread(descriptor, block, offset):
+            offset += len(chunk)
             yield chunk
-        self._file.seek(0, io.SEEK_END)
 
     def getvalue(self) -> bytes:
         """All stored bytes at once (for analysis)."""

@@ -39,7 +39,7 @@ def test_raw_8bit_classified_subject_is_analysed_by_default(tmp_path: Path) -> N
                         + cp1258("[TỐI MẬT] Kế hoạch") + b"\n\nx\n")
     result = check(message, "--client-ip", "203.0.113.5")
     verdict = json.loads(result.stdout)
-    assert "data_problem" not in verdict, verdict
+    assert verdict["data_problem"] is None, verdict
     assert (verdict["action"], verdict["classification"]) == ("quarantine", "toi_mat")
 
 
