@@ -1,4 +1,4 @@
-"""tth-gateway serve | check | policy validate | quarantine …"""
+"""tth-gateway serve | check | policy validate|apply|schema | config validate | quarantine …"""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.admin_cli import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
 from gateway.config import ConfigError, Settings, load_settings, parse_hostport
 from gateway.policy.loader import PolicyError
 from gateway.quarantine_cli import add_quarantine_parser, run_quarantine
+from gateway.record.identity import version_line
 from gateway.reload import LoadError
-
-DEFAULT_CONFIG = Path("config/gateway.yaml")
 
 
 def _hostport(value: str) -> str:
@@ -33,6 +33,7 @@ def _add_trust_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tth-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gateway")
@@ -55,11 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--client-ip", help="client address (default: last Received hop)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
-    policy = commands.add_parser("policy", help="policy tools")
-    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
-    validate = policy_commands.add_parser("validate", help="check a policy folder")
-    validate.add_argument("directory", type=Path, nargs="?", default=Path("policies"))
-
+    add_admin_parsers(commands)
     add_quarantine_parser(commands)
     return parser
 
@@ -131,21 +128,11 @@ def _check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from gateway.policy.loader import validate
-
-    errors = validate(args.directory)
-    for error in errors:
-        print(error, file=sys.stderr)
-    if not errors:
-        print(f"{args.directory}: policy is valid")
-    return 1 if errors else 0
-
-
 COMMANDS = {
     "serve": _serve,
     "check": _check,
-    "policy": _validate,
+    "policy": run_policy,
+    "config": run_config,
     "quarantine": run_quarantine,
 }
 

@@ -70,6 +70,8 @@ class ServerSettings(_Strict):
     shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
     spool_dir: PathSetting | None = None
     spool_threshold: Annotated[int, Field(ge=0)] = 1024 * 1024
+    #: Written at start (the main process's id), removed at exit; `policy apply` reads it.
+    pid_file: PathSetting | None = None
 
     @field_validator("listen")
     @classmethod
@@ -147,6 +149,9 @@ class AnalysisWorkerSettings(_Strict):
 
     workers: int = Field(default=2, ge=1, le=64)
     time_limit: float = Field(default=60.0, gt=0)
+    #: Reload on file change: off, so a half-saved edit never goes live (SIGHUP or
+    #: `tth-gateway policy apply` after validation does it).
+    watch: bool = False
     watch_interval: float = Field(default=2.0, gt=0)
 
 
@@ -160,6 +165,13 @@ class NoticeSettings(_Strict):
     security_officer: str | None = None
 
 
+class LoggingSettings(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+    format: Literal["text", "json"] = "text"
+    #: `/dev/log`, or HOST:PORT (UDP); None: standard error only.
+    syslog: str | None = None
+
+
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -170,6 +182,7 @@ class Settings(_Strict):
     analysis: AnalysisWorkerSettings = AnalysisWorkerSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     notices: NoticeSettings = NoticeSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 class ConfigError(Exception):

@@ -55,8 +55,10 @@ class PolicyTransaction:
         return evaluate_recipient(self.policy, envelope, recipient)
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
-        analysis = await self.analyse(envelope, spool)
-        verdict = evaluate_message(self.policy, analysis)
+        with metrics.STAGE_TIME.labels("analysis").time():
+            analysis = await self.analyse(envelope, spool)
+        with metrics.STAGE_TIME.labels("policy").time():
+            verdict = evaluate_message(self.policy, analysis)
         _count(analysis)
         return MessageDecision(verdict, analysis)
 

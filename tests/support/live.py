@@ -48,6 +48,7 @@ def live_settings(
     pki: Pki | None = None,
     time_limit: float = 30.0,
     watch_interval: float = 60.0,
+    watch: bool = False,
 ) -> Settings:
     """Settings of a gateway on a free loopback port with the full decision side."""
     trust = {} if pki is None else {
@@ -65,7 +66,8 @@ def live_settings(
         "trust": trust,
         "quarantine": {"path": str(tmp / "quarantine")},
         "notices": {"security_officer": OFFICER},
-        "analysis": {"workers": 1, "time_limit": time_limit, "watch_interval": watch_interval},
+        "analysis": {"workers": 1, "time_limit": time_limit,
+                     "watch_interval": watch_interval, "watch": watch},
     }
     return Settings.model_validate(data, strict=False)
 
