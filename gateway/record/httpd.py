@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import exposition
+from prometheus_client import CollectorRegistry, exposition
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from gateway import metrics
 from gateway.config import Settings
+from gateway.record.backlog import QuarantineBacklog
 from gateway.record.readiness import readiness
 
 log = logging.getLogger("gateway.record.httpd")
@@ -24,7 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             encoder, content_type = exposition.choose_encoder(self.headers.get("Accept", ""))
-            self._answer(200, encoder(metrics.registry()), content_type)
+            self._answer(200, encoder(self.server.exported), content_type)
         elif path == "/healthz":
             self._answer(200, b"ok\n")
         elif path == "/readyz":
@@ -56,6 +60,19 @@ class OperatorServer(ThreadingHTTPServer):
         self.address_family = _family(host)
         super().__init__((host, port), _Handler)
         self.settings = settings
+        self.exported = CollectorRegistry(auto_describe=False)
+        self.exported.register(_Exported(QuarantineBacklog(settings.quarantine)))
+
+
+class _Exported(Collector):
+    """The gateway's metrics (every worker's in multiprocess mode) and the backlog."""
+
+    def __init__(self, backlog: QuarantineBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[Metric]:
+        yield from metrics.registry().collect()
+        yield from self._backlog.collect()
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -189,3 +189,35 @@ def test_readiness_is_told_to_systemd(sink: Sink, tmp_path: Path, workers: int,
             while b"STOPPING=1" not in states:
                 states.add(listener.recv(4096))
             assert process.wait(30) == 0
+
+
+HOLD_RULE = """\
+rules:
+  - name: ops-hold-drill
+    description: holds the drill message, to show the quarantine backlog
+    when:
+      header: {name: Subject, matches: 'HOLD-DRILL'}
+    action: quarantine
+"""
+
+
+def test_quarantine_backlog_is_exported(sink: Sink, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    with serving(tmp_path, sink.address,
+                 quarantine=f"{{path: {tmp_path / 'quarantine'}}}") as (port, metrics, process):
+        text = get(metrics, "/metrics")[1]
+        assert _metric(text, "tth_quarantine_held_messages") == 0
+        assert "tth_quarantine_oldest_held_timestamp_seconds" not in text
+        (policies / "rules.yaml").write_text(HOLD_RULE, "utf-8")
+        process.send_signal(signal.SIGHUP)
+        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+                                          "tth_policy_generation") == 2)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("a@x.test", ["b@x.test"],
+                            b"From: a@x.test\r\nSubject: HOLD-DRILL\r\n\r\nbody\r\n")
+        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+                                          "tth_quarantine_held_messages") == 1, seconds=40)
+        oldest = _metric(get(metrics, "/metrics")[1],
+                         "tth_quarantine_oldest_held_timestamp_seconds")
+    assert abs(oldest - time.time()) < 600
+    assert [m.rcpt_tos for m in sink.messages if m.mail_from != "<>"] == []  # held, not relayed
