@@ -16,6 +16,9 @@ from gateway.config import QuarantineSettings
 
 log = logging.getLogger("gateway.record.backlog")
 
+HELD = "tth_quarantine_held_messages"
+OLDEST = "tth_quarantine_oldest_held_timestamp_seconds"
+
 
 class QuarantineBacklog(Collector):
     """`tth_quarantine_held_messages` and the oldest held message's arrival; the store is
@@ -42,10 +45,10 @@ class QuarantineBacklog(Collector):
         except (OSError, QuarantineError):
             log.exception("cannot read the quarantine for its backlog metrics")
             return
-        yield GaugeMetricFamily("tth_quarantine_held_messages",
+        yield GaugeMetricFamily(HELD,
                                 "Messages held in quarantine now (not released or deleted)",
                                 value=count)
         if oldest is not None:
-            yield GaugeMetricFamily("tth_quarantine_oldest_held_timestamp_seconds",
+            yield GaugeMetricFamily(OLDEST,
                                     "Arrival time of the oldest message still held",
                                     value=oldest)
