@@ -43,6 +43,10 @@ PROCESSING_TIME = Histogram(
     "From the end of DATA to the final reply (policy and relay)",
     buckets=TIME_BUCKETS,
 )
+DECISIONS = Counter(
+    "tth_decisions", "Messages decided after DATA, by direction and action",
+    ["direction", "action"],
+)
 RULE_HITS = Counter("tth_rule_hits", "Policy rules that matched", ["rule", "mode", "action"])
 POLICY_RELOADS = Counter("tth_policy_reloads", "Policy loads that succeeded")
 POLICY_RELOAD_ERRORS = Counter("tth_policy_reload_errors", "Policy reloads refused for errors")

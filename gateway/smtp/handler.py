@@ -425,6 +425,7 @@ class RelayHandler:
         verdict = decision.verdict
         self._count_rules(verdict)
         describe_decision(record, decision)
+        metrics.DECISIONS.labels(record.direction or "unknown", verdict.action.value).inc()
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             record.outcome = "rejected" if verdict.action is Action.REJECT else "tempfailed"
