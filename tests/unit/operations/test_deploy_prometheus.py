@@ -48,8 +48,8 @@ def test_alerts_read_only_exported_metrics() -> None:
 
 
 def test_scrape_configuration_is_valid(tmp_path: Path) -> None:
-    """With the container's rule path pointed at the file in this folder."""
-    text = (PROMETHEUS / "prometheus.yml").read_text()
+    """The compose Prometheus's, with the container's rule path pointed at alerts.yml."""
+    text = (PROMETHEUS.parent / "compose" / "prometheus.yml").read_text()
     assert "/etc/prometheus/alerts.yml" in text
     config = tmp_path / "prometheus.yml"
     config.write_text(text.replace("/etc/prometheus/alerts.yml", str(PROMETHEUS / "alerts.yml")))
