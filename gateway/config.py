@@ -207,4 +207,4 @@ def load_settings(path: PathSetting | None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(document.validation_errors(exc)) from exc
+        raise ConfigError(document.validation_errors(exc, model=Settings)) from exc

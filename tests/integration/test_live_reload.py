@@ -165,7 +165,7 @@ def test_broken_edit_keeps_the_last_good_policy_and_is_counted(pristine: Live) -
     assert live.gateway.decisions is not None
     errors = live.gateway.decisions.policies.reload()
     assert len(errors) == 1
-    assert errors[0].startswith(f"{edit(live)}:6:5: rules.0.action: ")
+    assert errors[0].startswith(f"{edit(live)}:6:5: rule 'live-reload-broken': action: ")
     assert metric("tth_policy_reload_errors_total") == errors_before + 1
     assert generation(live) == good
     assert drill(live).final == REFUSED
