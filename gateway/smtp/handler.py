@@ -26,6 +26,7 @@ from gateway.pipeline import Decider, Holding, MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.report import describe_decision
 from gateway.smtp.dataread import DataProblem, DataResult
+from gateway.smtp.outage import UpstreamOutage
 from gateway.smtp.refusals import envelope_refusal
 from gateway.smtp.replies import Reply, held_reply, refusal, reply
 from gateway.smtp.server import GatewaySMTP
@@ -98,6 +99,7 @@ class RelayHandler:
         self.audit = audit
         self.holding = holding
         self.route_upstream = route_upstream or _no_routes
+        self.outage = UpstreamOutage(log)
 
     # connection life
 
@@ -244,8 +246,9 @@ class RelayHandler:
             connection, answer = await self._open_upstream(session, address, mail_options, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
-            log.warning("%s upstream unavailable at MAIL: %s", session.id, exc)
+            self.outage.failed("MAIL", exc)
             return reply(*UPSTREAM_DOWN, reason=str(exc))
+        self.outage.succeeded("MAIL")
         if answer.code != 250:
             await self.upstream.release(connection, reusable=True)
             return answer
@@ -555,9 +558,11 @@ class RelayHandler:
                 answer = await connection.data(header, spool, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            self.outage.failed("end of data", exc)
             record.outcome = "tempfailed"
             record.upstream_reply = str(exc)
             return reply(*UPSTREAM_FAILED, reason=str(exc)), False
+        self.outage.succeeded("end of data")
         record.upstream_reply = answer.render().replace("\r\n", " | ")
         match = _QUEUE_ID.search(record.upstream_reply)
         record.queue_id = (match.group(1) or match.group(2)) if match else None
