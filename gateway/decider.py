@@ -57,6 +57,8 @@ class PolicyTransaction:
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
         with metrics.STAGE_TIME.labels("analysis").time():
             analysis = await self.analyse(envelope, spool)
+        if analysis.signature_seconds:
+            metrics.STAGE_TIME.labels("signatures").observe(analysis.signature_seconds)
         with metrics.STAGE_TIME.labels("policy").time():
             verdict = evaluate_message(self.policy, analysis)
         _count(analysis)
