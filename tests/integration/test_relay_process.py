@@ -56,11 +56,21 @@ def serving(
         _wait_for_port(port, process)
         yield port, metrics, process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
+        stop(process)
         assert process.stderr is not None
         process.stderr.close()
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM first, so that a master forwards it and its workers exit with it (a killed
+    master would leave them running); SIGKILL if it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait(10)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
