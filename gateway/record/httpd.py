@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -82,5 +83,16 @@ def _family(host: str) -> socket.AddressFamily:
 def start_operator_http(host: str, port: int, settings: Settings) -> OperatorServer:
     """Serve in a daemon thread; the caller may `shutdown()` and `server_close()` it."""
     server = OperatorServer(host, port, settings)
-    threading.Thread(target=server.serve_forever, name="operator-http", daemon=True).start()
+    thread = threading.Thread(target=server.serve_forever, name="operator-http", daemon=True)
+    # The thread (and those it starts per request) must not take the process's signals:
+    # a signal caught there would wait for the main thread to wake up by itself (the
+    # master blocked in waitpid() would forward a SIGHUP only at the next child exit).
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     return server
+
+
+_SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
