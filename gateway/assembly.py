@@ -1,7 +1,7 @@
 """The decision side of a running gateway: policies, trust store, analysis workers, quarantine.
 
 Built from the deployment settings; the policies and the trust store reload
-on SIGHUP and whenever their files change.
+on SIGHUP, and when their files change if `analysis.watch` is on.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def trust_reloadable(settings: Settings, snapshots: Path) -> Reloadable[LoadedTr
     return Reloadable(
         "trust store", load,
         lambda: [sources.anchors, sources.intermediates, sources.crls],
+        on_loaded=lambda loaded: metrics.TRUST_GENERATION.set(loaded.generation),
         on_error=lambda errors: metrics.TRUST_RELOAD_ERRORS.inc(),
     )
 
@@ -125,9 +126,10 @@ class Decisions:
 
     async def start(self) -> None:
         interval = self.settings.analysis.watch_interval
-        self._watchers = [asyncio.create_task(self.policies.watch(interval))]
-        if self.trust is not None:
-            self._watchers.append(asyncio.create_task(self.trust.watch(interval)))
+        if self.settings.analysis.watch:
+            self._watchers = [asyncio.create_task(self.policies.watch(interval))]
+            if self.trust is not None:
+                self._watchers.append(asyncio.create_task(self.trust.watch(interval)))
         self.holding.start()
         await self.pool.warm_up()
 

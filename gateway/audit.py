@@ -41,6 +41,8 @@ class AuditRecord:
     redirected_to: list[str] | None = None
     own_headers: list[str] = field(default_factory=list)
     authentication: dict[str, Any] | None = None
+    #: The command the transaction ended at: MAIL or RCPT (a refusal there) or DATA.
+    stage: str = "DATA"
 
 
 class AuditLog:
@@ -62,6 +64,15 @@ class AuditLog:
             os.write(self._fd, line.encode("utf-8"))
         except OSError:
             log.exception("cannot write the audit log %s", self._path)
+
+    def reopen(self) -> None:
+        """After logrotate moved the file away (its `create` mode): write to a new one."""
+        if self._path is None:
+            return
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        old, self._fd = self._fd, fd
+        if old is not None:
+            os.close(old)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -1,4 +1,4 @@
-"""tth-gateway serve | check | policy validate | quarantine …"""
+"""tth-gateway serve | check | policy validate|apply|schema | config validate | quarantine …"""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.admin_cli import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
 from gateway.config import ConfigError, Settings, load_settings, parse_hostport
 from gateway.policy.loader import PolicyError
 from gateway.quarantine_cli import add_quarantine_parser, run_quarantine
+from gateway.record.identity import version_line
 from gateway.reload import LoadError
-
-DEFAULT_CONFIG = Path("config/gateway.yaml")
 
 
 def _hostport(value: str) -> str:
@@ -33,6 +33,7 @@ def _add_trust_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tth-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gateway")
@@ -64,11 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--algorithm", choices=("rsa", "ed25519"), default="rsa")
     keygen.add_argument("--out", type=Path, required=True, help="folder for the key file")
 
-    policy = commands.add_parser("policy", help="policy tools")
-    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
-    validate = policy_commands.add_parser("validate", help="check a policy folder")
-    validate.add_argument("directory", type=Path, nargs="?", default=Path("policies"))
-
+    add_admin_parsers(commands)
     add_quarantine_parser(commands)
     return parser
 
@@ -154,21 +151,11 @@ def _dkim(args: argparse.Namespace) -> int:
     return 0
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from gateway.policy.loader import validate
-
-    errors = validate(args.directory)
-    for error in errors:
-        print(error, file=sys.stderr)
-    if not errors:
-        print(f"{args.directory}: policy is valid")
-    return 1 if errors else 0
-
-
 COMMANDS = {
     "serve": _serve,
     "check": _check,
-    "policy": _validate,
+    "policy": run_policy,
+    "config": run_config,
     "quarantine": run_quarantine,
     "dkim": _dkim,
 }

@@ -83,6 +83,8 @@ class ServerSettings(_Strict):
     spool_dir: PathSetting | None = None
     spool_threshold: Annotated[int, Field(ge=0)] = 1024 * 1024
     own_headers: OwnHeaderSettings = OwnHeaderSettings()
+    #: Written at start (the main process's id), removed at exit; `policy apply` reads it.
+    pid_file: PathSetting | None = None
 
     @field_validator("listen")
     @classmethod
@@ -166,6 +168,9 @@ class AnalysisWorkerSettings(_Strict):
 
     workers: int = Field(default=2, ge=1, le=64)
     time_limit: float = Field(default=60.0, gt=0)
+    #: Reload on file change: off, so a half-saved edit never goes live (SIGHUP or
+    #: `tth-gateway policy apply` after validation does it).
+    watch: bool = False
     watch_interval: float = Field(default=2.0, gt=0)
     max_queue: int = Field(default=100, ge=0)
     memory_limit_mb: int = Field(default=1024, ge=0)
@@ -240,6 +245,13 @@ class AuthenticationSettings(_Strict):
     time_limit: Annotated[float, Field(gt=0)] = 30.0
 
 
+class LoggingSettings(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+    format: Literal["text", "json"] = "text"
+    #: `/dev/log`, or HOST:PORT (UDP); None: standard error only.
+    syslog: str | None = None
+
+
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -253,6 +265,7 @@ class Settings(_Strict):
     dkim: DkimSettings = DkimSettings()
     dns: DnsSettings = DnsSettings()
     authentication: AuthenticationSettings = AuthenticationSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 class ConfigError(Exception):
@@ -277,4 +290,4 @@ def load_settings(path: PathSetting | None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(document.validation_errors(exc)) from exc
+        raise ConfigError(document.validation_errors(exc, model=Settings)) from exc

@@ -86,19 +86,22 @@ class PolicyTransaction:
         verifying = (None if authenticator is None
                      else asyncio.ensure_future(authenticator.verify(envelope, direction, spool)))
         try:
-            analysis = await self.analyse(envelope, spool)
+            with metrics.STAGE_TIME.labels("analysis").time():
+                analysis = await self.analyse(envelope, spool)
             authentication = None if verifying is None else await verifying
         except (AnalysisBusy, Unanalysable) as exc:
             return self._not_analysed(envelope, direction, spool, exc)
         finally:
             if verifying is not None and not verifying.done():
                 verifying.cancel()
+        if analysis.signature_seconds:
+            metrics.STAGE_TIME.labels("signatures").observe(analysis.signature_seconds)
+        with metrics.STAGE_TIME.labels("policy").time():
+            verdict = evaluate_message(self.policy, analysis, authentication)
         _count(analysis)
         if authenticator is None:
-            return MessageDecision(evaluate_message(self.policy, analysis), analysis)
-        verdict = authenticator.with_results(
-            evaluate_message(self.policy, analysis, authentication), authentication, envelope
-        )
+            return MessageDecision(verdict, analysis)
+        verdict = authenticator.with_results(verdict, authentication, envelope)
         return MessageDecision(verdict, analysis, authentication,
                                authenticator.finishing(direction, spool))
 

@@ -17,7 +17,10 @@ from gateway.actions.upstreams import upstream_for
 from gateway.assembly import Decisions
 from gateway.audit import AuditLog
 from gateway.config import Settings, parse_hostport
+from gateway.pidfile import pid_file
 from gateway.pipeline import Decider, Holding
+from gateway.record.logs import configure_logging
+from gateway.sdnotify import notify
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
@@ -91,6 +94,12 @@ class Gateway:
             self.settings.server, self.handler, self.limiter, reuse_port=reuse_port
         )
 
+    def on_sighup(self) -> None:
+        """Reopen the audit log (logrotate) and reload policies and trust store."""
+        self.audit.reopen()
+        if self.decisions is not None:
+            self.decisions.request_reload()
+
     def addresses(self) -> list[tuple[str, int]]:
         return [sock.getsockname()[:2] for server in self.servers for sock in server.sockets]
 
@@ -123,43 +132,48 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
             from gateway import metrics
 
             metrics.WORKER_RESTARTS.inc()
-    if gateway.decisions is not None:
-        loop.add_signal_handler(signal.SIGHUP, gateway.decisions.request_reload)
+    loop.add_signal_handler(signal.SIGHUP, gateway.on_sighup)
     if announce:
         log.warning(
             "tth-gateway listening on %s, relaying to %s",
             ", ".join(settings.server.listen),
             settings.upstream.address,
         )
+    notify("READY=1")  # several workers: the first ready one tells systemd (NotifyAccess=all)
     await stop.wait()
+    notify("STOPPING=1")
     log.warning("stopping: no new connections, finishing transactions in flight")
     await gateway.stop()
 
 
 def _worker_main(settings: Settings, master: MasterLink) -> None:
     master.bind()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.logging)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
 
 
 def _start_metrics(settings: Settings) -> None:
-    from gateway.metrics import serve_metrics
+    from gateway.record.httpd import start_operator_http
+    from gateway.record.identity import publish_build_info
 
+    publish_build_info()
     if settings.metrics.listen:
         host, port = parse_hostport(settings.metrics.listen)
-        serve_metrics(host, port)
-        log.warning("metrics on http://%s:%d/metrics", host, port)
+        start_operator_http(host, port, settings)
+        log.warning("metrics on http://%s:%d/metrics (also /healthz, /readyz)", host, port)
 
 
 def serve(settings: Settings) -> int:
     """Serve until stopped; exit status 0 after a clean drain."""
-    workers = settings.server.workers
-    if workers == 1:
-        _start_metrics(settings)
-        _run(lambda: run_worker(settings, reuse_port=False, announce=True))
-        return 0
-    return _serve_workers(settings, workers)
+    configure_logging(settings.logging)
+    with pid_file(settings.server.pid_file):
+        workers = settings.server.workers
+        if workers == 1:
+            _start_metrics(settings)
+            _run(lambda: run_worker(settings, reuse_port=False, announce=True))
+            return 0
+        return _serve_workers(settings, workers)
 
 
 def _serve_workers(settings: Settings, workers: int) -> int:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from gateway.problems import explain
 
 PathKey = tuple[str | int, ...]
 
@@ -50,15 +52,11 @@ class YamlDocument:
     def error(self, loc: tuple[Any, ...], message: str) -> str:
         return f"{self.position(loc)}: {message}"
 
-    def validation_errors(self, error: ValidationError) -> list[str]:
-        """Turn a pydantic error into one `file:line:column: message` line per problem."""
-        lines = []
-        for problem in error.errors():
-            loc = tuple(problem["loc"])
-            dotted = ".".join(str(part) for part in loc)
-            where = f"{dotted}: " if dotted else ""
-            lines.append(self.error(loc, f"{where}{problem['msg']}"))
-        return lines
+    def validation_errors(self, error: ValidationError, prefix: tuple[Any, ...] = (),
+                          model: type[BaseModel] | None = None) -> list[str]:
+        """One `file:line:column: message` line per problem of the `model` at `prefix`."""
+        return [self.error(loc, message)
+                for loc, message in explain(error.errors(), prefix, self.data, model)]
 
 
 def _mark(file: str, node: yaml.Node) -> Position:

@@ -142,3 +142,5 @@ class Analysis:
     uninspectable: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     message_signature: SignatureVerdict | None = None
+    #: Seconds spent validating signatures (0 when none was checked).
+    signature_seconds: float = 0.0

@@ -4,12 +4,13 @@ then the analysis of the message."""
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.model import Analysis, Direction, Envelope
 from gateway.analysis.settings import AnalysisSettings
+from gateway.analysis.timing import TimedChecking
 from gateway.config import Settings
 from gateway.signatures.checker import SignatureChecker, checker_for_process
 from gateway.signatures.settings import SignatureSettings
@@ -81,5 +82,8 @@ def run_analysis(
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
 ) -> Analysis:
-    checker = None if signatures is None else checker_for(signatures)
-    return analyse(message, envelope, direction, settings, checker)
+    if signatures is None:
+        return analyse(message, envelope, direction, settings, None)
+    checker = TimedChecking(checker_for(signatures))
+    analysis = analyse(message, envelope, direction, settings, checker)
+    return replace(analysis, signature_seconds=checker.seconds)

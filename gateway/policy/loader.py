@@ -160,13 +160,9 @@ class _Section:
     value: Any
 
 
-def _problems(document: YamlDocument, loc: tuple[Any, ...], exc: ValidationError) -> list[str]:
-    found = []
-    for problem in exc.errors():
-        where = (*loc, *problem["loc"])
-        dotted = ".".join(str(part) for part in where)
-        found.append(document.error(where, f"{dotted}: {problem['msg']}"))
-    return found
+def _problems(document: YamlDocument, loc: tuple[Any, ...], exc: ValidationError,
+              model: type[BaseModel]) -> list[str]:
+    return document.validation_errors(exc, loc, model)
 
 
 @dataclass(slots=True)
@@ -230,7 +226,8 @@ class _Builder:
                     name, NetworkListSpec.model_validate(spec), document, loc, self.errors
                 )
         except ValidationError as exc:
-            self.errors.extend(_problems(document, loc, exc))
+            model = ListSpec if key == "lists" else NetworkListSpec
+            self.errors.extend(_problems(document, loc, exc, model))
 
     def build(self, generation: Generation) -> Policy | None:
         if self.first is None:
@@ -282,7 +279,7 @@ class _Builder:
         try:
             spec = SettingsSpec.model_validate(section.value if section else {})
         except ValidationError as exc:
-            self.errors.extend(_problems(document, ("settings",), exc))
+            self.errors.extend(_problems(document, ("settings",), exc, SettingsSpec))
             return None
         agencies = signatures.agency_organisations if signatures is not None else {}
         compiled = _compile_settings(spec, document, self.lists, self.networks, self.errors)
@@ -435,7 +432,7 @@ def _compile_rule(
     try:
         spec = RuleSpec.model_validate(raw)
     except ValidationError as exc:
-        resolver.validation_error(loc, exc)
+        resolver.validation_error(loc, exc, RuleSpec)
         return None
     when = resolver.conditions(spec.when, (*loc, "when"))
     unless = _unless(spec.unless, resolver, (*loc, "unless"))

@@ -16,6 +16,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from gateway.problems import suggestion
+
 Loc = tuple[str | int, ...]
 
 
@@ -52,7 +54,8 @@ def unknown_keys(tp: Any, data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]
     for key, value in data.items():
         if key not in fields:
             known = ", ".join(sorted(fields))
-            yield (*loc, key), f"unknown key '{key}' (known: {known})"
+            hint = suggestion(str(key), fields)
+            yield (*loc, key), f"unknown key '{key}'{hint} (known: {known})"
         else:
             yield from unknown_keys(fields[key], value, (*loc, key))
 

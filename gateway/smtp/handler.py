@@ -27,6 +27,8 @@ from gateway.pipeline import Decider, Finisher, Holding, MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.report import describe_decision
 from gateway.smtp.dataread import DataProblem, DataResult
+from gateway.smtp.outage import UpstreamOutage
+from gateway.smtp.refusals import envelope_refusal
 from gateway.smtp.replies import Reply, held_reply, refusal, reply
 from gateway.smtp.server import GatewaySMTP
 from gateway.smtp.session import GatewaySession, Transaction
@@ -100,6 +102,7 @@ class RelayHandler:
         self.route_upstream = route_upstream or _no_routes
         #: Transactions being abandoned after their client left (awaited at shutdown).
         self.cleanups: set[asyncio.Task[None]] = set()
+        self.outage = UpstreamOutage(log)
 
     # connection life
 
@@ -217,6 +220,24 @@ class RelayHandler:
     async def handle_MAIL(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, address: str,
                           mail_options: list[str]) -> Reply:
+        verdicts: list[Verdict] = []
+        answer = await self._mail(session, envelope, address, mail_options, verdicts)
+        self._note_refusal(server, session, "MAIL", printable(address), None, answer, verdicts)
+        return answer
+
+    def _note_refusal(self, server: GatewaySMTP, session: GatewaySession, stage: str,
+                      sender: str, rcpt: str | None, answer: Reply,
+                      verdicts: list[Verdict]) -> None:
+        """A refusal at MAIL or RCPT, counted and audited like one after DATA."""
+        if answer.code < 400 or answer.code == 503:  # 503: a command out of sequence
+            return
+        record = envelope_refusal(session, server.tls_active(), stage, sender, rcpt,
+                                  answer, verdicts[0] if verdicts else None)
+        metrics.TRANSACTIONS.labels(stage, record.outcome).inc()
+        self.audit.write(record)
+
+    async def _mail(self, session: GatewaySession, envelope: SmtpEnvelope, address: str,
+                    mail_options: list[str], verdicts: list[Verdict]) -> Reply:
         utf8 = "SMTPUTF8" in mail_options
         if not encodable(address):
             return reply(553, "5.1.7", "Sender address is not valid UTF-8")
@@ -225,6 +246,7 @@ class RelayHandler:
                                self._envelope(session, address, [], utf8))
         if isinstance(verdict, Reply):
             return verdict
+        verdicts.append(verdict)
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             return refused
@@ -232,8 +254,9 @@ class RelayHandler:
             connection, answer = await self._open_upstream(session, address, mail_options, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
-            log.warning("%s upstream unavailable at MAIL: %s", session.id, exc)
+            self.outage.failed("MAIL", exc)
             return reply(*UPSTREAM_DOWN, reason=str(exc))
+        self.outage.succeeded("MAIL")
         if answer.code != 250 or session.closed:
             # A client that left while MAIL was in flight ends no transaction: release now.
             await self.upstream.release(connection, reusable=answer.code != 250)
@@ -281,6 +304,14 @@ class RelayHandler:
     async def handle_RCPT(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, address: str,
                           rcpt_options: list[str]) -> Reply:
+        verdicts: list[Verdict] = []
+        answer = await self._rcpt(session, envelope, address, rcpt_options, verdicts)
+        self._note_refusal(server, session, "RCPT", envelope.mail_from or "",
+                           printable(address), answer, verdicts)
+        return answer
+
+    async def _rcpt(self, session: GatewaySession, envelope: SmtpEnvelope, address: str,
+                    rcpt_options: list[str], verdicts: list[Verdict]) -> Reply:
         transaction = session.transaction
         if transaction is None or transaction.upstream is None:
             return reply(503, "5.5.1", "Error: need MAIL command")
@@ -296,6 +327,7 @@ class RelayHandler:
                                               envelope.rcpt_tos, utf8), address)
         if isinstance(verdict, Reply):
             return verdict
+        verdicts.append(verdict)
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             transaction.refused.append({"rcpt": address, "reply": refused.render()})
@@ -343,7 +375,7 @@ class RelayHandler:
     async def data_aborted(self, session: GatewaySession) -> None:
         transaction = session.transaction
         session.transaction = None
-        metrics.TRANSACTIONS.labels("aborted").inc()
+        metrics.TRANSACTIONS.labels("DATA", "aborted").inc()
         if transaction is not None and transaction.upstream is not None:
             await self.upstream.release(transaction.upstream, reusable=False)
 
@@ -380,7 +412,7 @@ class RelayHandler:
         await self.upstream.release(connection, reusable=reusable)
         record.reply = final.render().replace("\r\n", " | ")
         record.duration_ms = round((time.monotonic() - transaction.started) * 1000, 3)
-        metrics.TRANSACTIONS.labels(record.outcome).inc()
+        metrics.TRANSACTIONS.labels("DATA", record.outcome).inc()
         metrics.PROCESSING_TIME.observe(time.monotonic() - started)
         self.audit.write(record)
         return final
@@ -408,6 +440,7 @@ class RelayHandler:
         verdict = decision.verdict
         self._count_rules(verdict)
         describe_decision(record, decision)
+        metrics.DECISIONS.labels(record.direction or "unknown", verdict.action.value).inc()
         refused = self._verdict_refusal(verdict, utf8)
         if refused is not None:
             record.outcome = "rejected" if verdict.action is Action.REJECT else "tempfailed"
@@ -546,15 +579,18 @@ class RelayHandler:
         if finish is not None:  # last: DKIM signs every header the gateway added
             header, outgoing = finish(header, spool)
         try:
-            answer = await connection.data(header, outgoing, utf8)
+            with metrics.STAGE_TIME.labels("upstream").time():
+                answer = await connection.data(header, outgoing, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
+            self.outage.failed("end of data", exc)
             record.outcome = "tempfailed"
             record.upstream_reply = str(exc)
             return reply(*UPSTREAM_FAILED, reason=str(exc)), False
         finally:
             if outgoing is not spool:
                 outgoing.close()
+        self.outage.succeeded("end of data")
         record.upstream_reply = answer.render().replace("\r\n", " | ")
         match = _QUEUE_ID.search(record.upstream_reply)
         record.queue_id = (match.group(1) or match.group(2)) if match else None

@@ -9,11 +9,13 @@ import asyncio
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Sequence
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, syntax
 
+from gateway import metrics
 from gateway.config import ServerSettings
 from gateway.smtp.dataread import read_data
 from gateway.smtp.ownheaders import HeaderFilter
@@ -84,6 +86,12 @@ def xtext_decode(value: str) -> str:
     return decoded.decode("utf-8", "replace")
 
 
+_TOO_MANY = {
+    "total": "Too many connections to this gateway, try again later",
+    "per_ip": "Too many connections from your address, try again later",
+}
+
+
 class ConnectionLimiter:
     """Counts open connections, in all and per client address, for one worker."""
 
@@ -95,12 +103,13 @@ class ConnectionLimiter:
         self.relays: set[asyncio.Task[Reply]] = set()
         self._by_ip: dict[str, int] = {}
 
-    def admit(self, protocol: GatewaySMTP, ip: str | None) -> str | None:
-        """Register the connection, or say why it is refused."""
+    def admit(self, protocol: GatewaySMTP, ip: str | None, *, trusted: bool = False) -> str | None:
+        """Register the connection, or say why it is refused. A trusted relay (Postfix in
+        front) carries every client's connections, so only the total limit applies to it."""
         if len(self.open) >= self.total:
             return "total"
         key = ip or "?"
-        if self._by_ip.get(key, 0) >= self.per_ip:
+        if not trusted and self._by_ip.get(key, 0) >= self.per_ip:
             return "per_ip"
         self.open.add(protocol)
         self._by_ip[key] = self._by_ip.get(key, 0) + 1
@@ -224,10 +233,10 @@ class GatewaySMTP(SMTP):
         session = self.gateway_session()
         session.client.ip = self.peer_ip()
         self._admitted_key = self.peer_ip()
-        refusal = self.limiter.admit(self, self._admitted_key)
+        refusal = self.limiter.admit(self, self._admitted_key, trusted=self.peer_trusted())
         if refusal is not None:
             self.event_handler.connection_refused(refusal)
-            too_many = reply(421, "4.7.0", "Too many connections, try again later")
+            too_many = reply(421, "4.7.0", _TOO_MANY[refusal])
             await super().push(too_many.render())
             self._writer.close()
             return
@@ -339,6 +348,7 @@ class GatewaySMTP(SMTP):
         session.in_data = True
         try:
             await self.push("354 End data with <CR><LF>.<CR><LF>")
+            receiving = time.monotonic()
             try:
                 result = await read_data(
                     self._reader,
@@ -366,6 +376,7 @@ class GatewaySMTP(SMTP):
             # for the upstream: its reply is the client's (the timer re-arms meanwhile).
             self.relaying = True
             self._reset_timeout()
+            metrics.STAGE_TIME.labels("receive").observe(time.monotonic() - receiving)
             status = await self._relay_shielded(session, envelope, spool, result)
             self._set_post_data_state()  # type: ignore[no-untyped-call]
             await self.push(status)

@@ -1,4 +1,7 @@
-"""Real Postfix: smtpd with smtpd_proxy_filter → gateway → Postfix smtpd → Maildir.
+"""Real Postfix, configured with the shipped fragments of deploy/postfix/, in both placements:
+Postfix smtpd with smtpd_proxy_filter → gateway → return listener → Maildir, and
+gateway → the mail system's listener → Maildir. The gateway runs with the shipped
+gateway.yaml of the placement.
 
 Skipped when Postfix cannot run here, unless TTH_REQUIRE_POSTFIX=1 (CI), then it fails.
 """
@@ -15,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings
+from gateway.config import Settings, load_settings
 from gateway.pipeline import AcceptAll
 from tests.support.postfix import (
+    GATEWAY_IN_FRONT,
+    PROXY_FILTER,
     REQUIRE_VARIABLE,
     PostfixInstance,
+    gateway_settings,
     missing_reason,
     postfix_instance,
 )
@@ -38,8 +44,9 @@ ASCII_MESSAGE = (
 )
 
 
-@pytest.fixture(scope="module")
-def postfix_and_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+@pytest.fixture(scope="module", params=[PROXY_FILTER, GATEWAY_IN_FRONT])
+def postfix_and_gateway(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     tuple[PostfixInstance, Path]
 ]:
     reason = missing_reason()
@@ -47,20 +54,24 @@ def postfix_and_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         if os.environ.get(REQUIRE_VARIABLE) == "1":
             pytest.fail(f"{REQUIRE_VARIABLE}=1 but {reason}")
         pytest.skip(reason)
+    placement = request.param
     tmp = tmp_path_factory.mktemp("e2e")
     gateway_port = free_port()
-    with postfix_instance(gateway_port) as postfix:
-        settings = Settings.model_validate(
-            {
-                "server": {"listen": [f"127.0.0.1:{gateway_port}"], "hostname": "gw.e2e.test",
-                           "shutdown_grace": 2.0, "eight_bit_headers": "reject"},
-                "upstream": {"address": f"127.0.0.1:{postfix.back_port}", "starttls": "off",
-                             "timeout": 20.0},
-                "metrics": {"listen": None},
-                "audit": {"path": str(tmp / "audit.jsonl")},
-            },
-            strict=False,
-        )
+    with postfix_instance(gateway_port, placement) as postfix:
+        shipped = gateway_settings(placement, gateway_port, postfix.back_port)
+        try:
+            settings = load_settings(shipped)
+        finally:
+            shipped.unlink()
+        settings = Settings.model_validate({
+            **settings.model_dump(),
+            "server": {**settings.server.model_dump(), "hostname": "gw.e2e.test",
+                       "shutdown_grace": 2.0, "eight_bit_headers": "reject"},
+            # The test's Postfix has no TLS; the shipped in-front settings require it.
+            "upstream": {**settings.upstream.model_dump(), "starttls": "off"},
+            "metrics": {"listen": None},
+            "audit": {"path": str(tmp / "audit.jsonl")},
+        }, strict=False)
         with running_gateway(settings, AcceptAll()):
             yield postfix, tmp / "audit.jsonl"
 
@@ -121,13 +132,41 @@ def test_gateway_refusal_reaches_the_client_through_postfix(
     assert record["outcome"] == "rejected"
 
 
-def test_upstream_refusal_reaches_the_client_through_gateway_and_postfix(
+def test_relay_refusal_reaches_the_client(
     postfix_and_gateway: tuple[PostfixInstance, Path],
 ) -> None:
+    """Relay control stays with Postfix: its public smtpd (proxy filter), or the mail
+    system's listener through the gateway (gateway in front)."""
     postfix, _audit_path = postfix_and_gateway
     with smtplib.SMTP("127.0.0.1", postfix.front_port) as client:
         client.ehlo("e2e-client.test")
         client.mail("a@x.test")
         code, text = client.rcpt("someone@elsewhere.test")
     assert code == 554
-    assert b"5.7.1 <someone@elsewhere.test>: Relay access denied" in text  # from the back smtpd
+    assert b"5.7.1 <someone@elsewhere.test>: Relay access denied" in text
+
+
+def test_many_sessions_through_postfix_are_not_refused_per_ip(
+    postfix_and_gateway: tuple[PostfixInstance, Path],
+) -> None:
+    """More sessions than max_connections_per_ip (50) at once: Postfix is a trusted relay,
+    so none is refused (issue 12: ten of eighty were)."""
+    postfix, _audit_path = postfix_and_gateway
+    if postfix.placement != PROXY_FILTER:
+        pytest.skip("only a relay in front carries many clients from one address")
+    before = len(postfix.delivered(count=0))
+    clients = []
+    try:
+        for number in range(60):
+            client = smtplib.SMTP("127.0.0.1", postfix.front_port, timeout=60)
+            clients.append(client)
+            client.ehlo("e2e-client.test")
+            assert client.mail("a@x.test")[0] == 250, number
+            # Postfix opens its proxy connection at the first RCPT: all 60 stay open.
+            assert client.rcpt(f"many{number}@x.test")[0] == 250, number
+        for client in clients:
+            assert client.data(ASCII_MESSAGE)[0] == 250
+    finally:
+        for client in clients:
+            client.close()
+    assert len(postfix.delivered(count=before + 60, timeout=120)) >= before + 60

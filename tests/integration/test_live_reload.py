@@ -55,23 +55,23 @@ DRILL = to_bytes(message(sender=SENDER, to=RECIPIENT, subject="QUARTERLY-DRILL 4
                          body="Diễn tập chuyển thư.\n"))
 
 
-def start(tmp: Path, watch_interval: float) -> Iterator[Live]:
+def start(tmp: Path, watch_interval: float, watch: bool) -> Iterator[Live]:
     policies = copy_policies(tmp / "policies")
     with started_sink() as sink:
         settings = live_settings(sink.address, tmp, policies=policies,
-                                 watch_interval=watch_interval)
+                                 watch_interval=watch_interval, watch=watch)
         with live_gateway(sink, settings) as live:
             yield live
 
 
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start(tmp_path_factory.mktemp("reload-manual"), watch_interval=600)
+    yield from start(tmp_path_factory.mktemp("reload-manual"), watch_interval=0.2, watch=False)
 
 
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start(tmp_path_factory.mktemp("reload-watched"), watch_interval=0.2)
+    yield from start(tmp_path_factory.mktemp("reload-watched"), watch_interval=0.2, watch=True)
 
 
 def edit(live: Live) -> Path:
@@ -142,19 +142,31 @@ def test_reload_changes_the_outcome_of_the_next_message(pristine: Live) -> None:
     assert f"policy={old}" in policy_header(live, before)
 
 
+def test_a_saved_edit_is_not_live_until_reloaded_when_watch_is_off(pristine: Live) -> None:
+    """`analysis.watch` is off by default: a half-finished edit must not go live."""
+    live = pristine
+    generation_before = generation(live)
+    edit(live).write_text(DRILL_RULE, "utf-8")
+    time.sleep(1.5)  # many watch intervals (0.2 s) of the manual gateway
+    assert generation(live) == generation_before
+    assert drill(live).final[0] == 250
+    reload(live)
+    assert drill(live).final == REFUSED
+
+
 def test_broken_edit_keeps_the_last_good_policy_and_is_counted(pristine: Live) -> None:
     live = pristine
     edit(live).write_text(DRILL_RULE, "utf-8")
     reload(live)
     good = generation(live)
-    errors_before = metric("policy_reload_errors_total")
+    errors_before = metric("tth_policy_reload_errors_total")
 
     edit(live).write_text(BROKEN_RULE, "utf-8")
     assert live.gateway.decisions is not None
     errors = live.gateway.decisions.policies.reload()
     assert len(errors) == 1
-    assert errors[0].startswith(f"{edit(live)}:6:5: rules.0.action: ")
-    assert metric("policy_reload_errors_total") == errors_before + 1
+    assert errors[0].startswith(f"{edit(live)}:6:5: rule 'live-reload-broken': action: ")
+    assert metric("tth_policy_reload_errors_total") == errors_before + 1
     assert generation(live) == good
     assert drill(live).final == REFUSED
 
@@ -199,11 +211,11 @@ def test_file_watch_reloads_and_keeps_the_last_good_policy(watched: Live) -> Non
     assert wait_until(lambda: generation(live) == start_generation + 1)
     assert drill(live).final == REFUSED
 
-    errors_before = metric("policy_reload_errors_total")
+    errors_before = metric("tth_policy_reload_errors_total")
     path.write_text(BROKEN_RULE, "utf-8")
-    assert wait_until(lambda: metric("policy_reload_errors_total") == errors_before + 1)
+    assert wait_until(lambda: metric("tth_policy_reload_errors_total") == errors_before + 1)
     time.sleep(0.6)
-    assert metric("policy_reload_errors_total") == errors_before + 1
+    assert metric("tth_policy_reload_errors_total") == errors_before + 1
     assert generation(live) == start_generation + 1
     assert drill(live).final == REFUSED
 

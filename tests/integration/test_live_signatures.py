@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.policy.wording import STATUS_VI
 from tests.fixtures.documents import Attachment, message, to_bytes
@@ -191,3 +192,18 @@ def test_check_command_gives_the_live_verdict(
             for d in verdict["documents"]] == \
         [(d["filename"], d["doc_type"], d["signature"]) for d in record["documents"]]
     assert (outcome.final[0] == 250) == (verdict["action"] == "accept")
+
+
+def test_signature_validation_time_is_a_stage_of_its_own(live: Live, pki: Pki) -> None:
+    """`tth_stage_seconds{stage="signatures"}`: measured in the analysis worker."""
+    def observed() -> float:
+        value = REGISTRY.get_sample_value("tth_stage_seconds_count", {"stage": "signatures"})
+        return value or 0.0
+
+    before = observed()
+    outcome = send(live, PERSON_EMAIL, [OFFICIAL_RECIPIENT], invitation(pki, "valid"),
+                   utf8=True)
+    assert outcome.final[0] == 250
+    assert observed() == before + 1
+    total = REGISTRY.get_sample_value("tth_stage_seconds_sum", {"stage": "signatures"})
+    assert total is not None and total > 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import smtplib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.service import Gateway
 from tests.support import accept
@@ -168,14 +170,15 @@ def test_slow_but_steady_client_is_not_cut_off(
 
 
 @pytest.mark.parametrize(
-    ("limits", "third_from_same_ip"),
-    [({"max_connections": 2}, True), ({"max_connections_per_ip": 2}, True)],
+    ("limits", "reason"),
+    [({"max_connections": 2}, "total"),
+     ({"max_connections_per_ip": 2, "trusted_relays": []}, "per_ip")],
 )
 def test_connection_limit_is_421_4_7_0(
-    sink: Sink, gateway_at: Callable[..., Gateway], limits: dict[str, int],
-    third_from_same_ip: bool,
+    sink: Sink, gateway_at: Callable[..., Gateway], limits: dict[str, Any], reason: str,
 ) -> None:
     address = gateway_at(sink.address, **limits).addresses()[0]
+    refused = _refused(reason)
     first, second = Wire(address), Wire(address)
     try:
         first.start()
@@ -183,7 +186,9 @@ def test_connection_limit_is_421_4_7_0(
         with Wire(address) as third:
             answer = third.reply()
             assert (answer.code, answer.lines[0][:5]) == (421, "4.7.0")
+            assert "Too many connections" in answer.lines[0]
             assert third.closed()
+        assert _refused(reason) == refused + 1
         first.close()
         time.sleep(0.1)
         with smtplib.SMTP(*address) as client:
@@ -191,6 +196,28 @@ def test_connection_limit_is_421_4_7_0(
     finally:
         first.close()
         second.close()
+    assert len(sink.messages) == 1
+
+
+def _refused(reason: str) -> float:
+    value = REGISTRY.get_sample_value("tth_connections_refused_total", {"reason": reason})
+    return value or 0.0
+
+
+def test_a_trusted_relay_is_exempt_from_the_per_ip_limit(
+    sink: Sink, gateway_at: Callable[..., Gateway]
+) -> None:
+    """Postfix in front carries every client's connection from its one address."""
+    address = gateway_at(sink.address, max_connections_per_ip=2).addresses()[0]
+    wires = [Wire(address) for _ in range(4)]
+    try:
+        for wire in wires:
+            wire.start()
+        with smtplib.SMTP(*address) as client:
+            client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+    finally:
+        for wire in wires:
+            wire.close()
     assert len(sink.messages) == 1
 
 

@@ -34,15 +34,16 @@ def _environment() -> dict[str, str]:
 
 @contextmanager
 def serving(
-    tmp_path: Path, upstream: str, *flags: str, **extra: str
+    tmp_path: Path, upstream: str, *flags: str, server: str = "", **extra: str
 ) -> Iterator[tuple[int, int, subprocess.Popen[str]]]:
-    """`tth-gateway serve` on free ports, with extra `flags` and config keys `extra`;
-    yields (smtp port, metrics port, process)."""
+    """`tth-gateway serve` on free ports, with extra `flags`, `server` settings (YAML lines
+    indented by two) and top-level config keys `extra`; yields (smtp port, metrics port,
+    process)."""
     port, metrics = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(
-        "server:\n  hostname: gw.test\n  shutdown_grace: 10\n"
-        "upstream:\n  starttls: \"off\"\n  timeout: 10\n"
+        "server:\n  hostname: gw.test\n  shutdown_grace: 10\n" + server
+        + "upstream:\n  starttls: \"off\"\n  timeout: 10\n"
         f"audit:\n  path: {tmp_path / 'audit.jsonl'}\n"
         f"dns:\n  resolvers: [\"{shared_dns()}\"]\n"
         + "".join(f"{key}: {value}\n" for key, value in extra.items())
@@ -57,11 +58,21 @@ def serving(
         _wait_for_port(port, process)
         yield port, metrics, process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
+        stop(process)
         assert process.stderr is not None
         process.stderr.close()
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM first, so that a master forwards it and its workers exit with it (a killed
+    master would leave them running); SIGKILL if it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait(10)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
@@ -94,8 +105,8 @@ def test_metrics_and_audit_count_what_happened(sink: Sink, tmp_path: Path) -> No
                 assert refused.smtp_code == 554
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5) as page:
             text = page.read().decode()
-    assert _metric(text, 'tth_transactions_total{outcome="relayed"}') == 1
-    assert _metric(text, 'tth_transactions_total{outcome="rejected"}') == 1
+    assert _metric(text, 'tth_transactions_total{outcome="relayed",stage="DATA"}') == 1
+    assert _metric(text, 'tth_transactions_total{outcome="rejected",stage="DATA"}') == 1
     assert _metric(text, 'tth_upstream_errors_total{kind="reply_5xx"}') == 1
     assert _metric(text, "tth_connections_total") >= 1
     assert _metric(text, "tth_message_size_bytes_count") == 2

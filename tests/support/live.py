@@ -50,6 +50,7 @@ def live_settings(
     time_limit: float = 30.0,
     watch_interval: float = 60.0,
     dns: str | None = None,
+    watch: bool = False,
 ) -> Settings:
     """Settings of a gateway on a free loopback port with the full decision side."""
     trust = {} if pki is None else {
@@ -67,7 +68,8 @@ def live_settings(
         "trust": trust,
         "quarantine": {"path": str(tmp / "quarantine")},
         "notices": {"security_officer": OFFICER},
-        "analysis": {"workers": 1, "time_limit": time_limit, "watch_interval": watch_interval},
+        "analysis": {"workers": 1, "time_limit": time_limit,
+                     "watch_interval": watch_interval, "watch": watch},
         "dns": {"resolvers": [dns or shared_dns()]},
     }
     return Settings.model_validate(data, strict=False)

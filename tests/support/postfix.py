@@ -1,10 +1,12 @@
 """A private Postfix instance for end-to-end tests: own config, queue and Maildir in a temp dir.
 
-One instance, two loopback smtpd listeners (the topology of Postfix's
-SMTPD_PROXY_README): `front` runs `smtpd_proxy_filter` pointing at the
-gateway; the gateway relays to `back`, a plain smtpd that queues the mail,
-which the `virtual` agent delivers into `<root>/mail/inbox/` (a Maildir).
-The system Postfix and /etc/postfix are neither used nor touched.
+The smtpd listeners come from the shipped fragments in deploy/postfix/ (only
+ports and addresses substituted). `proxy-filter`: `front` is the public smtpd
+with `smtpd_proxy_filter` pointing at the gateway, which relays to `back`, the
+return listener. `gateway-in-front`: the client talks to the gateway, which
+relays to `back`, the mail system's listener for the gateway. Either way the
+`virtual` agent delivers into `<root>/mail/inbox/` (a Maildir). The system
+Postfix and /etc/postfix are neither used nor touched.
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ from tests.support.sink import free_port
 DOMAIN = "x.test"
 POSTFIX = "postfix"
 REQUIRE_VARIABLE = "TTH_REQUIRE_POSTFIX"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "postfix"
+PROXY_FILTER = "proxy-filter"
+GATEWAY_IN_FRONT = "gateway-in-front"
+#: The addresses written in the shipped fragments, replaced by the test's own.
+SHIPPED = {"gateway": "127.0.0.1:10025", "return": "127.0.0.1:10026",
+           "front": "smtp      inet", "in-front listener": "10026     inet",
+           "gateway address": "192.0.2.25/32", "public": "0.0.0.0:25",
+           "mail system": "mail.thuathienhue.gov.vn:10026"}
+
+
+def shipped(placement: str, name: str, replacements: dict[str, str]) -> str:
+    """A shipped fragment with the named addresses of SHIPPED replaced."""
+    text = (DEPLOY / placement / name).read_text()
+    for key, value in replacements.items():
+        assert SHIPPED[key] in text, f"{placement}/{name} no longer holds {SHIPPED[key]!r}"
+        text = text.replace(SHIPPED[key], value)
+    return text
 
 
 def missing_reason() -> str | None:
@@ -42,6 +61,7 @@ class PostfixInstance:
     root: Path
     front_port: int
     back_port: int
+    placement: str = PROXY_FILTER
 
     @property
     def config(self) -> Path:
@@ -66,9 +86,11 @@ class PostfixInstance:
         return path.read_text(errors="replace")[-4000:] if path.exists() else "(no log)"
 
 
-def _main_cf(root: Path, gateway_port: int) -> str:
+def _main_cf(root: Path, placement: str, gateway_port: int) -> str:
+    """The site's main.cf (this instance's folders; the client on loopback counts as the
+    Internet: mynetworks holds nobody), then the placement's shipped main.cf."""
     nobody = pwd.getpwnam("nobody")
-    return f"""\
+    site = f"""\
 compatibility_level = 3.6
 queue_directory = {root}/queue
 data_directory = {root}/data
@@ -80,32 +102,34 @@ myorigin = $myhostname
 mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mynetworks = 127.0.0.254/32
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 relayhost =
 smtputf8_enable = yes
 maillog_file = {root}/maillog
 maillog_file_prefixes = {root}
 biff = no
 append_dot_mydomain = no
-smtpd_recipient_restrictions = permit_mynetworks, reject
 virtual_mailbox_domains = {DOMAIN}
 virtual_mailbox_base = {root}/mail
 virtual_mailbox_maps = static:inbox/
 virtual_uid_maps = static:{nobody.pw_uid}
 virtual_gid_maps = static:{nobody.pw_gid}
 virtual_minimum_uid = 1
-smtpd_proxy_timeout = 30s
-gateway_port = {gateway_port}
+virtual_mailbox_limit = 0
+# Every test client comes from 127.0.0.1 (a real site keeps Postfix's per-client limit).
+smtpd_client_connection_count_limit = 100
+alias_maps =
+alias_database =
 """
+    fragment = shipped(placement, "main.cf",
+                       {"gateway": f"127.0.0.1:{gateway_port}"} if placement == PROXY_FILTER
+                       else {})
+    return site + fragment
 
 
-def _master_cf(front: int, back: int) -> str:
+def _master_cf(placement: str, front: int, back: int) -> str:
     services = [
-        f"127.0.0.1:{front} inet n - n - - smtpd"
-        " -o smtpd_proxy_filter=127.0.0.1:${gateway_port}",
-        f"127.0.0.1:{back} inet n - n - - smtpd"
-        " -o smtpd_authorized_xforward_hosts=127.0.0.0/8"
-        " -o smtpd_recipient_restrictions=reject_unauth_destination",
         "cleanup unix n - n - 0 cleanup",
         "qmgr unix n - n 300 1 qmgr",
         "rewrite unix - - n - - trivial-rewrite",
@@ -125,7 +149,29 @@ def _master_cf(front: int, back: int) -> str:
         "scache unix - - n - 1 scache",
         "postlog unix-dgram n - n - 1 postlogd",
     ]
-    return "\n".join(services) + "\n"
+    if placement == PROXY_FILTER:
+        listeners = shipped(placement, "master.cf", {
+            "front": f"127.0.0.1:{front} inet", "return": f"127.0.0.1:{back}"})
+    else:
+        listeners = shipped(placement, "master.cf", {
+            "in-front listener": f"127.0.0.1:{back} inet",
+            "gateway address": "127.0.0.0/8"})
+    return listeners + "\n".join(services) + "\n"
+
+
+def gateway_settings(placement: str, gateway_port: int, back_port: int) -> Path:
+    """The placement's shipped gateway.yaml with the test's ports, in a temporary file."""
+    if placement == PROXY_FILTER:
+        replacements = {"gateway": f"127.0.0.1:{gateway_port}",
+                        "return": f"127.0.0.1:{back_port}"}
+    else:
+        replacements = {"public": f"127.0.0.1:{gateway_port}",
+                        "mail system": f"127.0.0.1:{back_port}"}
+    handle, name = tempfile.mkstemp(prefix="tth-gateway-", suffix=".yaml")
+    os.close(handle)
+    path = Path(name)
+    path.write_text(shipped(placement, "gateway.yaml", replacements))
+    return path
 
 
 def _postfix(instance: PostfixInstance, *args: str) -> subprocess.CompletedProcess[str]:
@@ -136,20 +182,23 @@ def _postfix(instance: PostfixInstance, *args: str) -> subprocess.CompletedProce
 
 
 @contextmanager
-def postfix_instance(gateway_port: int) -> Iterator[PostfixInstance]:
-    """Start a private Postfix whose front smtpd proxies through `gateway_port`; stop it after."""
+def postfix_instance(gateway_port: int,
+                     placement: str = PROXY_FILTER) -> Iterator[PostfixInstance]:
+    """Start a private Postfix in `placement` around the gateway at `gateway_port`; stop it
+    after. With the gateway in front, `front_port` is the gateway's."""
     root = Path(tempfile.mkdtemp(prefix="tth-postfix-"))
     root.chmod(0o755)
-    instance = PostfixInstance(root, free_port(), free_port())
+    front = free_port() if placement == PROXY_FILTER else gateway_port
+    instance = PostfixInstance(root, front, free_port(), placement)
     instance.config.mkdir()
     (root / "mail").mkdir()
     (root / "mail").chmod(0o777)
     (root / "queue").mkdir(mode=0o755)
     (root / "data").mkdir(mode=0o700)
     os.chown(root / "data", pwd.getpwnam("postfix").pw_uid, -1)
-    (instance.config / "main.cf").write_text(_main_cf(root, gateway_port))
+    (instance.config / "main.cf").write_text(_main_cf(root, placement, gateway_port))
     (instance.config / "master.cf").write_text(
-        _master_cf(instance.front_port, instance.back_port)
+        _master_cf(placement, instance.front_port, instance.back_port)
     )
     started = _postfix(instance, "start")
     try:
@@ -165,7 +214,10 @@ def postfix_instance(gateway_port: int) -> Iterator[PostfixInstance]:
 
 def _wait_listening(instance: PostfixInstance, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    for port in (instance.front_port, instance.back_port):
+    ports = [instance.back_port]
+    if instance.placement == PROXY_FILTER:
+        ports.append(instance.front_port)  # with the gateway in front, the test starts it
+    for port in ports:
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -26,6 +26,7 @@ from gateway.policy.lists import AddressList, IPAddress, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
 from gateway.policy.settings import PolicySettings
 from gateway.policy.wording import Evidence
+from gateway.problems import suggestion
 from gateway.yamlsource import YamlDocument
 
 
@@ -169,11 +170,9 @@ class Resolver:
     def error(self, loc: tuple[Any, ...], message: str) -> None:
         self.errors.append(self.document.error(loc, message))
 
-    def validation_error(self, loc: tuple[Any, ...], error: ValidationError) -> None:
-        for problem in error.errors():
-            where = (*loc, *problem["loc"])
-            dotted = ".".join(str(part) for part in where)
-            self.error(where, f"{dotted}: {problem['msg']}")
+    def validation_error(self, loc: tuple[Any, ...], error: ValidationError,
+                         model: type[BaseModel] | None = None) -> None:
+        self.errors.extend(self.document.validation_errors(error, loc, model))
 
     def address_lists(self, value: Names, loc: tuple[Any, ...]) -> tuple[AddressList, ...]:
         found = []
@@ -242,14 +241,14 @@ class Resolver:
     def condition(self, name: str, params: object, loc: tuple[Any, ...]) -> Condition | None:
         condition_type = self.registry.get(name)
         if condition_type is None:
-            self.error(
-                loc, f"unknown condition '{name}' (known: {', '.join(self.registry.names())})"
-            )
+            names = self.registry.names()
+            self.error(loc, f"unknown condition '{name}'{suggestion(name, names)} "
+                            f"(known: {', '.join(names)})")
             return None
         try:
             spec = condition_type.spec.model_validate(params)
         except ValidationError as exc:
-            self.validation_error(loc, exc)
+            self.validation_error(loc, exc, condition_type.spec)
             return None
         return condition_type.build(spec, self, loc)
 

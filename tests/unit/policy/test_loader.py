@@ -48,7 +48,8 @@ def test_unknown_condition() -> None:
         "rules:\n  - name: a\n    when:\n      sendr: {in: freemail_domains}\n    action: tag\n"
     )
     assert len(errors) == 1
-    assert errors[0].startswith("rules.yaml:4:7: unknown condition 'sendr' (known: ")
+    assert errors[0].startswith(
+        "rules.yaml:4:7: unknown condition 'sendr' (did you mean 'sender'?) (known: ")
 
 
 def test_unknown_list_in_rule() -> None:
@@ -81,11 +82,13 @@ def test_unknown_key_and_wrong_type_in_rule() -> None:
     rules = (
         "rules:\n  - name: a\n    when: {direction: inbound}\n    action: tag\n    stopp: true\n"
     )
-    assert rules_errors(rules) == ["rules.yaml:5:5: rules.0.stopp: Extra inputs are not permitted"]
+    assert rules_errors(rules) == [
+        "rules.yaml:5:5: rule 'a': unknown key 'stopp' (did you mean 'stop'?)"]
     rules = (
         "rules:\n  - name: a\n    when: {direction: inbound}\n    action: tag\n    stop: 'yes'\n"
     )
-    assert rules_errors(rules) == ["rules.yaml:5:5: rules.0.stop: Input should be a valid boolean"]
+    assert rules_errors(rules) == [
+        "rules.yaml:5:5: rule 'a': stop: Input should be a valid boolean"]
 
 
 def test_invalid_regex() -> None:
@@ -96,7 +99,7 @@ def test_invalid_regex() -> None:
     errors = rules_errors(rules)
     assert len(errors) == 1
     assert errors[0].startswith(
-        "rules.yaml:4:22: rules.0.when.display_name.matches: Value error, invalid regular "
+        "rules.yaml:4:22: rule 'a': when.display_name.matches: Value error, invalid regular "
         "expression: missing ), unterminated subpattern"
     )
 
@@ -153,14 +156,15 @@ def test_analysis_and_signature_sections_are_checked() -> None:
 def test_refusal_needs_bilingual_message_and_matching_code() -> None:
     rules = "rules:\n  - name: a\n    when: {direction: inbound}\n    action: reject\n"
     assert rules_errors(rules) == [
-        "rules.yaml:2:5: rules.0: Value error, a reject needs message_vi and message_en (bilingual)"
+        "rules.yaml:2:5: rule 'a': Value error, a reject needs message_vi and message_en "
+        "(bilingual)"
     ]
     rules = (
         "rules:\n  - name: a\n    when: {direction: inbound}\n    action: reject\n"
         "    status_code: 451\n    message_vi: x\n    message_en: y\n"
     )
     assert rules_errors(rules) == [
-        "rules.yaml:2:5: rules.0: Value error, a reject needs a 5xx status_code"
+        "rules.yaml:2:5: rule 'a': Value error, a reject needs a 5xx status_code"
     ]
 
 
@@ -171,7 +175,7 @@ def test_unknown_placeholder_and_notify_target() -> None:
     )
     errors = rules_errors(rules)
     assert errors[0].startswith(
-        "rules.yaml:5:5: rules.0.message_en: Value error, unknown placeholder '{recipient}'"
+        "rules.yaml:5:5: rule 'a': message_en: Value error, unknown placeholder '{recipient}'"
     )
     assert len(errors) == 1  # notify is only checked once the rule itself is valid
     rules = (
@@ -186,7 +190,7 @@ def test_a_placeholder_with_a_format_spec_is_refused_at_load() -> None:
         "    message_en: 'rule {rule:d}'\n"
     )
     assert rules_errors(rules) == [
-        "rules.yaml:5:5: rules.0.message_en: Value error, placeholder '{rule}' takes no format"
+        "rules.yaml:5:5: rule 'a': message_en: Value error, placeholder '{rule}' takes no format"
         " or conversion"
     ]
 

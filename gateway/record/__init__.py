@@ -1,0 +1,1 @@
+"""What the gateway tells operators: the HTTP endpoints, build identity, logging."""

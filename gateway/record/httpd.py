@@ -1,0 +1,98 @@
+"""The operators' HTTP endpoint: /metrics, /healthz (alive), /readyz (able to serve mail)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, exposition
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from gateway import metrics
+from gateway.config import Settings
+from gateway.record.backlog import QuarantineBacklog
+from gateway.record.readiness import readiness
+
+log = logging.getLogger("gateway.record.httpd")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: OperatorServer
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            encoder, content_type = exposition.choose_encoder(self.headers.get("Accept", ""))
+            self._answer(200, encoder(self.server.exported), content_type)
+        elif path == "/healthz":
+            self._answer(200, b"ok\n")
+        elif path == "/readyz":
+            checks = readiness(self.server.settings, metrics.registry())
+            ready = all(check.ok for check in checks)
+            lines = [f"{'ok' if check.ok else 'FAIL'} {check.name}: {check.detail}"
+                     for check in checks]
+            body = "\n".join([("ready" if ready else "not ready"), *lines]) + "\n"
+            self._answer(200 if ready else 503, body.encode())
+        else:
+            self._answer(404, b"not found: try /metrics, /healthz or /readyz\n")
+
+    def _answer(self, status: int, body: bytes,
+                content_type: str = "text/plain; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http %s " + format, self.address_string(), *args)
+
+
+class OperatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, settings: Settings) -> None:
+        self.address_family = _family(host)
+        super().__init__((host, port), _Handler)
+        self.settings = settings
+        self.exported = CollectorRegistry(auto_describe=False)
+        self.exported.register(_Exported(QuarantineBacklog(settings.quarantine)))
+
+
+class _Exported(Collector):
+    """The gateway's metrics (every worker's in multiprocess mode) and the backlog."""
+
+    def __init__(self, backlog: QuarantineBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[Metric]:
+        yield from metrics.registry().collect()
+        yield from self._backlog.collect()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def start_operator_http(host: str, port: int, settings: Settings) -> OperatorServer:
+    """Serve in a daemon thread; the caller may `shutdown()` and `server_close()` it."""
+    server = OperatorServer(host, port, settings)
+    thread = threading.Thread(target=server.serve_forever, name="operator-http", daemon=True)
+    # The thread (and those it starts per request) must not take the process's signals:
+    # a signal caught there would wait for the main thread to wake up by itself (the
+    # master blocked in waitpid() would forward a SIGHUP only at the next child exit).
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return server
+
+
+_SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}

@@ -1,0 +1,63 @@
+"""Errors an administrator can act on: the rule by its name, one line per typo, and a
+"did you mean" for misspelt keys, conditions and values (policies and settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_settings
+from tests.unit.policy.test_loader import rules_errors
+
+TWO_RULES = """\
+rules:
+  - name: first-rule
+    when: {direction: inbound}
+    action: tag
+  - name: refuse-freemail
+    when: {direction: inbound}
+    acton: reject
+    message_vi: a
+    message_en: b
+"""
+
+
+def test_a_misspelt_required_key_is_one_error_naming_the_rule() -> None:
+    assert rules_errors(TWO_RULES) == [
+        "rules.yaml:7:5: rule 'refuse-freemail': unknown key 'acton' (did you mean 'action'?)"]
+
+
+def test_a_misspelt_optional_key_is_suggested() -> None:
+    rules = TWO_RULES.replace("acton: reject", "action: tag\n    descripton: x")
+    rules = rules.replace("    message_vi: a\n    message_en: b\n", "")
+    assert rules_errors(rules) == [
+        "rules.yaml:8:5: rule 'refuse-freemail': unknown key 'descripton' "
+        "(did you mean 'description'?)"]
+
+
+def test_a_misspelt_value_and_condition_key_are_suggested() -> None:
+    errors = rules_errors(TWO_RULES.replace("acton: reject", "action: rejct"))
+    assert errors == [
+        "rules.yaml:7:5: rule 'refuse-freemail': action: Input should be 'accept', 'tag', "
+        "'redirect', 'quarantine', 'reject' or 'tempfail' (did you mean 'reject'?)"]
+    errors = rules_errors(TWO_RULES.replace("{direction: inbound}\n    acton",
+                                            "{sender: {inn: [freemail_domains]}}\n    action"))
+    assert errors == ["rules.yaml:6:21: rule 'refuse-freemail': when.sender: unknown key 'inn' "
+                      "(did you mean 'in'?)"]
+
+
+def test_an_unnamed_rule_is_still_placed() -> None:
+    errors = rules_errors("rules:\n  - when: {direction: inbound}\n    action: tag\n")
+    assert errors == ["rules.yaml:2:5: rules.0.name: Field required"]
+
+
+def test_settings_typos_are_one_error_each(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text("server:\n  listn: ['127.0.0.1:25']\n  max_conections: 3\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert error.value.errors == [
+        f"{path}:2:3: server: unknown key 'listn' (did you mean 'listen'?)",
+        f"{path}:3:3: server: unknown key 'max_conections' (did you mean 'max_connections'?)",
+    ]
