@@ -95,7 +95,6 @@ def _head(msg: EmailMessage, sender: str, name: str, subject: str, tag: str) -> 
     msg["Subject"] = subject
     msg["Date"] = format_datetime(DATE)
     msg["Message-ID"] = f"<CAF3{tag}x7Lq2+Vb9mN0kT@mail.gmail.com>"
-    msg["MIME-Version"] = "1.0"
 
 
 def _letter_message(tag: str) -> EmailMessage:
