@@ -78,4 +78,7 @@ class PeakMemory:
     def peak(self, name: str) -> tuple[int, int, int]:
         """The highest (RSS, PSS, processes) of `name` over every phase."""
         values = [value for (server, _), value in self.peaks.items() if server == name]
-        return tuple(max(column) for column in zip(*values, strict=True))  # type: ignore[return-value]
+        if not values:
+            return 0, 0, 0
+        rss, pss, count = zip(*values, strict=True)
+        return max(rss), max(pss), max(count)
