@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.config import load_settings
 from tests.support.tools import tool
 
@@ -19,14 +21,27 @@ def unit_lines() -> list[str]:
     return (SYSTEMD / "tth-gateway.service").read_text().splitlines()
 
 
-def test_unit_verifies_cleanly(tmp_path: Path) -> None:
+UNITS = ("tth-gateway.service", "tth-gateway-digest.service", "tth-gateway-digest.timer")
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_units_verify_cleanly(tmp_path: Path, name: str) -> None:
     here = str(Path(sys.executable).parent / "tth-gateway")
-    unit = tmp_path / "tth-gateway.service"
-    unit.write_text((SYSTEMD / "tth-gateway.service").read_text().replace(INSTALLED, here))
-    result = subprocess.run([tool("systemd-analyze"), "verify", str(unit)],
+    for each in UNITS:  # a timer is verified with the service it starts beside it
+        (tmp_path / each).write_text((SYSTEMD / each).read_text().replace(INSTALLED, here))
+    result = subprocess.run([tool("systemd-analyze"), "verify", str(tmp_path / name)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""  # systemd only warns about unknown values
+
+
+def test_digest_runs_the_digest_command_daily() -> None:
+    service = (SYSTEMD / "tth-gateway-digest.service").read_text().splitlines()
+    timer = (SYSTEMD / "tth-gateway-digest.timer").read_text().splitlines()
+    assert (f"ExecStart={INSTALLED} quarantine digest --config "
+            "/etc/tth-gateway/gateway.yaml") in service
+    assert "Type=oneshot" in service and "User=tth-gateway" in service
+    assert "OnCalendar=*-*-* 07:30:00" in timer and "Persistent=true" in timer
 
 
 def test_unit_is_notify_reloads_with_sighup_and_is_hardened() -> None:
