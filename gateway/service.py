@@ -125,6 +125,7 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, gateway.on_sighup)  # before the master may send it
     if master is not None:
         master.watch(loop, stop.set)
         master.ready()
@@ -132,7 +133,6 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
             from gateway import metrics
 
             metrics.WORKER_RESTARTS.inc()
-    loop.add_signal_handler(signal.SIGHUP, gateway.on_sighup)
     if announce:
         log.warning(
             "tth-gateway listening on %s, relaying to %s",

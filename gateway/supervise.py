@@ -84,6 +84,8 @@ class _Slot:
     backoff: float = 0.0
     restart_at: float | None = None
     exits: list[int | None] = field(default_factory=list)
+    #: A SIGHUP came while the worker was starting: it is sent once the worker is ready.
+    reload_pending: bool = False
 
 
 class Supervisor:
@@ -113,12 +115,21 @@ class Supervisor:
         slot.started, slot.restart_at = time.monotonic(), None
 
     def _forward(self, signum: int, _frame: object) -> None:
+        """Pass the signal on. A worker still starting has no SIGHUP handler yet (the
+        default action would kill it): its reload waits until it says it is ready."""
         if signum in (signal.SIGTERM, signal.SIGINT):
             self._stopping = True
         for slot in self._slots:
-            process = slot.process
-            if process is not None and process.pid is not None and process.is_alive():
-                os.kill(process.pid, signum)
+            if signum == signal.SIGHUP and not slot.ready:
+                slot.reload_pending = True
+                continue
+            self._signal(slot, signum)
+
+    @staticmethod
+    def _signal(slot: _Slot, signum: int) -> None:
+        process = slot.process
+        if process is not None and process.pid is not None and process.is_alive():
+            os.kill(process.pid, signum)
 
     def run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -163,6 +174,9 @@ class Supervisor:
         except (EOFError, OSError):
             slot.ready = False  # it died; its sentinel says so
             return
+        if slot.ready and slot.reload_pending:
+            slot.reload_pending = False
+            Supervisor._signal(slot, signal.SIGHUP)
         if slot.exits:
             log.warning("worker %d (pid %s) replaced and listening", slot.number,
                         slot.process.pid if slot.process else "?")

@@ -62,3 +62,19 @@ def test_sighup_loads_the_edited_policy(tmp_path: Path, sink: Sink, workers: int
         for _ in range(workers * 3):
             assert _mail_from(port, "citizen@gmail.com") == 550
         assert _mail_from(port, "official@sotttt.thuathienhue.gov.vn") == 250
+
+
+def test_sighup_while_workers_start_reaches_every_worker(tmp_path: Path, sink: Sink) -> None:
+    """`serve` answers as soon as one worker listens; SIGHUPs sent while the other is still
+    starting (no handler yet: the default action would kill it, and the master would stop
+    everything) wait until it is ready, and then every worker runs the edited policy."""
+    with serving(tmp_path, sink.address, "--workers", "2",
+                 analysis="{watch_interval: 3600}") as (port, _metrics, process):
+        (tmp_path / "policies" / "rules.yaml").write_text(DRILL_RULE)
+        for _ in range(10):
+            process.send_signal(signal.SIGHUP)
+            time.sleep(0.05)
+        assert _eventually(lambda: _mail_from(port, "citizen@gmail.com"), 550) == 550
+        for _ in range(6):
+            assert _mail_from(port, "citizen@gmail.com") == 550
+        assert process.poll() is None
