@@ -9,11 +9,13 @@ becomes "other" (see the TODO in pyhanko's form_field_rules), so a change that
 a DocMDP level 3 signature expressly permits was reported `modified`.
 `AnnotationRule` is written on pyHanko's own rule API and clears comments
 (annotations other than form widgets) added, changed or removed at level
-ANNOTATIONS (objects freed by a removal stay refused, as pyHanko's policy
-refuses any freeing); pyHanko's `docmdp_ok` then decides: permitted under level 3 (or
+ANNOTATIONS; pyHanko's `docmdp_ok` then decides: permitted under level 3 (or
 without DocMDP), `modified` under levels 1 and 2. Removing a form widget, or
 touching anything else on the page or in the document, stays unexplained
 ("other") unless another of pyHanko's rules explains it.
+pyHanko's policy refuses every freed object; `FreedObjectRule` accepts the freeing
+of an object nothing uses any more (a removed comment's, as iText and Acrobat
+write it), while a freed object still in use (a page's content) stays unexplained.
 """
 
 from __future__ import annotations
@@ -139,11 +141,63 @@ class AnnotationRule(WhitelistRule):
                 yield ReferenceUpdate(dependency)
 
 
-#: pyHanko's default policy plus comments at level ANNOTATIONS.
+class FreedObjectRule(WhitelistRule):
+    """Clears objects freed by a revision that nothing in the new revision refers to any
+    more (a removed comment, a dropped outline item, garbage): freeing such an object
+    changes nothing a reader shows. Dropping the reference to it is a change of its own,
+    which another rule must explain. An object freed while still referenced reads as
+    null where it was used (a page's content stream, say) and stays unexplained."""
+
+    def apply(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterable[ReferenceUpdate]:
+        freed = new.refs_freed_in_revision()  # type: ignore[no-untyped-call]
+        if not freed:
+            return
+        try:
+            new._load_reverse_xref_cache()  # type: ignore[no-untyped-call]
+        except misc.PdfReadError as exc:  # strict reading of a freed object still in use
+            raise SuspiciousModification(f"a freed object is still used: {exc}") from exc
+        for ref in freed:
+            if not new._get_usages_of_ref(ref):
+                yield ReferenceUpdate(ref)
+
+
+class OrphanRule(WhitelistRule):
+    """Clears new objects nothing reaches (some writers leave such garbage), as
+    pyHanko's `ignore_orphaned_objects` does, but without reading the objects the
+    revision frees: a strict reader refuses to read those."""
+
+    def apply(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterable[ReferenceUpdate]:
+        previous = new.reader.get_historical_resolver(new.revision - 1)
+        freed = new.refs_freed_in_revision()  # type: ignore[no-untyped-call]
+        written = new.explicit_refs_in_revision() - freed  # type: ignore[no-untyped-call]
+        orphans = {ref for ref in written if previous.is_ref_unassignable(ref)}
+        try:
+            roots: list[generic.PdfObject] = [new.trailer_view]
+            roots += [new(ref) for ref in written - orphans]
+            for root in roots:
+                if not orphans:
+                    break
+                orphans -= new.collect_dependencies(root, since_revision=new.revision)
+        except misc.PdfReadError as exc:
+            raise SuspiciousModification(f"unreadable object: {exc}") from exc
+        for ref in orphans:
+            yield ReferenceUpdate(ref)
+
+
+#: pyHanko's default policy plus comments at level ANNOTATIONS and the freeing of
+#: objects no longer used (pyHanko's own policy refuses every freeing).
 DIFF_POLICY = StandardDiffPolicy(
     global_rules=[
         *DEFAULT_DIFF_POLICY.global_rules,
         AnnotationRule().as_qualified(ModificationLevel.ANNOTATIONS),
+        FreedObjectRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        OrphanRule().as_qualified(ModificationLevel.LTA_UPDATES),
     ],
     form_rule=DEFAULT_DIFF_POLICY.form_rule,
+    reject_object_freeing=False,
+    ignore_orphaned_objects=False,
 )

@@ -4,7 +4,10 @@ anything it does not permit stays `modified`."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
@@ -23,6 +26,8 @@ CASES = [
     "certified_1_annotation", "certified_1_form_filled",
     "certified_3_annotation_and_content", "certified_3_annotation_edited",
     "certified_2_annotation_edited", "certified_3_widget_removed",
+    "certified_3_comment_removed_freed", "certified_2_comment_removed_freed",
+    "approval_page_content_freed", "certified_3_comment_removed_content_freed",
 ]
 
 
@@ -49,3 +54,14 @@ def test_the_change_is_named(checker: SignatureChecker,
     refused = checker.check_pdf(cases["certified_2_annotation"][0]).signatures[0]
     assert refused.modification == "annotations"
     assert "DocMDP" in refused.detail
+
+
+@pytest.mark.parametrize("case", [
+    "certified_3_comment_removed_freed", "certified_2_comment_removed_freed",
+    "approval_page_content_freed", "certified_3_comment_removed_content_freed",
+])
+def test_freeing_cases_free_objects(cases: dict[str, tuple[bytes, bool]], case: str) -> None:
+    """The fixtures' last revision really frees objects (the reader sees "f" entries)."""
+    reader = PdfFileReader(io.BytesIO(cases[case][0]))
+    last = reader.xrefs.total_revisions - 1
+    assert reader.xrefs.refs_freed_in_revision(last)
