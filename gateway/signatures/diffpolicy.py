@@ -67,6 +67,18 @@ def _annots(resolver: HistoricalResolver, page: generic.Reference) -> tuple[
     return set(refs), array
 
 
+def _tab_order(resolver: HistoricalResolver, page: generic.Reference) -> str | None:
+    """A page's /Tabs, the order of its annotations for keyboard navigation (ISO 32000
+    Table 31): a property of the annotations, so changed at their level."""
+    page_dict = resolver(page)
+    if "/Tabs" not in page_dict:
+        return None
+    value = page_dict.raw_get("/Tabs")
+    if isinstance(value, generic.NameObject):
+        return str(value)
+    raise SuspiciousModification("a page's /Tabs is not a name")
+
+
 def _is_comment(value: generic.PdfObject) -> bool:
     """An annotation that is not a form widget (widgets belong to pyHanko's form rules)."""
     return isinstance(value, generic.DictionaryObject) and value.get("/Subtype") != "/Widget"
@@ -95,8 +107,9 @@ def _new_dependencies(
 
 class AnnotationRule(WhitelistRule):
     """Clears comments (annotations other than form widgets) added to, changed on or
-    removed from pages, the page dictionaries that list them (nothing else of the page
-    may change), and the objects made for them: ISO 32000 DocMDP level 3."""
+    removed from pages, the page dictionaries that list them or set their tab order
+    (/Annots and /Tabs; nothing else of the page may change), and the objects made for
+    them: ISO 32000 DocMDP level 3."""
 
     def apply(
         self, old: HistoricalResolver, new: HistoricalResolver
@@ -122,14 +135,15 @@ class AnnotationRule(WhitelistRule):
         removed = before - after
         edited = {ref for ref in before & after & changed
                   if _is_comment(old(ref)) and _is_comment(new(ref))}
-        if not (added or removed or edited):
+        tabs = _tab_order(new, page)
+        if not (added or removed or edited or tabs != _tab_order(old, page)):
             return
         if any(not _is_comment(old(ref)) for ref in removed):
             raise SuspiciousModification("a form widget was removed from a page")
         if any(not old.is_ref_unassignable(ref) for ref in added):
             raise SuspiciousModification("an added annotation reuses an older object")
-        if before != after:
-            compare_dicts(old(page), new(page), frozenset(["/Annots"]))
+        if before != after or tabs != _tab_order(old, page):
+            compare_dicts(old(page), new(page), frozenset(["/Annots", "/Tabs"]))
             yield ReferenceUpdate(page)  # pages are used everywhere: blanket approval
             if new_array is not None and (new_array == old_array
                                           or old.is_ref_unassignable(new_array)):

@@ -28,6 +28,7 @@ CASES = [
     "certified_2_annotation_edited", "certified_3_widget_removed",
     "certified_3_comment_removed_freed", "certified_2_comment_removed_freed",
     "approval_page_content_freed", "certified_3_comment_removed_content_freed",
+    "certified_3_tab_order", "certified_2_tab_order", "certified_3_tab_order_and_content",
 ]
 
 
