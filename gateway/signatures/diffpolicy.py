@@ -36,6 +36,8 @@ from pyhanko.sign.diff_analysis.commons import compare_dicts
 from pyhanko.sign.diff_analysis.rules.form_field_rules import _extract_annots_from_page
 from pyhanko.sign.diff_analysis.rules_api import RelativeContext
 
+from gateway.signatures.structrules import StructureRule
+
 _MAX_DEPTH = 32
 
 
@@ -65,6 +67,14 @@ def _annots(resolver: HistoricalResolver, page: generic.Reference) -> tuple[
     except KeyError:
         return set(), None
     return set(refs), array
+
+
+def _page_keys(before: generic.DictionaryObject) -> frozenset[str]:
+    """The page entries an annotation change may set: /Annots, /Tabs, and /StructParents
+    when the page had none (the key of its annotations' entry in a tagged document's
+    /ParentTree; changing an existing one would re-tag the page's marked content)."""
+    keys = frozenset(["/Annots", "/Tabs"])
+    return keys if "/StructParents" in before else keys | {"/StructParents"}
 
 
 def _tab_order(resolver: HistoricalResolver, page: generic.Reference) -> str | None:
@@ -143,7 +153,7 @@ class AnnotationRule(WhitelistRule):
         if any(not old.is_ref_unassignable(ref) for ref in added):
             raise SuspiciousModification("an added annotation reuses an older object")
         if before != after or tabs != _tab_order(old, page):
-            compare_dicts(old(page), new(page), frozenset(["/Annots", "/Tabs"]))
+            compare_dicts(old(page), new(page), _page_keys(old(page)))
             yield ReferenceUpdate(page)  # pages are used everywhere: blanket approval
             if new_array is not None and (new_array == old_array
                                           or old.is_ref_unassignable(new_array)):
@@ -210,6 +220,7 @@ DIFF_POLICY = StandardDiffPolicy(
         AnnotationRule().as_qualified(ModificationLevel.ANNOTATIONS),
         FreedObjectRule().as_qualified(ModificationLevel.LTA_UPDATES),
         OrphanRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        StructureRule().as_qualified(ModificationLevel.FORM_FILLING),
     ],
     form_rule=DEFAULT_DIFF_POLICY.form_rule,
     reject_object_freeing=False,
