@@ -21,13 +21,18 @@ write it), while a freed object still in use (a page's content) stays unexplaine
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, RawPdfPath
 from pyhanko.sign.diff_analysis import (
     DEFAULT_DIFF_POLICY,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
     ModificationLevel,
     ReferenceUpdate,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
     StandardDiffPolicy,
     SuspiciousModification,
     WhitelistRule,
@@ -115,11 +120,27 @@ def _new_dependencies(
             yield from _new_dependencies(old, item, depth + 1)
 
 
-class AnnotationRule(WhitelistRule):
-    """Clears comments (annotations other than form widgets) added to, changed on or
-    removed from pages, the page dictionaries that list them or set their tab order
-    (/Annots and /Tabs; nothing else of the page may change), and the objects made for
-    them: ISO 32000 DocMDP level 3."""
+class _PageAnnots(NamedTuple):
+    """A page's annotations in the signed (`before`) and the new revision (`after`), with
+    the references of its /Annots arrays."""
+
+    page: generic.Reference
+    before: set[generic.Reference]
+    old_array: generic.Reference | None
+    after: set[generic.Reference]
+    new_array: generic.Reference | None
+
+    def updates(self, old: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        """The page, once compared, and its /Annots array."""
+        yield ReferenceUpdate(self.page)  # pages are used everywhere: blanket approval
+        if self.new_array is not None and (self.new_array == self.old_array
+                                           or old.is_ref_unassignable(self.new_array)):
+            yield ReferenceUpdate(self.new_array, context_checked=RelativeContext(
+                self.page, RawPdfPath("/Annots")))
+
+
+class _PageAnnotationsRule(WhitelistRule):
+    """Walks the pages (the same in both revisions) for `_page` to judge."""
 
     def apply(
         self, old: HistoricalResolver, new: HistoricalResolver
@@ -130,17 +151,25 @@ class AnnotationRule(WhitelistRule):
                 return  # a changed page tree is not an annotation change
             changed = new.explicit_refs_in_revision()  # type: ignore[no-untyped-call]
             for page in pages:
-                yield from self._page(old, new, page, changed)
+                yield from self._page(old, new, _PageAnnots(page, *_annots(old, page),
+                                                            *_annots(new, page)), changed)
         except misc.PdfReadError as exc:  # a change the rule cannot read is not explained
             raise SuspiciousModification(f"unreadable annotation change: {exc}") from exc
 
-    @staticmethod
-    def _page(
-        old: HistoricalResolver, new: HistoricalResolver, page: generic.Reference,
-        changed: set[generic.Reference],
-    ) -> Iterator[ReferenceUpdate]:
-        before, old_array = _annots(old, page)
-        after, new_array = _annots(new, page)
+    def _page(self, old: HistoricalResolver, new: HistoricalResolver, annots: _PageAnnots,
+              changed: set[generic.Reference]) -> Iterator[ReferenceUpdate]:
+        raise NotImplementedError
+
+
+class AnnotationRule(_PageAnnotationsRule):
+    """Clears comments (annotations other than form widgets) added to, changed on or
+    removed from pages, the page dictionaries that list them or set their tab order
+    (/Annots and /Tabs; nothing else of the page may change), and the objects made for
+    them: ISO 32000 DocMDP level 3."""
+
+    def _page(self, old: HistoricalResolver, new: HistoricalResolver, annots: _PageAnnots,
+              changed: set[generic.Reference]) -> Iterator[ReferenceUpdate]:
+        page, before, after = annots.page, annots.before, annots.after
         added = {ref for ref in after - before if _is_comment(new(ref))}
         removed = before - after
         edited = {ref for ref in before & after & changed
@@ -154,15 +183,44 @@ class AnnotationRule(WhitelistRule):
             raise SuspiciousModification("an added annotation reuses an older object")
         if before != after or tabs != _tab_order(old, page):
             compare_dicts(old(page), new(page), _page_keys(old(page)))
-            yield ReferenceUpdate(page)  # pages are used everywhere: blanket approval
-            if new_array is not None and (new_array == old_array
-                                          or old.is_ref_unassignable(new_array)):
-                yield ReferenceUpdate(new_array, context_checked=RelativeContext(
-                    page, RawPdfPath("/Annots")))
+            yield from annots.updates(old)
         for ref in added | edited:
             yield ReferenceUpdate(ref)
             for dependency in _new_dependencies(old, new(ref)):
                 yield ReferenceUpdate(dependency)
+
+
+def _is_signature_widget(annotation: generic.PdfObject) -> bool:
+    """A widget of a signature field (merged with its field, or one of its /Kids)."""
+    if not (isinstance(annotation, generic.DictionaryObject)
+            and annotation.get("/Subtype") == "/Widget"):
+        return False
+    try:
+        field = annotation["/Parent"]  # resolved (`get` would not resolve it)
+    except KeyError:
+        field = annotation
+    return isinstance(field, generic.DictionaryObject) and field.get("/FT") == "/Sig"
+
+
+class SignatureWidgetRule(_PageAnnotationsRule):
+    """Clears a page that only gained new signature widgets (nothing removed, nothing
+    else of the page changed) at level LTA_UPDATES: the page binding pyHanko's
+    `SigFieldCreationRule` approves, without its refusal of every other annotation
+    change in the same comparison (a comment added under DocMDP 3, then a second
+    signature: both revisions are compared with the signed one at once). Other
+    annotation changes are `AnnotationRule`'s; the widgets and fields themselves stay
+    pyHanko's form rules'."""
+
+    def _page(self, old: HistoricalResolver, new: HistoricalResolver, annots: _PageAnnots,
+              changed: set[generic.Reference]) -> Iterator[ReferenceUpdate]:
+        added = annots.after - annots.before
+        if not added or not annots.before <= annots.after or not all(
+                old.is_ref_unassignable(ref) and _is_signature_widget(new(ref))
+                for ref in added):
+            return
+        page = annots.page
+        if compare_dicts(old(page), new(page), frozenset(["/Annots"]), raise_exc=False):
+            yield from annots.updates(old)
 
 
 class FreedObjectRule(WhitelistRule):
@@ -221,8 +279,16 @@ DIFF_POLICY = StandardDiffPolicy(
         FreedObjectRule().as_qualified(ModificationLevel.LTA_UPDATES),
         OrphanRule().as_qualified(ModificationLevel.LTA_UPDATES),
         StructureRule().as_qualified(ModificationLevel.FORM_FILLING),
+        SignatureWidgetRule().as_qualified(ModificationLevel.LTA_UPDATES),
     ],
-    form_rule=DEFAULT_DIFF_POLICY.form_rule,
+    form_rule=FormUpdatingRule(field_rules=[
+        # ISO 32000 12.8.2.2 permits signing under DocMDP 2 and 3, as Acrobat does; a
+        # new visible signature is judged at FORM_FILLING (so still refused under 1).
+        SigFieldCreationRule(  # type: ignore[no-untyped-call]
+            approve_widget_bindings=False, allow_new_visible_after_certify=True),
+        SigFieldModificationRule(),
+        GenericFieldModificationRule(),
+    ]),
     reject_object_freeing=False,
     ignore_orphaned_objects=False,
 )

@@ -12,7 +12,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
 from tests.fixtures.pki import Pki
-from tests.fixtures.revisions import revision_cases
+from tests.fixtures.revisions import countersigned_cases, revision_cases
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +69,22 @@ def test_freeing_cases_free_objects(cases: dict[str, tuple[bytes, bool]], case: 
     reader = PdfFileReader(io.BytesIO(cases[case][0]))
     last = reader.xrefs.total_revisions - 1
     assert reader.xrefs.refs_freed_in_revision(last)
+
+
+@pytest.mark.parametrize("case", [
+    "certified_3_comment_then_signed", "certified_3_comment_removed_then_signed",
+    "certified_2_comment_then_signed", "certified_3_content_then_signed",
+    "certified_2_visible_signature_then_signed",
+    "certified_2_visible_signature_content_then_signed",
+])
+def test_permitted_changes_then_a_second_signature(
+    checker: SignatureChecker, pki: Pki, case: str
+) -> None:
+    """A comment added (or removed) under DocMDP 3, or a visible signature under 2, then
+    the organisation's signature in a new field: the first signature is judged against
+    both later revisions at once."""
+    pdf, permitted = countersigned_cases(pki.person)[case]
+    first, *others = checker.check_pdf(pdf).signatures
+    assert first.status == (SignatureStatus.VALID if permitted else SignatureStatus.MODIFIED), first
+    assert first.later_revisions >= 2
+    assert others[-1].status == SignatureStatus.VALID, others[-1]
