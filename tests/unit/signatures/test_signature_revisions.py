@@ -31,7 +31,7 @@ CASES = [
     "certified_3_tab_order", "certified_2_tab_order", "certified_3_tab_order_and_content",
     "certified_3_tagged_comment", "approval_tagged_comment", "certified_2_tagged_comment",
     "certified_1_tagged_comment", "certified_3_tagged_comment_actual_text",
-    "certified_3_tagged_comment_retags_page",
+    "certified_3_tagged_comment_retags_page", "approval_stray_signature_widget",
 ]
 
 
