@@ -4,12 +4,15 @@ anything it does not permit stays `modified`."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
 from tests.fixtures.pki import Pki
-from tests.fixtures.revisions import revision_cases
+from tests.fixtures.revisions import countersigned_cases, revision_cases
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,12 @@ CASES = [
     "certified_1_annotation", "certified_1_form_filled",
     "certified_3_annotation_and_content", "certified_3_annotation_edited",
     "certified_2_annotation_edited", "certified_3_widget_removed",
+    "certified_3_comment_removed_freed", "certified_2_comment_removed_freed",
+    "approval_page_content_freed", "certified_3_comment_removed_content_freed",
+    "certified_3_tab_order", "certified_2_tab_order", "certified_3_tab_order_and_content",
+    "certified_3_tagged_comment", "approval_tagged_comment", "certified_2_tagged_comment",
+    "certified_1_tagged_comment", "certified_3_tagged_comment_actual_text",
+    "certified_3_tagged_comment_retags_page", "approval_stray_signature_widget",
 ]
 
 
@@ -49,3 +58,33 @@ def test_the_change_is_named(checker: SignatureChecker,
     refused = checker.check_pdf(cases["certified_2_annotation"][0]).signatures[0]
     assert refused.modification == "annotations"
     assert "DocMDP" in refused.detail
+
+
+@pytest.mark.parametrize("case", [
+    "certified_3_comment_removed_freed", "certified_2_comment_removed_freed",
+    "approval_page_content_freed", "certified_3_comment_removed_content_freed",
+])
+def test_freeing_cases_free_objects(cases: dict[str, tuple[bytes, bool]], case: str) -> None:
+    """The fixtures' last revision really frees objects (the reader sees "f" entries)."""
+    reader = PdfFileReader(io.BytesIO(cases[case][0]))
+    last = reader.xrefs.total_revisions - 1
+    assert reader.xrefs.refs_freed_in_revision(last)
+
+
+@pytest.mark.parametrize("case", [
+    "certified_3_comment_then_signed", "certified_3_comment_removed_then_signed",
+    "certified_2_comment_then_signed", "certified_3_content_then_signed",
+    "certified_2_visible_signature_then_signed",
+    "certified_2_visible_signature_content_then_signed",
+])
+def test_permitted_changes_then_a_second_signature(
+    checker: SignatureChecker, pki: Pki, case: str
+) -> None:
+    """A comment added (or removed) under DocMDP 3, or a visible signature under 2, then
+    the organisation's signature in a new field: the first signature is judged against
+    both later revisions at once."""
+    pdf, permitted = countersigned_cases(pki.person)[case]
+    first, *others = checker.check_pdf(pdf).signatures
+    assert first.status == (SignatureStatus.VALID if permitted else SignatureStatus.MODIFIED), first
+    assert first.later_revisions >= 2
+    assert others[-1].status == SignatureStatus.VALID, others[-1]
