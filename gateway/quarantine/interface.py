@@ -109,6 +109,23 @@ class NoticeBatch(Protocol):
     def close(self) -> None: ...
 
 
+class RecordingBatch:
+    """The outcomes of a batch as one write of the notice's new state (`_record`), which
+    each backend implements: sent, retried at a time, or given up (expired)."""
+
+    def _record(self, notice: QueuedNotice, state: NoticeState, retry_at: datetime,
+                error: str) -> None:
+        raise NotImplementedError
+
+    def sent(self, notice: QueuedNotice, now: datetime) -> None:
+        self._record(notice, NoticeState.SENT, now, "")
+
+    def failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
+               error: str) -> None:
+        state = NoticeState.PENDING if retry_at is not None else NoticeState.EXPIRED
+        self._record(notice, state, retry_at or now, error)
+
+
 class Store(Protocol):
     """A quarantine store. `hold` is atomic: a crash leaves a complete hold or nothing."""
 

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.actions.durable import write_durably
-from gateway.quarantine.interface import NoticeCounts, NoticeState, OutgoingNotice, QueuedNotice
+from gateway.quarantine.interface import (
+    NoticeCounts,
+    NoticeState,
+    OutgoingNotice,
+    QueuedNotice,
+    RecordingBatch,
+)
 
 SUFFIX = ".notices"
 
@@ -63,7 +69,7 @@ def _lock(folder: Path) -> int | None:
     return descriptor
 
 
-class LocalNoticeBatch:
+class LocalNoticeBatch(RecordingBatch):
     """Due notices of the queue files `paths` (held_id → path) in `folder`; the folder's
     notice lock is held until `close` (none are claimed when another worker has it)."""
 
@@ -106,14 +112,6 @@ class LocalNoticeBatch:
         entry.update(state=state.value, attempts=notice.attempts + 1,
                      next_attempt=retry_at.isoformat(), last_error=error)
         _save(path, entries)
-
-    def sent(self, notice: QueuedNotice, now: datetime) -> None:
-        self._record(notice, NoticeState.SENT, now, "")
-
-    def failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
-               error: str) -> None:
-        state = NoticeState.PENDING if retry_at is not None else NoticeState.EXPIRED
-        self._record(notice, state, retry_at or now, error)
 
     def close(self) -> None:
         descriptor, self._lock = self._lock, None

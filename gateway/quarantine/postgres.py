@@ -38,6 +38,7 @@ from gateway.quarantine.interface import (
     NoticeFactory,
     NoticeState,
     QueuedNotice,
+    RecordingBatch,
     Search,
 )
 from gateway.quarantine.migrations import migrate
@@ -233,7 +234,7 @@ class PostgresStore:
         return NoticeCounts(int(rows.get("pending", 0)), int(rows.get("expired", 0)))
 
 
-class PostgresNoticeBatch:
+class PostgresNoticeBatch(RecordingBatch):
     """Claimed notice rows; the outcomes commit together when `close` ends the claim."""
 
     def __init__(self, pool: ConnectionPool[Connection[Any]], connection: Connection[Any],
@@ -249,14 +250,6 @@ class PostgresNoticeBatch:
             "UPDATE notices SET state = %s, attempts = %s, next_attempt = %s, last_error = %s"
             " WHERE id = %s", (state.value, notice.attempts + 1, retry_at, error, int(notice.key)),
         )
-
-    def sent(self, notice: QueuedNotice, now: datetime) -> None:
-        self._record(notice, NoticeState.SENT, now, "")
-
-    def failed(self, notice: QueuedNotice, now: datetime, retry_at: datetime | None,
-               error: str) -> None:
-        state = NoticeState.PENDING if retry_at is not None else NoticeState.EXPIRED
-        self._record(notice, state, retry_at or now, error)
 
     def close(self) -> None:
         """Commit the recorded outcomes (the rest stay due) and give the connection back."""
