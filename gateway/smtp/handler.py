@@ -160,6 +160,7 @@ class RelayHandler:
     async def handle_EHLO(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, hostname: str,
                           responses: list[str]) -> list[str]:
+        await self._abandon(session, "EHLO")  # a greeting resets the transaction (RFC 5321)
         session.host_name = hostname
         if not session.client.forwarded or session.client.helo is None:
             session.client.helo = printable(hostname)
@@ -171,6 +172,7 @@ class RelayHandler:
 
     async def handle_HELO(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, hostname: str) -> str:
+        await self._abandon(session, "HELO")
         session.host_name = hostname
         if not session.client.forwarded or session.client.helo is None:
             session.client.helo = printable(hostname)
@@ -241,6 +243,8 @@ class RelayHandler:
         utf8 = "SMTPUTF8" in mail_options
         if not encodable(address):
             return reply(553, "5.1.7", "Sender address is not valid UTF-8")
+        if session.transaction is not None:  # never forget an open one: it holds a connection
+            await self._abandon(session, "new MAIL")
         transaction = Transaction(self.decider.begin())
         verdict = self._decide(session, "MAIL", transaction.decider.sender,
                                self._envelope(session, address, [], utf8))

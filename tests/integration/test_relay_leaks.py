@@ -99,3 +99,23 @@ def test_an_abandoned_transaction_returns_its_connection_to_the_pool(
         assert wire.command("MAIL FROM:<a@x.test>").code == 250
         wire.command("QUIT")
     assert sink.connections == opened + 1  # the RSET connection was pooled and reused
+
+
+@pytest.mark.parametrize("greeting", ["EHLO x", "HELO x"])
+def test_a_new_greeting_inside_a_transaction_ends_it_and_releases_its_connection(
+    sink: Sink, gateway_at: Callable[..., Gateway], greeting: str
+) -> None:
+    """EHLO and HELO reset the transaction (RFC 5321 4.1.4): the next MAIL starts a new one,
+    so the old one's upstream connection must go back first, not be forgotten in use."""
+    in_use_before = metric("tth_upstream_connections", IN_USE)
+    gateway = gateway_at(sink.address)
+    with Wire(gateway.addresses()[0]) as wire:
+        wire.reply()
+        wire.command("EHLO x")
+        for _ in range(3):
+            assert wire.command("MAIL FROM:<a@x.test>").code == 250
+            assert metric("tth_upstream_connections", IN_USE) == in_use_before + 1
+            assert wire.command(greeting).code == 250
+            assert metric("tth_upstream_connections", IN_USE) == in_use_before
+        wire.command("QUIT")
+    assert metric("tth_upstream_connections", IN_USE) == in_use_before
