@@ -17,7 +17,7 @@ from gateway.auth.results import Result
 from gateway.auth.signing import DkimSigner, public_record
 from gateway.auth.stage import Finishing
 from gateway.auth.verify import verify_dkim
-from gateway.pipeline import MessageDecision, TransactionDecider
+from gateway.pipeline import AcceptAll, MessageDecision
 from gateway.policy.verdict import Action, Verdict
 from gateway.service import Gateway
 from gateway.smtp.spool import Spool
@@ -28,20 +28,11 @@ MESSAGE = (b"From: vanthu@sotttt.thuathienhue.gov.vn\r\nTo: a@example.org\r\nSub
            b"Date: Fri, 04 Dec 2026 10:00:00 +0700\r\n\r\nbody\r\n.\r\nend\r\n")
 
 
-class Signing:
+class Signing(AcceptAll):
     """Accepts every step; after DATA gives `verdict` and a finishing step that signs."""
 
     def __init__(self, signer: DkimSigner, verdict: Verdict) -> None:
         self.signer, self.verdict = signer, verdict
-
-    def begin(self) -> TransactionDecider:
-        return self
-
-    def sender(self, envelope: Envelope) -> Verdict:
-        return Verdict()
-
-    def recipient(self, envelope: Envelope, recipient: str) -> Verdict:
-        return Verdict()
 
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
         finish = Finishing(None, self.signer, "sotttt.thuathienhue.gov.vn")
