@@ -18,11 +18,8 @@ from tests.support.live import (
     OUTSIDE_IP,
     Live,
     arrivals,
-    copy_policies,
-    live_gateway,
-    live_settings,
+    live_with_rules,
     send,
-    started_sink,
 )
 from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 
@@ -51,10 +48,7 @@ rules:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("live-own-headers")
-    policies = copy_policies(tmp / "policies")
-    (policies / "zz-redirect.yaml").write_text(REDIRECT_RULE, "utf-8")
-    with started_sink() as sink, \
-            live_gateway(sink, live_settings(sink.address, tmp, policies=policies)) as gateway:
+    with live_with_rules(tmp, "zz-redirect.yaml", REDIRECT_RULE) as gateway:
         yield gateway
 
 

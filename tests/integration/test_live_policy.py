@@ -19,12 +19,9 @@ from tests.support.live import (
     OUTSIDE_IP,
     Live,
     arrivals,
-    copy_policies,
-    live_gateway,
-    live_settings,
+    live_with_rules,
     rule_hits,
     send,
-    started_sink,
 )
 
 OFFICIAL = "van.a@thuathienhue.gov.vn"
@@ -62,10 +59,7 @@ rules:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("live-policy")
-    policies = copy_policies(tmp / "policies")
-    (policies / "zz-live-tests.yaml").write_text(LIVE_RULES, "utf-8")
-    with started_sink() as sink, live_gateway(sink, live_settings(sink.address, tmp,
-                                                                  policies=policies)) as gateway:
+    with live_with_rules(tmp, "zz-live-tests.yaml", LIVE_RULES) as gateway:
         yield gateway
 
 

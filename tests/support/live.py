@@ -111,6 +111,16 @@ def live_gateway(sink: Sink, settings: Settings) -> Iterator[Live]:
 
 
 @contextmanager
+def live_with_rules(tmp: Path, name: str, rules: str) -> Iterator[Live]:
+    """A live gateway on the default policy plus the rule file `name` holding `rules`."""
+    policies = copy_policies(tmp / "policies")
+    (policies / name).write_text(rules, "utf-8")
+    with started_sink() as sink, \
+            live_gateway(sink, live_settings(sink.address, tmp, policies=policies)) as gateway:
+        yield gateway
+
+
+@contextmanager
 def started_sink() -> Iterator[Sink]:
     sink = Sink()
     sink.start()
