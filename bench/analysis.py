@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Direction, Envelope
+from gateway.mail.envelope import Direction, Envelope
 from tests.fixtures.archives import seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.relay import SESSIONS, Server, Servers, accept_all_policies, free_port, running
 from bench.signatures import counting_sink, sunk
-from gateway.analysis.model import Envelope
 from gateway.auth.dns import DnsCache, DnsClient, DnsSettingsValue
 from gateway.auth.stage import Authenticator
+from gateway.mail.envelope import Envelope
 from tests.support.authzone import PARTNER_IP, AuthZone, build_zone
 
 AGENCY_IP = "10.1.2.3"

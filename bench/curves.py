@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.policy import generated_policy, messages
 from bench.realistic_messages import CITIZEN, OFFICIAL, letter
 from gateway.analysis.analyse import analyse
-from gateway.analysis.model import Direction, Envelope
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.engine import evaluate_transaction
 from gateway.policy.loader import load_policy
 from tests.fixtures.documents import Attachment, message, scanned_pdf, to_bytes

@@ -17,8 +17,8 @@ import uvloop
 from processes import run_workers
 
 from gateway.config import Settings, load_settings
-from gateway.pipeline import AcceptAll
-from gateway.service import Gateway
+from gateway.deciding.seam import AcceptAll
+from gateway.service.serve import Gateway
 
 
 async def serve(settings: Settings, reuse_port: bool) -> None:

@@ -64,7 +64,7 @@ def config(folder: Path, upstream: str, port: int, source: Path) -> Path:
 def start(path: Path, port: int, source: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(source)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from gateway.cli import main; sys.exit(main())",
+        [sys.executable, "-c", "import sys; from gateway.cli.main import main; sys.exit(main())",
          "serve", "--config", str(path)],
         env=env, cwd=path.parent, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

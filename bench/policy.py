@@ -17,7 +17,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.analysis.model import Analysis, Classification, Envelope  # noqa: E402
+from gateway.analysis.model import Analysis, Classification  # noqa: E402
+from gateway.mail.envelope import Envelope  # noqa: E402
 from gateway.policy.engine import direction_of, evaluate_transaction  # noqa: E402
 from gateway.policy.loader import Policy, load_policy, load_sources  # noqa: E402
 from gateway.signatures.model import SignatureStatus  # noqa: E402

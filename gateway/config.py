@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gateway.smtp.ownheaders import Namespace
+from gateway.mail.ownheaders import Namespace
 from gateway.yamlsource import YamlSourceError, load_yaml
 
 MAILDIR_PREFIX = "maildir:"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway.pipeline import Decider
-from gateway.service import Gateway
+from gateway.deciding.seam import Decider
+from gateway.service.serve import Gateway
 from tests.support.running import running_gateway, settings_for
 from tests.support.sink import Sink
 

@@ -6,24 +6,24 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from gateway import metrics
-from gateway.actions.heldmeta import hold_request
-from gateway.actions.notices import build_notices, outgoing
-from gateway.analysis.model import Envelope
 from gateway.config import Settings
-from gateway.pipeline import MessageDecision
+from gateway.deciding.seam import MessageDecision
+from gateway.mail.envelope import Envelope
+from gateway.mail.spool import Spool
+from gateway.outbound.upstream import Upstream
+from gateway.quarantine.heldmeta import hold_request
 from gateway.quarantine.interface import OutgoingNotice, Store
 from gateway.quarantine.lifecycle import Housekeeping
+from gateway.quarantine.notices import build_notices, outgoing
 from gateway.quarantine.opening import open_store
 from gateway.quarantine.outbox import NoticeOutbox
-from gateway.smtp.spool import Spool
-from gateway.smtp.upstream import Upstream
+from gateway.record import metrics
 
 log = logging.getLogger("gateway.actions.holding")
 
 
 class QuarantineHolding:
-    """`gateway.pipeline.Holding` backed by a quarantine store and its notice queue."""
+    """`gateway.deciding.seam.Holding` backed by a quarantine store and its notice queue."""
 
     def __init__(self, settings: Settings, upstream: Upstream,
                  store: Store | None = None) -> None:

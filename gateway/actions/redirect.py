@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.analysis.model import Envelope
 from gateway.config import MAILDIR_PREFIX, parse_hostport
+from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import Verdict
 
 HOST_PREFIX = "smtp:"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from gateway.actions.delivery import DeliveryResult, deliver_via
-from gateway.actions.heldmeta import HeldMetadata
+from gateway.mail.ownheaders import Namespace, strip_own
+from gateway.mail.replies import fold_to_ascii
+from gateway.outbound.delivery import DeliveryResult, deliver_via
+from gateway.outbound.upstream import Upstream, UpstreamError
 from gateway.quarantine.errors import HeldStateError, QuarantineError
+from gateway.quarantine.heldmeta import HeldMetadata
 from gateway.quarantine.interface import Store
 from gateway.quarantine.records import done_recipients, expect_held
-from gateway.smtp.ownheaders import Namespace, strip_own
-from gateway.smtp.replies import fold_to_ascii
-from gateway.smtp.upstream import Upstream, UpstreamError
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f;]+")
 

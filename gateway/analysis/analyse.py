@@ -28,14 +28,7 @@ from gateway.analysis.markings import (
     scan_header,
     scan_subject,
 )
-from gateway.analysis.model import (
-    Analysis,
-    Direction,
-    Document,
-    Envelope,
-    Headers,
-    highest_classification,
-)
+from gateway.analysis.model import Analysis, Document, Headers, highest_classification
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.signing import (
@@ -45,6 +38,7 @@ from gateway.analysis.signing import (
     unchecked_when_missing,
 )
 from gateway.analysis.walk import Leaf, Scope, Walk, parse, parse_headers
+from gateway.mail.envelope import Direction, Envelope
 
 
 def analyse(

@@ -16,7 +16,7 @@ import sys
 from typing import BinaryIO
 
 from gateway.analysis.pool import FRAME, analyse_job
-from gateway.supervise import die_with_parent
+from gateway.processes import die_with_parent
 
 
 def _read_frame(stream: BinaryIO) -> bytes | None:

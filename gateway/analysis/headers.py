@@ -1,7 +1,7 @@
 """Read the header fields the policies decide on; never raises on malformed input.
 
 Addresses come out with decoded display names (NFC) and canonical domains
-(IDNA Unicode form, lowercase: see `gateway.analysis.addresses`); their
+(IDNA Unicode form, lowercase: see `gateway.mail.addresses`); their
 `addr_spec` is the local part as written (quoted when needed) `@` the
 canonical domain. Everything suspicious lands in `Headers.problems` as
 `"<field>: <what>"`, lowercase field names, so that policies can match it.
@@ -18,9 +18,9 @@ from email.headerregistry import Address as StdAddress
 from email.headerregistry import BaseHeader
 from email.message import Message
 
-from gateway.analysis.addresses import from_std, parse_address_list, quote_local
 from gateway.analysis.encoded import decode_unstructured, eight_bit_text, join_encoded_runs
 from gateway.analysis.model import Address, Headers
+from gateway.mail.addresses import from_std, parse_address_list, quote_local
 
 _DECODER = policy.SMTPUTF8
 _FOLD = re.compile(r"\r?\n(?=[ \t])")

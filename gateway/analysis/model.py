@@ -5,13 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.model import SignatureVerdict
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-    INTERNAL = "internal"
 
 
 class Classification(StrEnum):
@@ -49,18 +44,6 @@ class Marking:
     stamp: str
     where: str
     evidence: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """The SMTP envelope and the client as the gateway saw them."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    client_ip: str | None = None
-    client_name: str | None = None
-    helo: str | None = None
-    smtputf8: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway import metrics
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import SignatureSetup, run_analysis
-from gateway.smtp.spool import unstuff
+from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.spool import unstuff
+from gateway.record import metrics
 
 log = logging.getLogger("gateway.analysis.pool")
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.timing import TimedChecking
 from gateway.config import Settings
+from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.checker import SignatureChecker, checker_for_process
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustMaterial, TrustSources

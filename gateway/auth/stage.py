@@ -17,12 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from email import policy
 from email.parser import BytesHeaderParser
+from typing import TYPE_CHECKING
 
 from publicsuffixlist import PublicSuffixList
 
-from gateway import metrics
-from gateway.actions.delivery import stuff
-from gateway.analysis.model import Direction, Envelope
 from gateway.auth.dmarc import DmarcChecker
 from gateway.auth.dns import DnsClient, ascii_domain
 from gateway.auth.results import (
@@ -37,8 +35,12 @@ from gateway.auth.results import (
 from gateway.auth.signing import DkimSigner
 from gateway.auth.spf import SpfChecker
 from gateway.auth.verify import verify_arc, verify_dkim
-from gateway.policy.verdict import Verdict
-from gateway.smtp.spool import Spool, unstuff
+from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.spool import Spool, stuff, unstuff
+from gateway.record import metrics
+
+if TYPE_CHECKING:
+    from gateway.policy.verdict import Verdict
 
 log = logging.getLogger("gateway.auth")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from gateway.analysis.model import Direction
+from gateway.mail.envelope import Direction
 from gateway.policy.lists import envelope_address, parse_ip
 
 if TYPE_CHECKING:

@@ -31,9 +31,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from gateway.analysis.addresses import MailAddress
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
 from gateway.auth.results import Authentication
+from gateway.mail.addresses import MailAddress
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.conditions.base import Facts, Match
 from gateway.policy.direction import direction
 from gateway.policy.lists import envelope_address, parse_ip

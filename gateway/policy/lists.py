@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 
-from gateway.analysis.addresses import MailAddress, parse_envelope_address
+from gateway.mail.addresses import MailAddress, parse_envelope_address
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

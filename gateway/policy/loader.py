@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gateway.analysis.addresses import canonical_domain, parse_envelope_address
 from gateway.analysis.settings import AnalysisSettings, DocumentTypeSpec
+from gateway.mail.addresses import canonical_domain, parse_envelope_address
 from gateway.policy.conditions import default_registry
 from gateway.policy.conditions.base import Condition, Registry, Resolver, Stage
 from gateway.policy.lists import AddressList, IPNetwork, NetworkList

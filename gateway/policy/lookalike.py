@@ -37,12 +37,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from gateway.analysis.addresses import (
-    canonical_domain,
-    in_domain,
-    public_suffix,
-    registrable_domain,
-)
+from gateway.mail.addresses import canonical_domain, in_domain, public_suffix, registrable_domain
 
 _CONFUSABLES = str.maketrans(
     {

@@ -3,7 +3,8 @@ worker): the policy's `unanalysable` setting decides, never an endless 4xx."""
 
 from __future__ import annotations
 
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.settings import PolicySettings
 from gateway.policy.verdict import Action, RuleHit, Verdict
 

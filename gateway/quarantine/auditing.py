@@ -9,7 +9,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-log = logging.getLogger("gateway.audit")
+log = logging.getLogger("gateway.record.audit")
 
 
 def audit_event(path: Path | None, event: str, reference: str, by: str,

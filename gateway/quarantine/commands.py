@@ -9,14 +9,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.actions.delivery import deliver_via
-from gateway.actions.notices import outgoing
-from gateway.actions.upstreams import upstream_for
 from gateway.config import Settings
+from gateway.outbound.delivery import deliver_via
+from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.digest import build_digest
 from gateway.quarantine.interface import Search, Store
 from gateway.quarantine.lifecycle import purge
 from gateway.quarantine.listing import moment
+from gateway.quarantine.notices import outgoing
 
 EXIT_TEMPFAIL = 75
 

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
-from gateway.actions.heldmeta import HeldMetadata
-from gateway.actions.notices import NOTICE_HEADER, defuse
 from gateway.config import NoticeSettings
+from gateway.quarantine.heldmeta import HeldMetadata
+from gateway.quarantine.notices import NOTICE_HEADER, defuse
 
 
 def _line(metadata: HeldMetadata) -> str:

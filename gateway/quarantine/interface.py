@@ -9,8 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from gateway.actions.heldmeta import HeldMetadata, HoldRequest, HoldStatus
-from gateway.smtp.spool import Spool
+from gateway.mail.spool import Spool
+from gateway.quarantine.heldmeta import HeldMetadata, HoldRequest, HoldStatus
 
 
 class NoticeState(StrEnum):

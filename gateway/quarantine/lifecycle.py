@@ -7,13 +7,13 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from gateway import metrics
 from gateway.config import Settings
 from gateway.quarantine.auditing import audit_event
 from gateway.quarantine.errors import HeldBusy
 from gateway.quarantine.interface import Store
 from gateway.quarantine.opening import retention_seconds
 from gateway.quarantine.records import purge_action
+from gateway.record import metrics
 
 log = logging.getLogger("gateway.quarantine.lifecycle")
 

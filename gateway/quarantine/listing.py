@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.actions.heldmeta import HeldMetadata, HoldStatus, metadata_dict
+from gateway.quarantine.heldmeta import HeldMetadata, HoldStatus, metadata_dict
 from gateway.quarantine.interface import Search, Store
 
 

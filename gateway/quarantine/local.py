@@ -21,8 +21,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.actions.durable import TEMPORARY_SUFFIX, fsync_directory, write_durably
-from gateway.actions.heldmeta import (
+from gateway.config import QuarantineSettings
+from gateway.mail.durable import TEMPORARY_SUFFIX, fsync_directory, write_durably
+from gateway.mail.spool import Spool
+from gateway.quarantine import localnotices
+from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, QuarantineError
+from gateway.quarantine.heldmeta import (
     HeldMetadata,
     HoldRequest,
     HoldStatus,
@@ -30,10 +34,6 @@ from gateway.actions.heldmeta import (
     metadata_json,
     parse_metadata,
 )
-from gateway.actions.sealing import load_key
-from gateway.config import QuarantineSettings
-from gateway.quarantine import localnotices
-from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, QuarantineError
 from gateway.quarantine.interface import (
     NoticeCounts,
     NoticeFactory,
@@ -49,7 +49,7 @@ from gateway.quarantine.records import (
     released,
     timestamp,
 )
-from gateway.smtp.spool import Spool
+from gateway.quarantine.sealing import load_key
 
 RECOVERY_GRACE = 300.0
 _SUFFIXES = (".eml.aes", ".eml", localnotices.SUFFIX, ".json")

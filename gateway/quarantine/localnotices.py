@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.actions.durable import write_durably
+from gateway.mail.durable import write_durably
 from gateway.quarantine.interface import (
     NoticeCounts,
     NoticeState,

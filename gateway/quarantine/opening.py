@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from gateway.actions.heldmeta import HoldStatus
-from gateway.actions.sealing import load_key
 from gateway.config import QuarantineSettings
+from gateway.quarantine.heldmeta import HoldStatus
 from gateway.quarantine.interface import Store
 from gateway.quarantine.local import QuarantineStore
+from gateway.quarantine.sealing import load_key
 
 DAY = 86400.0
 

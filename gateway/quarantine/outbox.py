@@ -16,11 +16,11 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from gateway import metrics
-from gateway.actions.delivery import deliver_via
 from gateway.config import NoticeSettings
+from gateway.outbound.delivery import deliver_via
+from gateway.outbound.upstream import Upstream, UpstreamError
 from gateway.quarantine.interface import NoticeBatch, QueuedNotice, Store
-from gateway.smtp.upstream import Upstream, UpstreamError
+from gateway.record import metrics
 
 log = logging.getLogger("gateway.quarantine.outbox")
 

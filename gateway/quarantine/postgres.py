@@ -24,7 +24,9 @@ from psycopg import Connection, errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from gateway.actions.heldmeta import (
+from gateway.mail.spool import Spool
+from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, StoreUnavailable
+from gateway.quarantine.heldmeta import (
     HeldMetadata,
     HoldRequest,
     HoldStatus,
@@ -32,7 +34,6 @@ from gateway.actions.heldmeta import (
     metadata_dict,
     metadata_from_dict,
 )
-from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, StoreUnavailable
 from gateway.quarantine.interface import (
     NoticeCounts,
     NoticeFactory,
@@ -52,7 +53,6 @@ from gateway.quarantine.records import (
     released,
     timestamp,
 )
-from gateway.smtp.spool import Spool
 
 log = logging.getLogger("gateway.quarantine.postgres")
 

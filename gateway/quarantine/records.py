@@ -8,16 +8,16 @@ import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from gateway.actions.heldmeta import (
+from gateway.mail.spool import Spool, unstuff
+from gateway.quarantine.errors import HeldStateError, InvalidHeldId, QuarantineError
+from gateway.quarantine.heldmeta import (
     DeletionInfo,
     HeldMetadata,
     HoldRequest,
     HoldStatus,
     ReleaseInfo,
 )
-from gateway.actions.sealing import KEY_SIZE, SealError, key_id, seal, unseal
-from gateway.quarantine.errors import HeldStateError, InvalidHeldId, QuarantineError
-from gateway.smtp.spool import Spool, unstuff
+from gateway.quarantine.sealing import KEY_SIZE, SealError, key_id, seal, unseal
 
 ID_PATTERN = re.compile(r"\A[0-9]{8}T[0-9]{6}Z-[0-9a-f]{20}\Z")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-from gateway import metrics
+from gateway.record import metrics
 
 
 def gateway_version() -> str:

@@ -8,7 +8,7 @@ from email.utils import parseaddr
 
 from asn1crypto import x509
 
-from gateway.analysis.addresses import in_domain, normalize_domain
+from gateway.mail.addresses import in_domain, normalize_domain
 from gateway.signatures.model import Signer
 
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from gateway.smtp.ownheaders import HeaderFilter
-from gateway.smtp.spool import Spool
+from gateway.mail.ownheaders import HeaderFilter
+from gateway.mail.spool import Spool
 
 TERMINATOR = b"\r\n.\r\n"
 BLOCK = 256 * 1024

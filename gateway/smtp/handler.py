@@ -17,24 +17,24 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from gateway import metrics
-from gateway.actions.delivery import deliver_via
 from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
-from gateway.analysis.model import Envelope
-from gateway.audit import AuditLog, AuditRecord
 from gateway.config import ServerSettings
-from gateway.pipeline import Decider, Finisher, Holding, MessageDecision
+from gateway.deciding.report import describe_decision
+from gateway.deciding.seam import Decider, Finisher, Holding, MessageDecision
+from gateway.mail.envelope import Envelope
+from gateway.mail.replies import Reply, held_reply, refusal, reply
+from gateway.mail.spool import Spool, unstuff
+from gateway.outbound.delivery import deliver_via
+from gateway.outbound.outage import UpstreamOutage
+from gateway.outbound.upstream import Upstream, UpstreamConnection, UpstreamError, mail_parameters
 from gateway.policy.verdict import Action, Verdict
-from gateway.report import describe_decision
+from gateway.record import metrics
+from gateway.record.audit import AuditLog, AuditRecord
 from gateway.smtp.dataread import DataProblem, DataResult
-from gateway.smtp.outage import UpstreamOutage
 from gateway.smtp.refusals import envelope_refusal
-from gateway.smtp.replies import Reply, held_reply, refusal, reply
 from gateway.smtp.server import GatewaySMTP
 from gateway.smtp.session import GatewaySession, Transaction
-from gateway.smtp.spool import Spool, unstuff
 from gateway.smtp.trace import received_header
-from gateway.smtp.upstream import Upstream, UpstreamConnection, UpstreamError, mail_parameters
 
 log = logging.getLogger("gateway.smtp.handler")
 
@@ -476,7 +476,7 @@ class RelayHandler:
         record.reference = reference
         self.holding.notify(reference, facts, decision)
         hit = decision.verdict.deciding_rule
-        return held_reply(reference, hit, utf8=facts.smtputf8)
+        return held_reply(reference, hit.name if hit else None, utf8=facts.smtputf8)
 
     async def _redirect(self, server: GatewaySMTP, session: GatewaySession,
                         envelope: SmtpEnvelope, spool: Spool, connection: UpstreamConnection,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from gateway.audit import AuditRecord
+from gateway.deciding.report import rule_json
+from gateway.mail.replies import Reply
 from gateway.policy.verdict import Verdict
-from gateway.report import rule_json
-from gateway.smtp.replies import Reply
+from gateway.record.audit import AuditRecord
 from gateway.smtp.session import GatewaySession
 
 

@@ -15,13 +15,13 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, syntax
 
-from gateway import metrics
 from gateway.config import ServerSettings
+from gateway.mail.ownheaders import HeaderFilter
+from gateway.mail.replies import Reply, reply, with_enhanced
+from gateway.mail.spool import Spool
+from gateway.record import metrics
 from gateway.smtp.dataread import read_data
-from gateway.smtp.ownheaders import HeaderFilter
-from gateway.smtp.replies import Reply, reply, with_enhanced
 from gateway.smtp.session import GatewaySession
-from gateway.smtp.spool import Spool
 
 log = logging.getLogger("gateway.smtp.server")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.smtp import Session
 
-from gateway.pipeline import TransactionDecider
-from gateway.smtp.upstream import UpstreamConnection
+from gateway.deciding.seam import TransactionDecider
+from gateway.outbound.upstream import UpstreamConnection
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings, load_settings
-from gateway.pipeline import AcceptAll
+from gateway.deciding.seam import AcceptAll
 from tests.support.postfix import (
     GATEWAY_IN_FRONT,
     PROXY_FILTER,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from gateway.analysis.model import Direction, Envelope
 from gateway.analysis.pool import (
     AnalysisBusy,
     AnalysisFailed,
@@ -19,6 +18,7 @@ from gateway.analysis.pool import (
 )
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import SignatureSetup
+from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import Attachment, message, to_bytes

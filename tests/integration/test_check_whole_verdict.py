@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from gateway.checking import CHECK_KEYS
-from gateway.report import VERDICT_KEYS
+from gateway.cli.checking import CHECK_KEYS
+from gateway.deciding.report import VERDICT_KEYS
 from tests.fixtures.documents import Attachment, message, official_pdf, to_bytes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.actions.delivery import DeliveryResult, deliver
 from gateway.config import UpstreamSettings
-from gateway.smtp.upstream import SmtpUpstream
+from gateway.outbound.delivery import DeliveryResult, deliver
+from gateway.outbound.upstream import SmtpUpstream
 from tests.support.sink import Sink
 
 MESSAGE = b"Subject: route\r\n\r\nbody\r\n"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gateway.actions.heldmeta import HoldStatus
+from gateway.quarantine.heldmeta import HoldStatus
 from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.archives import rar5_stored, seven_zip_of, tar_of
 from tests.fixtures.documents import (

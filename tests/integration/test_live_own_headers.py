@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import hold_request
 from gateway.actions.release import release_held
+from gateway.outbound.upstream import SmtpUpstream
+from gateway.quarantine.heldmeta import hold_request
 from gateway.quarantine.local import QuarantineStore
-from gateway.smtp.upstream import SmtpUpstream
 from tests.support.live import (
     OUTSIDE_IP,
     Live,

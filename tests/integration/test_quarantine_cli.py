@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.actions.heldmeta import HoldStatus, hold_request
+from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
 from tests.support.sink import Sink, free_port
 from tests.unit.actions.samples import (

@@ -16,12 +16,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from gateway.actions.holding import QuarantineHolding
-from gateway.actions.upstreams import upstream_for
 from gateway.config import Settings
-from gateway.pipeline import MessageDecision
+from gateway.deciding.seam import MessageDecision
+from gateway.mail.spool import Spool
+from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.interface import NoticeBatch, Store
 from gateway.quarantine.local import QuarantineStore
-from gateway.smtp.spool import Spool
 from tests.support.running import LoopThread
 from tests.support.sink import Sink, free_port
 from tests.unit.actions.samples import (

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import HoldStatus, hold_request
 from gateway.actions.release import NotAllowed
+from gateway.cli.quarantine import acting_user, login_user
+from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
-from gateway.quarantine_cli import acting_user, login_user
 from tests.support.sink import Sink
 from tests.unit.actions.samples import (
     ENVELOPE,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import HoldStatus
 from gateway.config import Settings
+from gateway.quarantine.heldmeta import HoldStatus
 from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.documents import cp1258
 from tests.support.running import running_gateway, settings_for

@@ -20,8 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gateway.actions.heldmeta import HoldStatus, hold_request
 from gateway.config import Settings
+from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.interface import OutgoingNotice, Search
 from gateway.quarantine.lifecycle import purge
 from gateway.quarantine.postgres import PostgresStore

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import HoldStatus, hold_request
 from gateway.actions.release import ReleaseFailed, release_held
 from gateway.config import UpstreamSettings
+from gateway.outbound.upstream import SmtpUpstream
 from gateway.quarantine.errors import HeldStateError
+from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
-from gateway.smtp.upstream import SmtpUpstream
 from tests.support.sink import Sink, free_port
 from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 

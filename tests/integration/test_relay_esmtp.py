@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import trustme
 
-from gateway.pipeline import AcceptAll
-from gateway.service import Gateway
+from gateway.deciding.seam import AcceptAll
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.running import running_gateway, settings_for
 from tests.support.sink import Sink, _SinkSMTP

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.integration.test_relay_leaks import IDLE, IN_USE, loop_kind, reset
 from tests.integration.test_relay_malformed import MALFORMED
 from tests.support import accept

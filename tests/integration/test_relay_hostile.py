@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire

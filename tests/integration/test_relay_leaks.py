@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import uvloop
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support.live import metric
 from tests.support.sink import Sink
 from tests.support.wire import Wire

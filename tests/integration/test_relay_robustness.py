@@ -5,8 +5,8 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 
-from gateway.pipeline import TransactionDecider
-from gateway.service import Gateway
+from gateway.deciding.seam import TransactionDecider
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire

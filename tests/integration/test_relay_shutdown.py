@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire

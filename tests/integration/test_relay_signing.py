@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from gateway.analysis.model import Envelope
 from gateway.auth.dns import DnsCache, DnsClient, DnsSettingsValue
 from gateway.auth.keygen import generate
 from gateway.auth.results import Result
 from gateway.auth.signing import DkimSigner, public_record
 from gateway.auth.stage import Finishing
 from gateway.auth.verify import verify_dkim
-from gateway.pipeline import AcceptAll, MessageDecision
+from gateway.deciding.seam import AcceptAll, MessageDecision
+from gateway.mail.envelope import Envelope
+from gateway.mail.spool import Spool
 from gateway.policy.verdict import Action, Verdict
-from gateway.service import Gateway
-from gateway.smtp.spool import Spool
+from gateway.service.serve import Gateway
 from tests.support.dnsserver import DnsServer
 from tests.support.sink import Sink
 

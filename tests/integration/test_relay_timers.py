@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.pipeline import AcceptAll
-from gateway.service import Gateway
+from gateway.deciding.seam import AcceptAll
+from gateway.service.serve import Gateway
 from tests.support import accept
 from tests.support.sink import Sink, free_port
 from tests.support.wire import Wire

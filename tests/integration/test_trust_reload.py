@@ -16,12 +16,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from prometheus_client import REGISTRY
 
-from gateway.analysis.model import Direction, Envelope
 from gateway.analysis.worker import _SNAPSHOT_CHECKER, LoadedTrust, SignatureSetup, run_analysis
-from gateway.assembly import trust_reloadable
 from gateway.config import Settings
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.loader import Policy, load_policy
 from gateway.reload import Reloadable
+from gateway.service.assembly import trust_reloadable
 from gateway.signatures.model import SignatureStatus
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki, make_crl

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.support.sink import Sink, free_port
 
 MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway.pipeline import AcceptAll, Decider
-from gateway.service import Gateway
+from gateway.deciding.seam import AcceptAll, Decider
+from gateway.service.serve import Gateway
 from tests.support.sink import Sink
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"

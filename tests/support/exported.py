@@ -7,8 +7,8 @@ import re
 
 from prometheus_client import REGISTRY
 
-from gateway import metrics
-from gateway.record import backlog
+from gateway.record import metrics
+from gateway.service import backlog
 
 #: Names Prometheus adds itself or that every exporter has.
 STANDARD = frozenset({"up"})

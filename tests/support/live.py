@@ -22,7 +22,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from gateway.config import Settings
-from gateway.service import Gateway
+from gateway.service.serve import Gateway
 from tests.fixtures.pki import Pki
 from tests.support.dnsserver import shared_dns
 from tests.support.running import running_gateway

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.config import Settings
-from gateway.pipeline import Decider
-from gateway.service import Gateway
+from gateway.deciding.seam import Decider
+from gateway.service.serve import Gateway
 from tests.support.dnsserver import shared_dns
 from tests.support.sink import free_port
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.decider import INLINE_LIMIT, is_small_plain_text
+from gateway.deciding.decider import INLINE_LIMIT, is_small_plain_text
 
 HEAD = b"From: a@gmail.com\r\nTo: b@hue.gov.vn\r\nSubject: hi\r\n"
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.config import OwnHeaderSettings
-from gateway.smtp.ownheaders import HeaderFilter, Namespace, strip_own
+from gateway.mail.ownheaders import HeaderFilter, Namespace, strip_own
 
 OTHERS = (
     b"Received: from a by b;\r\n\tWed, 25 Nov 2026 09:00:00 +0700\r\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from gateway.analysis.addresses import MailAddress
+from gateway.mail.addresses import MailAddress
 from gateway.policy.conditions.base import Names, Resolver, Spec
 from gateway.policy.lists import AddressList, NetworkList
 from gateway.policy.lookalike import Kind, LookalikeDetector

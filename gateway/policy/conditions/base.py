@@ -18,10 +18,11 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, ValidationError
 
-from gateway.analysis.addresses import MailAddress
-from gateway.analysis.model import Analysis, Direction
+from gateway.analysis.model import Analysis
 from gateway.analysis.settings import DocumentTypeSpec
 from gateway.auth.results import Authentication
+from gateway.mail.addresses import MailAddress
+from gateway.mail.envelope import Direction
 from gateway.policy.lists import AddressList, IPAddress, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
 from gateway.policy.settings import PolicySettings

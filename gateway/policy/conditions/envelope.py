@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, RootModel, model_validator
 
-from gateway.analysis.model import Direction
+from gateway.mail.envelope import Direction
 from gateway.policy.conditions.addressing import AddressMatcher, AddressTest, labels_vi
 from gateway.policy.conditions.base import (
     ConditionType,

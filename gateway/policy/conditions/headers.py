@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from gateway.analysis.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.analysis.model import Address
 from gateway.analysis.vietnamese import fold
+from gateway.mail.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
 from gateway.policy.conditions.base import (
     ConditionType,

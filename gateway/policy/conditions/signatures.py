@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from gateway.analysis.addresses import in_domain
 from gateway.analysis.model import Analysis, Document
+from gateway.mail.addresses import in_domain
 from gateway.policy.conditions.base import ConditionType, Facts, Match, Names, Resolver, Spec, Stage
 from gateway.policy.conditions.documents import Selection, build_selection
 from gateway.policy.wording import Evidence, describe, joined, status_vi

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.analysis.model import (
-    Analysis,
-    Classification,
-    Direction,
-    Document,
-    Envelope,
-    Headers,
-    Marking,
-)
+from gateway.analysis.model import Analysis, Classification, Document, Headers, Marking
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.verdict import Action, RuleHit, Verdict
 from gateway.signatures.model import SignatureStatus, SignatureVerdict
 

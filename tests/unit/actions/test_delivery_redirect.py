@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.actions.delivery import message_spool, stuff
 from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
+from gateway.mail.spool import message_spool, stuff, unstuff
 from gateway.policy.verdict import Action, Verdict
-from gateway.smtp.spool import unstuff
 from tests.unit.actions.samples import ENVELOPE
 
 lines = st.lists(st.text(alphabet=".ab \t", max_size=6), min_size=1, max_size=8)

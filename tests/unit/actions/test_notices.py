@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.maildir import MaildirUpstream
-from gateway.actions.notices import build_notices, defuse, outgoing
 from gateway.analysis.markings import compile_rules, scan_text
 from gateway.analysis.settings import ClassificationSpec
 from gateway.config import NoticeSettings
+from gateway.outbound.maildir import MaildirUpstream
 from gateway.quarantine.interface import QueuedNotice
+from gateway.quarantine.notices import build_notices, defuse, outgoing
 from gateway.quarantine.outbox import send_notice
 from tests.unit.actions.samples import (
     ENVELOPE,

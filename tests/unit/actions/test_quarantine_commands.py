@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import hold_request
+from gateway.cli.quarantine import add_quarantine_parser
+from gateway.quarantine.heldmeta import hold_request
 from gateway.quarantine.local import QuarantineStore
-from gateway.quarantine_cli import add_quarantine_parser
 from tests.unit.actions.samples import (
     ENVELOPE,
     MESSAGE,

@@ -23,7 +23,7 @@ KEY = bytes(range(32))
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from gateway.actions.heldmeta import hold_request
+    from gateway.quarantine.heldmeta import hold_request
     from gateway.quarantine.interface import OutgoingNotice
     from gateway.quarantine.local import QuarantineStore
     from tests.unit.actions.samples import (

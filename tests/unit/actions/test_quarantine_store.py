@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.actions.heldmeta import HoldRequest, HoldStatus, hold_request
-from gateway.actions.sealing import SealError, load_key
 from gateway.config import QuarantineSettings, load_settings
+from gateway.mail.spool import Spool
 from gateway.quarantine.errors import (
     HeldBusy,
     HeldNotFound,
@@ -21,9 +20,10 @@ from gateway.quarantine.errors import (
     InvalidHeldId,
     QuarantineError,
 )
+from gateway.quarantine.heldmeta import HoldRequest, HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
 from gateway.quarantine.records import ID_PATTERN
-from gateway.smtp.spool import Spool
+from gateway.quarantine.sealing import SealError, load_key
 from tests.unit.actions.samples import (
     ENVELOPE,
     MESSAGE,

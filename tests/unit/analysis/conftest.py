@@ -10,9 +10,10 @@ import pytest
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
+from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources

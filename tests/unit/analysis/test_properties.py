@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.model import Analysis, Direction
+from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
+from gateway.mail.envelope import Direction
 from tests.fixtures.documents import zip_of
 from tests.unit.analysis.conftest import ENVELOPE
 

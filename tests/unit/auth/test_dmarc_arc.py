@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import dkim
 import pytest
 
-from gateway.analysis.model import Envelope
 from gateway.auth.dns import DnsCache, DnsClient, DnsSettingsValue
 from gateway.auth.results import Authentication, Result, header_value
 from gateway.auth.stage import Authenticator, strip_results
+from gateway.mail.envelope import Envelope
 from tests.support.authzone import PARTNER_IP, STRANGER_IP, AuthZone, build_zone
 
 
@@ -129,8 +129,8 @@ def test_results_header_and_forged_results_removed(zone: AuthZone) -> None:
 def test_out_of_time_is_temperror_everywhere(zone: AuthZone) -> None:
     import asyncio
 
-    from gateway.analysis.model import Direction
-    from gateway.smtp.spool import Spool
+    from gateway.mail.envelope import Direction
+    from gateway.mail.spool import Spool
 
     zone.server.behaviour["slow.example"] = "timeout"
     server = zone.server

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.record.identity import gateway_version
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.sdnotify import notify
+from gateway.service.sdnotify import notify
 
 
 def test_ready_reaches_a_path_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

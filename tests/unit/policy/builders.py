@@ -5,17 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gateway.analysis.addresses import parse_envelope_address
-from gateway.analysis.model import (
-    Address,
-    Analysis,
-    Classification,
-    Direction,
-    Document,
-    Envelope,
-    Headers,
-    Marking,
-)
+from gateway.analysis.model import Address, Analysis, Classification, Document, Headers, Marking
+from gateway.mail.addresses import parse_envelope_address
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.engine import evaluate_message
 from gateway.policy.loader import Policy, load_sources
 from gateway.signatures.model import (

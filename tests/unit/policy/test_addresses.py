@@ -6,7 +6,7 @@ import idna
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.analysis.addresses import parse_envelope_address
+from gateway.mail.addresses import parse_envelope_address
 from gateway.policy.lists import AddressList, parse_ip
 
 OFFICIAL = AddressList("official", frozenset({"thuathienhue.gov.vn", "bücher.de"}))

@@ -11,8 +11,9 @@ import pytest
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Analysis, Classification, Direction, Envelope
+from gateway.analysis.model import Analysis, Classification
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.conditions import default_registry
 from gateway.policy.engine import evaluate_message, evaluate_transaction
 from gateway.policy.loader import load_policy

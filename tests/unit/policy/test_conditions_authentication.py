@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.analysis.model import Direction
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
+from gateway.mail.envelope import Direction
 from gateway.policy.engine import evaluate_message
 from gateway.policy.loader import PolicyError
 from tests.unit.policy.builders import OUTSIDE_IP, analysis, envelope, one_rule

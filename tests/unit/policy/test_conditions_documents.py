@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.analysis.model import Classification, Direction
+from gateway.analysis.model import Classification
+from gateway.mail.envelope import Direction
 from gateway.policy.loader import PolicyError
 from gateway.signatures.model import SignatureStatus, Signer
 from tests.unit.policy.builders import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.analysis.model import Direction
+from gateway.mail.envelope import Direction
 from gateway.policy.conditions.base import Stage
 from tests.unit.policy.builders import OUTSIDE_IP, analysis, envelope, one_rule, reason
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.analysis.model import Address, Analysis, Classification, Envelope
+from gateway.analysis.model import Address, Analysis, Classification
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
+from gateway.mail.envelope import Envelope
 from gateway.policy.engine import (
     direction_of,
     evaluate_message,

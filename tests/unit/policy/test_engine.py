@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from email.header import decode_header, make_header
 
-from gateway.analysis.model import Direction
+from gateway.mail.envelope import Direction
 from gateway.policy.direction import direction
 from gateway.policy.engine import (
     direction_of,

@@ -10,7 +10,8 @@ import pytest
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Analysis, Direction, Document, Envelope
+from gateway.analysis.model import Analysis, Document
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.engine import evaluate_transaction
 from gateway.policy.loader import Policy, load_policy
 from gateway.policy.verdict import Action, Mode

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from gateway.smtp.spool import Spool
+from gateway.mail.spool import Spool
 
 
 def _filled(tmp_path: Path, size: int) -> tuple[Spool, bytes]:

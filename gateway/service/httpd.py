@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry, exposition
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from gateway import metrics
 from gateway.config import Settings
-from gateway.record.backlog import QuarantineBacklog
-from gateway.record.readiness import readiness
+from gateway.record import metrics
+from gateway.service.backlog import QuarantineBacklog
+from gateway.service.readiness import readiness
 
-log = logging.getLogger("gateway.record.httpd")
+log = logging.getLogger("gateway.service.httpd")
 
 
 class _Handler(BaseHTTPRequestHandler):

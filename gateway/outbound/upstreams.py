@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.actions.maildir import MaildirUpstream
 from gateway.config import UpstreamSettings
-from gateway.smtp.upstream import SmtpUpstream, Upstream
+from gateway.outbound.maildir import MaildirUpstream
+from gateway.outbound.upstream import SmtpUpstream, Upstream
 
 
 def upstream_for(settings: UpstreamSettings, hostname: str) -> Upstream:

@@ -13,12 +13,12 @@ from typing import Protocol
 
 import aiosmtplib
 
-from gateway import metrics
 from gateway.config import UpstreamSettings, parse_hostport
-from gateway.smtp.replies import Reply, from_upstream, reply
-from gateway.smtp.spool import Spool
+from gateway.mail.replies import Reply, from_upstream, reply
+from gateway.mail.spool import Spool
+from gateway.record import metrics
 
-log = logging.getLogger("gateway.smtp.upstream")
+log = logging.getLogger("gateway.outbound.upstream")
 
 WRITE_BLOCK = 256 * 1024
 

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from itertools import count
 from pathlib import Path
 
-from gateway.actions.durable import write_durably
-from gateway.smtp.replies import Reply, reply
-from gateway.smtp.spool import Spool, unstuff
+from gateway.mail.durable import write_durably
+from gateway.mail.replies import Reply, reply
+from gateway.mail.spool import Spool, unstuff
 
 _sequence = count()
 

@@ -45,7 +45,7 @@ def _validate_policies(directory: Path) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from gateway.pidfile import signal_gateway
+    from gateway.service.pidfile import signal_gateway
 
     config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     settings = load_settings(config)

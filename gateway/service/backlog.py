@@ -10,13 +10,13 @@ from datetime import datetime
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.actions.heldmeta import HoldStatus
 from gateway.config import QuarantineSettings
 from gateway.quarantine.errors import QuarantineError
+from gateway.quarantine.heldmeta import HoldStatus
 from gateway.quarantine.interface import Search, Store
 from gateway.quarantine.opening import open_store
 
-log = logging.getLogger("gateway.record.backlog")
+log = logging.getLogger("gateway.service.backlog")
 
 HELD = "tth_quarantine_held_messages"
 OLDEST = "tth_quarantine_oldest_held_timestamp_seconds"

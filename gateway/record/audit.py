@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("gateway.audit")
+log = logging.getLogger("gateway.record.audit")
 
 
 @dataclass(slots=True)

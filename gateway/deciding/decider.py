@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway import metrics
-from gateway.analysis.model import Analysis, Direction, Envelope
+from gateway.analysis.model import Analysis
 from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
 from gateway.analysis.worker import LoadedTrust, SignatureSetup
 from gateway.auth.stage import Authenticator
-from gateway.pipeline import MessageDecision, TransactionDecider
+from gateway.deciding.seam import MessageDecision, TransactionDecider
+from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.spool import Spool
 from gateway.policy.engine import (
     direction_of,
     evaluate_message,
@@ -29,12 +30,12 @@ from gateway.policy.engine import (
 from gateway.policy.loader import Policy
 from gateway.policy.unanalysable import busy_verdict, unanalysable_verdict, unanalysed
 from gateway.policy.verdict import Verdict
+from gateway.record import metrics
 from gateway.reload import Reloadable
 from gateway.signatures.cache import VerdictCache
 from gateway.signatures.trust import TrustSources
-from gateway.smtp.spool import Spool
 
-log = logging.getLogger("gateway.decider")
+log = logging.getLogger("gateway.deciding.decider")
 
 
 class AnalysisRunner(Protocol):

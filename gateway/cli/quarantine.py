@@ -27,11 +27,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.actions.heldmeta import HeldMetadata
 from gateway.actions.release import NotAllowed, ReleaseFailed, release_held
-from gateway.actions.sealing import SealError
-from gateway.actions.upstreams import upstream_for
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.auditing import audit_event
 from gateway.quarantine.commands import add_lifecycle_parsers, run_lifecycle
 from gateway.quarantine.errors import (
@@ -42,9 +40,11 @@ from gateway.quarantine.errors import (
     QuarantineError,
     StoreUnavailable,
 )
+from gateway.quarantine.heldmeta import HeldMetadata
 from gateway.quarantine.interface import Store
 from gateway.quarantine.listing import add_listing_parsers, run_listing
 from gateway.quarantine.opening import open_store
+from gateway.quarantine.sealing import SealError
 
 DEFAULT_CONFIG = Path("config/gateway.yaml")
 

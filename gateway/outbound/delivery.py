@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.smtp.replies import Reply, reply
-from gateway.smtp.spool import Spool
-from gateway.smtp.upstream import Upstream, UpstreamConnection, mail_parameters
+from gateway.mail.replies import Reply, reply
+from gateway.mail.spool import message_spool
+from gateway.outbound.upstream import Upstream, UpstreamConnection, mail_parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +24,6 @@ class DeliveryResult:
     @property
     def temporary(self) -> bool:
         return self.reply.is_temporary
-
-
-def stuff(message: bytes) -> bytes:
-    """The wire form of a CRLF message: dot-stuffed (RFC 5321 4.5.2), ending with CRLF."""
-    data = b"." + message if message.startswith(b".") else message
-    data = data.replace(b"\r\n.", b"\r\n..")
-    return data if data.endswith(b"\r\n") or not data else data + b"\r\n"
-
-
-def message_spool(message: bytes) -> Spool:
-    """An in-memory spool holding `message` in wire form, as `UpstreamConnection.data` wants."""
-    wire = stuff(message)
-    spool = Spool(threshold=len(wire) + 1)
-    spool.write(wire)
-    return spool
 
 
 def _mail_options(connection: UpstreamConnection, message: bytes, utf8: bool) -> list[str] | Reply:

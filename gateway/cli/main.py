@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.admin_cli import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
+from gateway.cli.admin import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
+from gateway.cli.quarantine import add_quarantine_parser, run_quarantine
 from gateway.config import ConfigError, Settings, load_settings, parse_hostport
 from gateway.policy.loader import PolicyError
-from gateway.quarantine_cli import add_quarantine_parser, run_quarantine
 from gateway.record.identity import version_line
 from gateway.reload import LoadError
 
@@ -107,7 +107,7 @@ def _settings_for(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from gateway.auth.setup import signer_from_settings
-    from gateway.service import serve
+    from gateway.service.serve import serve
 
     settings = _settings_for(args)
     signer_from_settings(settings)  # a missing or unusable DKIM key stops here (exit 2)
@@ -117,13 +117,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from gateway.analysis.worker import signature_setup
     from gateway.auth.setup import authenticator_from_settings
-    from gateway.checking import (
-        check_message,
-        envelope_from_headers,
-        result_json,
-        result_table,
-    )
-    from gateway.decider import InlineRunner, PolicyTransaction
+    from gateway.cli.checking import check_message, envelope_from_headers, result_json, result_table
+    from gateway.deciding.decider import InlineRunner, PolicyTransaction
     from gateway.policy.loader import load_policy
 
     settings = _settings_for(args)

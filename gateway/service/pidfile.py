@@ -8,7 +8,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway.actions.durable import write_durably
+from gateway.mail.durable import write_durably
 
 
 @contextlib.contextmanager

@@ -13,9 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gateway.policy.verdict import RuleHit
-
-log = logging.getLogger("gateway.smtp.replies")
+log = logging.getLogger("gateway.mail.replies")
 
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -170,9 +168,9 @@ def refusal(
     return reply(code, enhanced or default[1], *lines, utf8=utf8, reason=reason)
 
 
-def held_reply(reference: str, rule: RuleHit | None, *, utf8: bool) -> Reply:
+def held_reply(reference: str, rule_name: str | None, *, utf8: bool) -> Reply:
     """The 250 for a quarantined message: accepted, held, and where to ask about it."""
-    because = f" by rule {rule.name}" if rule is not None else ""
+    because = f" by rule {rule_name}" if rule_name is not None else ""
     return reply(
         250,
         "2.6.0",

@@ -13,21 +13,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.actions.upstreams import upstream_for
-from gateway.assembly import Decisions
-from gateway.audit import AuditLog
 from gateway.config import Settings, parse_hostport
-from gateway.pidfile import pid_file
-from gateway.pipeline import Decider, Holding
+from gateway.deciding.seam import Decider, Holding
+from gateway.outbound.upstream import Upstream
+from gateway.outbound.upstreams import upstream_for
+from gateway.record.audit import AuditLog
 from gateway.record.logs import configure_logging
-from gateway.sdnotify import notify
+from gateway.service.assembly import Decisions
+from gateway.service.pidfile import pid_file
+from gateway.service.sdnotify import notify
+from gateway.service.supervise import MasterLink, Supervisor
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
-from gateway.smtp.upstream import Upstream
-from gateway.supervise import MasterLink, Supervisor
 
-log = logging.getLogger("gateway.service")
+log = logging.getLogger("gateway.service.serve")
 
 
 def _run(coro_factory: Callable[[], object]) -> None:
@@ -130,7 +130,7 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
         master.watch(loop, stop.set)
         master.ready()
         if master.replacement:
-            from gateway import metrics
+            from gateway.record import metrics
 
             metrics.WORKER_RESTARTS.inc()
     if announce:
@@ -154,8 +154,8 @@ def _worker_main(settings: Settings, master: MasterLink) -> None:
 
 
 def _start_metrics(settings: Settings) -> None:
-    from gateway.record.httpd import start_operator_http
     from gateway.record.identity import publish_build_info
+    from gateway.service.httpd import start_operator_http
 
     publish_build_info()
     if settings.metrics.listen:

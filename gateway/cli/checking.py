@@ -13,17 +13,16 @@ from email import message_from_bytes, policy
 from email.utils import getaddresses
 from typing import Any
 
-from gateway.actions.delivery import stuff
-from gateway.analysis.model import Envelope
 from gateway.auth.results import authentication_line
 from gateway.config import ServerSettings
-from gateway.decider import PolicyTransaction
-from gateway.pipeline import MessageDecision
+from gateway.deciding.decider import PolicyTransaction
+from gateway.deciding.report import rule_json, verdict_json
+from gateway.deciding.seam import MessageDecision
+from gateway.mail.envelope import Envelope
+from gateway.mail.ownheaders import HeaderFilter
+from gateway.mail.spool import Spool, stuff
 from gateway.policy.verdict import Action, Verdict
-from gateway.report import rule_json, verdict_json
 from gateway.smtp.dataread import DataProblem, DataResult, read_data
-from gateway.smtp.ownheaders import HeaderFilter
-from gateway.smtp.spool import Spool
 
 #: Exit status of `check` for each action (2 is kept for usage and configuration errors).
 EXIT_CODES = {

@@ -15,20 +15,20 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import metrics
-from gateway.actions.durable import write_durably
 from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
 from gateway.analysis.worker import LoadedTrust, trust_sources
 from gateway.auth.setup import authenticator_from_settings
 from gateway.config import Settings
-from gateway.decider import PolicyDecider, Unanalysed
+from gateway.deciding.decider import PolicyDecider, Unanalysed
+from gateway.mail.durable import write_durably
+from gateway.outbound.upstream import Upstream
 from gateway.policy.loader import Policy, PolicyError, load_policy
+from gateway.record import metrics
 from gateway.reload import Loaded, LoadError, Reloadable
 from gateway.signatures.trust import TrustLoadError, TrustMaterial
-from gateway.smtp.upstream import Upstream
 
-log = logging.getLogger("gateway.assembly")
+log = logging.getLogger("gateway.service.assembly")
 
 
 def policy_reloadable(settings: Settings) -> Reloadable[Policy]:

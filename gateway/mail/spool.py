@@ -73,3 +73,18 @@ def unstuff(wire: bytes) -> bytes:
     """Undo SMTP dot-stuffing (RFC 5321 4.5.2) in bulk."""
     data = wire.replace(b"\r\n..", b"\r\n.")
     return data[1:] if data.startswith(b"..") else data
+
+
+def stuff(message: bytes) -> bytes:
+    """The wire form of a CRLF message: dot-stuffed (RFC 5321 4.5.2), ending with CRLF."""
+    data = b"." + message if message.startswith(b".") else message
+    data = data.replace(b"\r\n.", b"\r\n..")
+    return data if data.endswith(b"\r\n") or not data else data + b"\r\n"
+
+
+def message_spool(message: bytes) -> Spool:
+    """An in-memory spool holding `message` in wire form, as `UpstreamConnection.data` wants."""
+    wire = stuff(message)
+    spool = Spool(threshold=len(wire) + 1)
+    spool.write(wire)
+    return spool

@@ -12,12 +12,10 @@ backing off when one dies again and again right after starting.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,24 +24,15 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
-log = logging.getLogger("gateway.supervise")
+from gateway.processes import die_with_parent
+
+log = logging.getLogger("gateway.service.supervise")
 
 PR_SET_PDEATHSIG = 1
 READY = b"ready"
 #: A worker that dies sooner than this after starting is restarted with a growing delay.
 QUICK_DEATH = 10.0
 MAX_BACKOFF = 30.0
-
-
-def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None) -> None:
-    """Ask the kernel to send `signum` to this process when its parent dies (Linux); if the
-    `parent` pid is already gone (it died before we asked), take the signal now."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    if parent is not None and os.getppid() != parent:
-        os.kill(os.getpid(), signum)
 
 
 @dataclass

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.analysis.model import Analysis, Envelope
+from gateway.analysis.model import Analysis
 from gateway.auth.results import Authentication
+from gateway.mail.envelope import Envelope
+from gateway.mail.spool import Spool
 from gateway.policy.verdict import Verdict
-from gateway.smtp.spool import Spool
 
 
 class Finisher(Protocol):

@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from pydantic import TypeAdapter
 
-from gateway.analysis.model import Analysis, Document, Envelope, Marking
+from gateway.analysis.model import Analysis, Document, Marking
+from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import RuleHit, Verdict
 
 

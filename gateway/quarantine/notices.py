@@ -23,13 +23,14 @@ from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 from enum import StrEnum
 
-from gateway.analysis.model import Analysis, Envelope
+from gateway.analysis.model import Analysis
 from gateway.config import NoticeSettings
+from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import Mode, RuleHit, Verdict
 from gateway.policy.wording import place_vi
 from gateway.quarantine.interface import OutgoingNotice
 
-log = logging.getLogger("gateway.actions.notices")
+log = logging.getLogger("gateway.quarantine.notices")
 
 NOTICE_HEADER = "X-TTH-Notice"
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.analysis.model import Analysis, Document, Marking
-from gateway.audit import AuditRecord
 from gateway.auth.results import Authentication, authentication_json
-from gateway.pipeline import MessageDecision
+from gateway.deciding.seam import MessageDecision
 from gateway.policy.verdict import RuleHit, Verdict
+from gateway.record.audit import AuditRecord
 from gateway.signatures.model import SignatureResult, SignatureVerdict
 
 
