@@ -76,7 +76,9 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
+    # generous: each worker is a spawned interpreter importing the whole gateway, which
+    # takes half a minute on a loaded 2-CPU machine
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gateway exited: {process.communicate()[1]}")
