@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.mail.envelope import Direction, Envelope
 from tests.fixtures.archives import seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,
@@ -34,7 +33,6 @@ from tests.fixtures.documents import (
 )
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
-ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@hue.gov.vn",))
 BUDGET_SECONDS = 50.0
 OCTET = "application/octet-stream"
 
@@ -88,10 +86,10 @@ def main() -> None:
     deadline = started + BUDGET_SECONDS
     for name, (data, runs) in cases.items():
         iterations = max(1, round(runs * args.scale))
-        result = analyse(data, ENVELOPE, Direction.OUTBOUND, settings, None)
+        result = analyse(data, settings, None)
         null = _median_ms(lambda d=data: email.message_from_bytes(d), iterations, deadline)
         full = _median_ms(
-            lambda d=data: analyse(d, ENVELOPE, Direction.OUTBOUND, settings, None),
+            lambda d=data: analyse(d, settings, None),
             iterations,
             deadline,
         )

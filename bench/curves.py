@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.policy import generated_policy, messages
 from bench.realistic_messages import CITIZEN, OFFICIAL, letter
 from gateway.analysis.analyse import analyse
-from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.engine import evaluate_transaction
 from gateway.policy.loader import load_policy
 from tests.fixtures.documents import Attachment, message, scanned_pdf, to_bytes
@@ -39,7 +38,6 @@ KB = 1024
 SIZES_KB = (1, 10, 100, 1024, 5 * 1024, 25 * 1024)
 PARTS = (10, 100, 1000, 5000, 20_000, 50_000)
 RULES = (20, 50, 100, 200, 500)
-ENVELOPE = Envelope(CITIZEN, (OFFICIAL,), client_ip="127.0.0.1")
 #: A point of a curve: its x (KB, parts, rules) and the run to time.
 Point = tuple[float, Callable[[], object]]
 
@@ -103,7 +101,7 @@ def curve(title: str, unit: str, scale: float, scale_name: str,
 
 
 def _analysis(data: bytes) -> Callable[[], object]:
-    return lambda: analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, None)
+    return lambda: analyse(data, SETTINGS, None)
 
 
 def _sized(kb: int) -> Point:
@@ -135,7 +133,7 @@ def _rules(count: int) -> Point:
     def run() -> None:
         for _ in range(20):
             for value in mix:
-                evaluate_transaction(policy, value)
+                evaluate_transaction(policy, *value)
 
     return count, run
 

@@ -98,7 +98,7 @@ def measure(name: str, policy: Policy) -> float:
     for _ in range(ROUNDS):
         for value in mix:
             begin = time.perf_counter()
-            evaluate_transaction(policy, value)
+            evaluate_transaction(policy, *value)
             samples.append(time.perf_counter() - begin)
         if time.perf_counter() - started > BUDGET_SECONDS:
             break

@@ -41,7 +41,8 @@ class QuarantineHolding:
                    session_ref: str) -> str:
         """Store the message and its notices in one durable step (off the event loop);
         returns the reference id. A store failure raises: the client gets a 4xx."""
-        request = hold_request(envelope, decision.verdict, decision.analysis, session_ref)
+        request = hold_request(envelope, decision.verdict, decision.analysis, session_ref,
+                               decision.direction)
 
         def notices(reference: str) -> Sequence[OutgoingNotice]:
             built = build_notices(reference, decision.analysis, decision.verdict,

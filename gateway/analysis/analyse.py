@@ -9,7 +9,6 @@ raises only for a bug, or when the signature checker raises (fail closed).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from email.message import Message
 
 from gateway.analysis.doctype import type_table
@@ -28,7 +27,7 @@ from gateway.analysis.markings import (
     scan_header,
     scan_subject,
 )
-from gateway.analysis.model import Analysis, Document, Headers, highest_classification
+from gateway.analysis.model import Analysis, Document, Headers
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.signing import (
@@ -38,17 +37,13 @@ from gateway.analysis.signing import (
     unchecked_when_missing,
 )
 from gateway.analysis.walk import Leaf, Scope, Walk, parse, parse_headers
-from gateway.mail.envelope import Direction, Envelope
 
 
 def analyse(
-    message: bytes,
-    envelope: Envelope,
-    direction: Direction,
-    settings: AnalysisSettings,
-    signatures: SignatureChecking | None,
+    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None
 ) -> Analysis:
-    """Everything the policies need to know about `message`."""
+    """What `message` contains: everything the policies need to know of it besides its
+    envelope."""
     headers, walk = _walk(message, settings, signatures)
     rules = compile_rules(settings.classification)
     classifiers = Classifiers(
@@ -58,17 +53,12 @@ def analyse(
     )
     documents, reading_problems = _documents(walk.leaves, classifiers, signatures)
     message_scan = _message_markings(headers, walk, rules)
-    markings = message_scan.markings + tuple(m for d in documents for m in d.markings)
     problems = [*rules.problems, *walk.problems, *reading_problems]
-    return Analysis(
-        envelope=envelope,
-        direction=direction,
-        size=len(message),
-        headers=headers,
-        documents=documents,
-        classification=highest_classification([m.level for m in markings]),
-        markings=markings,
-        uninspectable=tuple(_uninspectable(documents)),
+    return Analysis.of(
+        len(message),
+        headers,
+        documents,
+        message_markings=message_scan.markings,
         problems=tuple(dict.fromkeys(problems)),
         message_signature=walk.message_signature,
     )
@@ -139,10 +129,3 @@ def _header_markings(headers: Headers, prefix: str, rules: MarkingRules) -> Mark
     for name, value in headers.fields:
         result = result + scan_header(name, value, rules, where_prefix=prefix)
     return result
-
-
-def _uninspectable(documents: tuple[Document, ...]) -> Iterator[str]:
-    for document in documents:
-        if document.uninspectable:
-            name = f" {document.filename!r}" if document.filename else ""
-            yield f"{document.path}{name}: {document.uninspectable}"

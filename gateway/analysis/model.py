@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.model import SignatureVerdict
 
 
@@ -113,10 +113,10 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """Everything known about one message before the policies decide."""
+    """What was found in one message, and nothing else (the envelope and the direction are
+    the policy's). `markings`, `classification` and `uninspectable` are the single source
+    for the whole message, documents included: build them with `Analysis.of`."""
 
-    envelope: Envelope
-    direction: Direction
     size: int
     headers: Headers = field(default_factory=Headers)
     documents: tuple[Document, ...] = ()
@@ -127,3 +127,34 @@ class Analysis:
     message_signature: SignatureVerdict | None = None
     #: Seconds spent validating signatures (0 when none was checked).
     signature_seconds: float = 0.0
+
+    @classmethod
+    def of(
+        cls,
+        size: int,
+        headers: Headers,
+        documents: tuple[Document, ...],
+        message_markings: tuple[Marking, ...] = (),
+        problems: tuple[str, ...] = (),
+        message_signature: SignatureVerdict | None = None,
+    ) -> Analysis:
+        """The analysis of a message: the stamps of the message itself then of each
+        document, the highest degree among them, and each document that could not be read."""
+        markings = message_markings + tuple(m for d in documents for m in d.markings)
+        return cls(
+            size=size,
+            headers=headers,
+            documents=documents,
+            classification=highest_classification([m.level for m in markings]),
+            markings=markings,
+            uninspectable=tuple(_uninspectable(documents)),
+            problems=problems,
+            message_signature=message_signature,
+        )
+
+
+def _uninspectable(documents: tuple[Document, ...]) -> Iterator[str]:
+    for document in documents:
+        if document.uninspectable:
+            name = f" {document.filename!r}" if document.filename else ""
+            yield f"{document.path}{name}: {document.uninspectable}"

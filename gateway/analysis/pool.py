@@ -29,10 +29,10 @@ from pathlib import Path
 
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
-from gateway.analysis.worker import SignatureSetup, run_analysis
-from gateway.mail.envelope import Direction, Envelope
+from gateway.analysis.worker import run_analysis
 from gateway.mail.spool import unstuff
 from gateway.record import metrics
+from gateway.signatures.setup import CheckerCache, SignatureSetup
 
 log = logging.getLogger("gateway.analysis.pool")
 
@@ -64,20 +64,20 @@ class Unanalysable(AnalysisFailed):
 @dataclass(frozen=True, slots=True)
 class AnalysisJob:
     """What a worker needs: the message as received on the wire (still dot-stuffed), in
-    bytes or as the path of its spool file, and the context to judge it in."""
+    bytes or as the path of its spool file, the analysis settings and the signature setup.
+    Nothing of the envelope: the analysis says what the message contains, the policy
+    judges it with its envelope."""
 
-    envelope: Envelope
-    direction: Direction
     settings: AnalysisSettings
     signatures: SignatureSetup | None
     message: bytes | None = None
     path: Path | None = None
 
 
-def analyse_job(job: AnalysisJob) -> Analysis:
-    """Run one job (in a worker process, or in-process for `check`)."""
+def analyse_job(job: AnalysisJob, checkers: CheckerCache) -> Analysis:
+    """Run one job (in a worker process, or in-process), with that process's checkers."""
     wire = job.message if job.message is not None else _read(job.path)
-    return run_analysis(unstuff(wire), job.envelope, job.direction, job.settings, job.signatures)
+    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers)
 
 
 def _read(path: Path | None) -> bytes:

@@ -117,8 +117,9 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: byt
     delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted or envelope.rcpt_tos)})
     try:
         if refusal is not None:
-            analysis = await transaction.analyse(delivered, spool)
-            return replace(done, message=MessageDecision(refusal, analysis))
+            analysis = await transaction.analyse(spool)
+            return replace(done, message=MessageDecision(
+                refusal, analysis, direction=transaction.direction(delivered)))
         decision = await transaction.message(delivered, spool)
     except Exception as exc:
         return replace(done, final=refusal or Verdict(Action.TEMPFAIL),
@@ -173,7 +174,8 @@ def result_json(result: CheckResult) -> dict[str, Any]:
     knows: a DATA problem or analysis failure, the envelope, the envelope-stage hits."""
     analysis = result.message.analysis if result.message else None
     authentication = result.message.authentication if result.message else None
-    body = verdict_json(result.final, analysis, result.stage, authentication)
+    direction = result.message.direction if result.message else None
+    body = verdict_json(result.final, analysis, result.stage, authentication, direction)
     body["data_problem"] = result.data_problem
     body["failure"] = result.failure
     body["envelope"] = {

@@ -115,19 +115,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gateway.analysis.worker import signature_setup
     from gateway.auth.setup import authenticator_from_settings
     from gateway.cli.checking import check_message, envelope_from_headers, result_json, result_table
     from gateway.deciding.decider import InlineRunner, PolicyTransaction
     from gateway.policy.loader import load_policy
+    from gateway.signatures.setup import CheckerCache, signature_setup
 
     settings = _settings_for(args)
     policy = load_policy(settings.policies)
     raw = args.message.read_bytes()
     envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
+    checkers = CheckerCache()
     transaction = PolicyTransaction(
-        policy, signature_setup(settings, policy.signature_settings), InlineRunner(),
-        authenticator=authenticator_from_settings(settings, args.dns),
+        policy, signature_setup(settings, policy.signature_settings), InlineRunner(checkers),
+        checkers, authenticator=authenticator_from_settings(settings, args.dns),
     )
     result = check_message(transaction, envelope, raw, settings.server)
     if args.json:

@@ -16,24 +16,19 @@ from typing import Protocol
 
 from gateway.analysis.model import Analysis
 from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
-from gateway.analysis.worker import LoadedTrust, SignatureSetup
 from gateway.auth.stage import Authenticator
 from gateway.deciding.seam import MessageDecision, TransactionDecider
 from gateway.mail.envelope import Direction, Envelope
 from gateway.mail.spool import Spool
-from gateway.policy.engine import (
-    direction_of,
-    evaluate_message,
-    evaluate_recipient,
-    evaluate_sender,
-)
+from gateway.policy.direction import Transaction, transaction_of
+from gateway.policy.engine import evaluate_message, evaluate_recipient, evaluate_sender
 from gateway.policy.loader import Policy
 from gateway.policy.unanalysable import busy_verdict, unanalysable_verdict, unanalysed
 from gateway.policy.verdict import Verdict
 from gateway.record import metrics
 from gateway.reload import Reloadable
 from gateway.signatures.cache import VerdictCache
-from gateway.signatures.trust import TrustSources
+from gateway.signatures.setup import CheckerCache, LoadedTrust, SignatureSetup, setup_for
 
 log = logging.getLogger("gateway.deciding.decider")
 
@@ -43,10 +38,14 @@ class AnalysisRunner(Protocol):
 
 
 class InlineRunner:
-    """Analyses in this process (the `check` command): same function as the workers run."""
+    """Analyses in this process (the `check` command): same function as the workers run,
+    with this process's checker cache."""
+
+    def __init__(self, checkers: CheckerCache) -> None:
+        self.checkers = checkers
 
     async def run(self, job: AnalysisJob) -> Analysis:
-        return analyse_job(job)
+        return analyse_job(job, self.checkers)
 
 
 class Unanalysed:
@@ -66,11 +65,13 @@ class Unanalysed:
 
 @dataclass(frozen=True, slots=True)
 class PolicyTransaction:
-    """One transaction's decisions under one policy and one trust store."""
+    """One transaction's decisions under one policy and one trust store; `checkers` is the
+    process's checker cache, for the messages analysed in this process."""
 
     policy: Policy
     signatures: SignatureSetup | None
     runner: AnalysisRunner
+    checkers: CheckerCache
     unanalysed: Unanalysed | None = None
     authenticator: Authenticator | None = None
 
@@ -80,61 +81,65 @@ class PolicyTransaction:
     def recipient(self, envelope: Envelope, recipient: str) -> Verdict:
         return evaluate_recipient(self.policy, envelope, recipient)
 
+    def direction(self, envelope: Envelope) -> Direction:
+        """Which way a message with `envelope` goes (the policy computes it)."""
+        return transaction_of(self.policy, envelope).direction
+
     async def message(self, envelope: Envelope, spool: Spool) -> MessageDecision:
         """Analysis and sender authentication side by side, then the policy."""
         authenticator = self.authenticator
-        direction = direction_of(self.policy, envelope)
+        transaction = transaction_of(self.policy, envelope)
+        direction = transaction.direction
         verifying = (None if authenticator is None
                      else asyncio.ensure_future(authenticator.verify(envelope, direction, spool)))
         try:
             with metrics.STAGE_TIME.labels("analysis").time():
-                analysis = await self.analyse(envelope, spool)
+                analysis = await self.analyse(spool)
             authentication = None if verifying is None else await verifying
         except (AnalysisBusy, Unanalysable) as exc:
-            return self._not_analysed(envelope, direction, spool, exc)
+            return self._not_analysed(transaction, spool, exc)
         finally:
             if verifying is not None and not verifying.done():
                 verifying.cancel()
         if analysis.signature_seconds:
             metrics.STAGE_TIME.labels("signatures").observe(analysis.signature_seconds)
         with metrics.STAGE_TIME.labels("policy").time():
-            verdict = evaluate_message(self.policy, analysis, authentication)
+            verdict = evaluate_message(self.policy, transaction, analysis, authentication)
         _count(analysis)
         if authenticator is None:
-            return MessageDecision(verdict, analysis)
+            return MessageDecision(verdict, analysis, direction=direction)
         verdict = authenticator.with_results(verdict, authentication, envelope)
         return MessageDecision(verdict, analysis, authentication,
-                               authenticator.finishing(direction, spool))
+                               authenticator.finishing(direction, spool), direction)
 
-    def _not_analysed(self, envelope: Envelope, direction: Direction, spool: Spool,
+    def _not_analysed(self, transaction: Transaction, spool: Spool,
                       exc: AnalysisBusy | Unanalysable) -> MessageDecision:
         """No worker was free (tempfail), or the analysis can never finish (policy's choice)."""
-        analysis = unanalysed(envelope, direction, spool.size, str(exc))
+        analysis = unanalysed(spool.size, str(exc))
         if isinstance(exc, AnalysisBusy):
             log.warning("analysis busy: %s; tempfail", exc)
-            return MessageDecision(busy_verdict(str(exc)), analysis)
+            return MessageDecision(busy_verdict(str(exc)), analysis,
+                                   direction=transaction.direction)
         metrics.UNANALYSABLE.labels(exc.cause).inc()
         log.warning("message not analysable (%s): %s; policy says %s", exc.cause, exc,
                     self.policy.settings.unanalysable)
         return MessageDecision(
-            unanalysable_verdict(self.policy.settings, exc.cause, str(exc)), analysis)
+            unanalysable_verdict(self.policy.settings, exc.cause, str(exc)), analysis,
+            direction=transaction.direction)
 
-    async def analyse(self, envelope: Envelope, spool: Spool) -> Analysis:
+    async def analyse(self, spool: Spool) -> Analysis:
         """The full analysis, unless no rule of the policy looks at the message at all."""
-        direction = direction_of(self.policy, envelope)
         if not self.policy.message_rules:
-            return Analysis(envelope=envelope, direction=direction, size=spool.size)
+            return Analysis(size=spool.size)
         path = spool.path()
         job = AnalysisJob(
-            envelope=envelope,
-            direction=direction,
             settings=self.policy.analysis_settings,
             signatures=self.signatures,
             message=None if path is not None else spool.getvalue(),
             path=path,
         )
         if job.message is not None and is_small_plain_text(job.message):
-            return analyse_job(job)
+            return analyse_job(job, self.checkers)
         if self.unanalysed is None:
             return await self.runner.run(job)
         digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
@@ -190,17 +195,12 @@ class PolicyDecider:
         self.runner = runner
         self.unanalysed = unanalysed
         self.authenticator = authenticator
+        self.checkers = CheckerCache()  # this process's, for the messages analysed in it
 
     def begin(self) -> TransactionDecider:
         """Without trust anchors every signature is checked and found `untrusted`."""
         policy = self.policies.current
-        if self.trust is None:
-            setup = SignatureSetup(NO_TRUST, "no-trust-anchors", policy.signature_settings)
-        else:
-            trust = self.trust.current
-            setup = SignatureSetup(trust.sources, trust.generation, policy.signature_settings,
-                                   trust.snapshot)
-        return PolicyTransaction(policy, setup, self.runner, self.unanalysed, self.authenticator)
-
-
-NO_TRUST = TrustSources(anchors=None, intermediates=None, crls=None)
+        trust = None if self.trust is None else self.trust.current
+        setup = setup_for(trust, policy.signature_settings)
+        return PolicyTransaction(policy, setup, self.runner, self.checkers, self.unanalysed,
+                                 self.authenticator)

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from gateway.analysis.model import Analysis
 from gateway.auth.results import Authentication
-from gateway.mail.envelope import Envelope
+from gateway.mail.envelope import Direction, Envelope
 from gateway.mail.spool import Spool
 from gateway.policy.verdict import Verdict
 
@@ -21,10 +21,15 @@ class Finisher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MessageDecision:
+    """The verdict on a message and what it was decided on: the analysis (what the message
+    contains), the direction the policy computed from the envelope, the sender
+    authentication; `finish` is the relay path's last step."""
+
     verdict: Verdict
     analysis: Analysis | None = None
     authentication: Authentication | None = None
     finish: Finisher | None = None
+    direction: Direction | None = None
 
 
 class TransactionDecider(Protocol):

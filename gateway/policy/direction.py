@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.mail.envelope import Direction
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.lists import envelope_address, parse_ip
 
 if TYPE_CHECKING:
@@ -28,3 +29,19 @@ def direction(policy: Policy, client_ip: str | None, *, rcpt_tos: Iterable[str] 
     if recipients and all(r is not None and not r.is_null and local.has(r) for r in recipients):
         return Direction.INTERNAL
     return Direction.OUTBOUND
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """What the policy judges a message with besides its analysis: the envelope and the
+    direction the policy computed from it (`transaction_of`). The analysis knows neither."""
+
+    envelope: Envelope
+    direction: Direction
+
+
+def transaction_of(policy: Policy, envelope: Envelope) -> Transaction:
+    """The transaction of `envelope`: its direction from the client network and every
+    recipient."""
+    return Transaction(envelope, direction(policy, envelope.client_ip,
+                                           rcpt_tos=envelope.rcpt_tos))

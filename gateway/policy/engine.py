@@ -36,7 +36,7 @@ from gateway.auth.results import Authentication
 from gateway.mail.addresses import MailAddress
 from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.conditions.base import Facts, Match
-from gateway.policy.direction import direction
+from gateway.policy.direction import Transaction, direction, transaction_of
 from gateway.policy.lists import envelope_address, parse_ip
 from gateway.policy.loader import Policy
 from gateway.policy.rules import DEFAULT_STATUS, Rule
@@ -47,7 +47,7 @@ from gateway.policy.wording import Evidence, joined
 
 def direction_of(policy: Policy, envelope: Envelope) -> Direction:
     """The direction of a whole transaction (client network and every recipient)."""
-    return direction(policy, envelope.client_ip, rcpt_tos=envelope.rcpt_tos)
+    return transaction_of(policy, envelope).direction
 
 
 def evaluate_sender(policy: Policy, envelope: Envelope) -> Verdict:
@@ -63,13 +63,15 @@ def evaluate_recipient(policy: Policy, envelope: Envelope, rcpt: str) -> Verdict
     return _decide(policy, policy.recipient_rules, facts)
 
 
-def evaluate_message(policy: Policy, analysis: Analysis,
+def evaluate_message(policy: Policy, transaction: Transaction, analysis: Analysis,
                      authentication: Authentication | None = None) -> Verdict:
     """The verdict after DATA: every rule that is not an envelope rule, and the result headers.
-    `authentication` is the sender authentication of mail from outside (None otherwise)."""
-    envelope = analysis.envelope
+    `transaction` is the envelope and its direction (`transaction_of`), `analysis` what the
+    message contains, `authentication` the sender authentication of mail from outside
+    (None otherwise)."""
+    envelope = transaction.envelope
     facts = dataclasses.replace(
-        _facts(policy, envelope, envelope.rcpt_tos, analysis.direction, analysis),
+        _facts(policy, envelope, envelope.rcpt_tos, transaction.direction, analysis),
         authentication=authentication,
     )
     verdict = _decide(policy, policy.message_rules, facts)
@@ -77,7 +79,7 @@ def evaluate_message(policy: Policy, analysis: Analysis,
                                headers=_headers(policy, verdict, analysis, authentication))
 
 
-def evaluate_transaction(policy: Policy, analysis: Analysis,
+def evaluate_transaction(policy: Policy, transaction: Transaction, analysis: Analysis,
                          authentication: Authentication | None = None) -> Verdict:
     """MAIL, each RCPT, then DATA, as the live gateway would: the verdict `check` reports.
 
@@ -85,7 +87,7 @@ def evaluate_transaction(policy: Policy, analysis: Analysis,
     envelope the message is judged with; their hits stay in `rules`. When
     every recipient is refused, the strongest recipient refusal is the verdict.
     """
-    envelope = analysis.envelope
+    envelope = transaction.envelope
     sender = evaluate_sender(policy, envelope)
     if sender.action in (Action.REJECT, Action.TEMPFAIL):
         return sender
@@ -103,8 +105,8 @@ def evaluate_transaction(policy: Policy, analysis: Analysis,
         strongest = max(refusals, key=lambda v: v.action.strength)
         return dataclasses.replace(strongest, rules=tuple(hits), missed=tuple(missed))
     remaining = dataclasses.replace(envelope, rcpt_tos=tuple(kept))
-    message = evaluate_message(policy, dataclasses.replace(analysis, envelope=remaining),
-                               authentication)
+    message = evaluate_message(policy, dataclasses.replace(transaction, envelope=remaining),
+                               analysis, authentication)
     return dataclasses.replace(
         message, rules=(*hits, *message.rules), missed=(*missed, *message.missed)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.header import Header
 
 from gateway.analysis.model import Analysis, Document
+from gateway.analysis.serialise import document_json
 from gateway.policy.verdict import Action, Mode, RuleHit
 
 MAX_DOCUMENT_HEADERS = 20
@@ -43,11 +44,12 @@ def result_value(action: Action, hits: tuple[RuleHit, ...], generation: str,
 
 def document_value(document: Document) -> str:
     """`"name.pdf" giay_moi signature=valid` (with `classification=mat` when marked)."""
-    name = quoted_name(document.filename or f"part {document.path}")
-    value = f"{name} {document.doc_type} signature={document.signature.status.value}"
-    if document.classification is not None:
-        value += f" classification={document.classification.value}"
-    if document.uninspectable is not None:
+    fields = document_json(document)
+    name = quoted_name(fields["filename"] or f"part {fields['path']}")
+    value = f"{name} {fields['doc_type']} signature={fields['signature']['status']}"
+    if fields["classification"] is not None:
+        value += f" classification={fields['classification']}"
+    if fields["uninspectable"] is not None:
         value += " uninspectable"
     return value
 

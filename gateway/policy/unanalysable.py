@@ -4,7 +4,6 @@ worker): the policy's `unanalysable` setting decides, never an endless 4xx."""
 from __future__ import annotations
 
 from gateway.analysis.model import Analysis
-from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.settings import PolicySettings
 from gateway.policy.verdict import Action, RuleHit, Verdict
 
@@ -18,10 +17,9 @@ _ACTIONS = {"quarantine": Action.QUARANTINE, "tempfail": Action.TEMPFAIL, "rejec
 _STATUS = {Action.TEMPFAIL: (451, "4.3.0"), Action.REJECT: (554, "5.6.0")}
 
 
-def unanalysed(envelope: Envelope, direction: Direction, size: int, reason: str) -> Analysis:
+def unanalysed(size: int, reason: str) -> Analysis:
     """What is known of a message whose analysis did not finish: the whole is uninspectable."""
-    return Analysis(envelope=envelope, direction=direction, size=size,
-                    uninspectable=(reason,), problems=(reason,))
+    return Analysis(size=size, uninspectable=(reason,), problems=(reason,))
 
 
 def unanalysable_verdict(settings: PolicySettings, cause: str, reason: str) -> Verdict:

@@ -8,7 +8,8 @@ from enum import StrEnum
 from pydantic import TypeAdapter
 
 from gateway.analysis.model import Analysis, Document, Marking
-from gateway.mail.envelope import Envelope
+from gateway.analysis.serialise import document_brief, level, marking_json
+from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.verdict import RuleHit, Verdict
 
 
@@ -122,21 +123,15 @@ def metadata_from_dict(data: object) -> HeldMetadata:
     return METADATA.validate_python(data)
 
 
-def _level(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def held_marking(marking: Marking) -> HeldMarking:
-    return HeldMarking(_level(marking.level), marking.stamp, marking.where)
+    return HeldMarking(**marking_json(marking))
 
 
 def held_document(document: Document) -> HeldDocument:
-    return HeldDocument(
-        document.filename,
-        document.doc_type,
-        _level(document.classification),
-        document.signature.status.value,
-    )
+    """The audit log's record of the document, without its hash."""
+    brief = document_brief(document)
+    return HeldDocument(brief["filename"], brief["doc_type"], brief["classification"],
+                        brief["signature"])
 
 
 def held_rule(hit: RuleHit) -> HeldRule:
@@ -148,18 +143,19 @@ def hold_request(
     verdict: Verdict,
     analysis: Analysis | None,
     session: str | None = None,
+    direction: Direction | None = None,
 ) -> HoldRequest:
-    """The request to hold a message, from what the policy decided about it."""
+    """The request to hold a message, from what the policy decided about it, in which
+    `direction`, on which `analysis` (its markings are the whole message's)."""
     decision = HeldDecision(action=verdict.action.value, rules=tuple(map(held_rule, verdict.rules)))
     message_id = None
     if analysis is not None:
-        markings = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
         decision = HeldDecision(
             action=decision.action,
             rules=decision.rules,
-            direction=analysis.direction.value,
-            classification=_level(analysis.classification),
-            markings=tuple(dict.fromkeys(map(held_marking, markings))),
+            direction=direction.value if direction is not None else None,
+            classification=level(analysis.classification),
+            markings=tuple(dict.fromkeys(map(held_marking, analysis.markings))),
             documents=tuple(map(held_document, analysis.documents)),
         )
         message_id = analysis.headers.message_id

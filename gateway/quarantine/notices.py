@@ -24,6 +24,7 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from enum import StrEnum
 
 from gateway.analysis.model import Analysis
+from gateway.analysis.serialise import document_brief, level
 from gateway.config import NoticeSettings
 from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import Mode, RuleHit, Verdict
@@ -79,17 +80,17 @@ def _facts(held_id: str, envelope: Envelope, analysis: Analysis | None,
     rules = tuple(hit for hit in verdict.rules if hit.mode is Mode.ENFORCE)
     if analysis is None:
         return _Facts(held_id, envelope, rules, None, (), ())
-    found = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
     markings = tuple(dict.fromkeys(
-        (m.level.value if m.level else None, defuse(m.where)) for m in found
+        (level(m.level), defuse(m.where)) for m in analysis.markings
     ))
+    briefs = (document_brief(d) for d in analysis.documents)
     documents = tuple(
-        (defuse(d.filename), d.doc_type, d.classification.value if d.classification else None)
-        for d in analysis.documents
-        if d.filename
+        (defuse(brief["filename"]), brief["doc_type"], brief["classification"])
+        for brief in briefs
+        if brief["filename"]
     )
-    level = analysis.classification.value if analysis.classification else None
-    return _Facts(held_id, envelope, rules, level, markings, documents)
+    return _Facts(held_id, envelope, rules, level(analysis.classification), markings,
+                  documents)
 
 
 def _is_automatic(analysis: Analysis | None) -> bool:
@@ -241,16 +242,14 @@ def build_notices(
     verdict: Verdict,
     settings: NoticeSettings,
     *,
-    envelope: Envelope | None = None,
+    envelope: Envelope,
     now: datetime | None = None,
 ) -> list[EmailMessage]:
-    """One notice per target address (sender version, officer version)."""
-    facts_envelope = envelope or (analysis.envelope if analysis is not None else None)
-    if facts_envelope is None:
-        raise ValueError("build_notices needs the envelope or the analysis")
-    facts = _facts(held_id, facts_envelope, analysis, verdict)
+    """One notice per target address (sender version, officer version) about the message
+    held with `envelope`."""
+    facts = _facts(held_id, envelope, analysis, verdict)
     moment = now or datetime.now(UTC)
-    targets = notice_targets(verdict, facts_envelope, analysis, settings)
+    targets = notice_targets(verdict, envelope, analysis, settings)
     return [_notice(facts, to, audience, settings, moment) for to, audience in targets.items()]
 
 

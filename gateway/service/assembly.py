@@ -17,7 +17,6 @@ from pathlib import Path
 
 from gateway.actions.holding import QuarantineHolding
 from gateway.analysis.pool import AnalysisPool
-from gateway.analysis.worker import LoadedTrust, trust_sources
 from gateway.auth.setup import authenticator_from_settings
 from gateway.config import Settings
 from gateway.deciding.decider import PolicyDecider, Unanalysed
@@ -26,6 +25,7 @@ from gateway.outbound.upstream import Upstream
 from gateway.policy.loader import Policy, PolicyError, load_policy
 from gateway.record import metrics
 from gateway.reload import Loaded, LoadError, Reloadable
+from gateway.signatures.setup import LoadedTrust, trust_sources
 from gateway.signatures.trust import TrustLoadError, TrustMaterial
 
 log = logging.getLogger("gateway.service.assembly")

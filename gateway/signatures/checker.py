@@ -53,8 +53,8 @@ def _crlf(data: bytes) -> bytes:
 class SignatureChecker:
     """Validates signatures against one trust material and settings; verdicts cached by hash.
 
-    Picklable (the cache is not carried over); build it once per worker process
-    with `checker_for_process`.
+    Picklable (the cache is not carried over); a process keeps one in its
+    `gateway.signatures.setup.CheckerCache`.
     """
 
     def __init__(
@@ -219,25 +219,3 @@ def _enclosed(pkcs7: bytes) -> bytes | None:
 def build_checker(trust: TrustSources, settings: SignatureSettings) -> SignatureChecker:
     """Load the trust material of `trust` (raises `TrustLoadError`) into a new checker."""
     return SignatureChecker(TrustMaterial.load(trust), trust, settings)
-
-
-_PROCESS: dict[tuple[object, ...], SignatureChecker] = {}
-
-
-def checker_for_process(
-    trust: TrustSources, settings: SignatureSettings, generation: str | None = None
-) -> SignatureChecker:
-    """This process's checker for (`trust`, `settings`), built on first use (worker initializer).
-
-    A different `TrustSources`, different settings, or a different `generation`
-    (the caller's fingerprint of the trust files; without one, their mtimes and
-    sizes are read) builds a new checker with an empty cache: the reload.
-    """
-    stamp: object = generation if generation is not None else trust.stamp()
-    key = (trust, stamp, settings.fingerprint)
-    checker = _PROCESS.get(key)
-    if checker is None:
-        checker = build_checker(trust, settings)
-        _PROCESS.clear()
-        _PROCESS[key] = checker
-    return checker

@@ -17,21 +17,18 @@ from gateway.analysis.pool import (
     Unanalysable,
 )
 from gateway.analysis.settings import AnalysisSettings
-from gateway.analysis.worker import SignatureSetup
-from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.settings import SignatureSettings
+from gateway.signatures.setup import SignatureSetup
 from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.signed import pki_at, signed_pdf
 
-ENVELOPE = Envelope("a@gmail.com", ("b@sotttt.thuathienhue.gov.vn",))
 MESSAGE = (b"From: a@gmail.com\r\nTo: b@sotttt.thuathienhue.gov.vn\r\n"
            b"Subject: [M\xe1\xba\xacT] Bao cao\r\n\r\n..dot-stuffed line\r\n")
 
 
 def job(**changes: object) -> AnalysisJob:
     fields: dict[str, object] = {
-        "envelope": ENVELOPE, "direction": Direction.INBOUND,
         "settings": AnalysisSettings(), "signatures": None, "message": MESSAGE,
     }
     return AnalysisJob(**{**fields, **changes})  # type: ignore[arg-type]

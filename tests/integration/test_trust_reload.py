@@ -2,7 +2,8 @@
 
 `trust_reloadable(settings)` over a copy of the fixture PKI's trust folders; the
 analysis runs as a worker runs it (`run_analysis` with the `SignatureSetup` the
-decider hands out), so a reload is seen through the checker the worker picks.
+decider hands out and the worker's one `CheckerCache`), so a reload is seen through the
+checker the worker picks.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from prometheus_client import REGISTRY
 
-from gateway.analysis.worker import _SNAPSHOT_CHECKER, LoadedTrust, SignatureSetup, run_analysis
+from gateway.analysis.worker import run_analysis
 from gateway.config import Settings
-from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.loader import Policy, load_policy
 from gateway.reload import Reloadable
 from gateway.service.assembly import trust_reloadable
 from gateway.signatures.model import SignatureStatus
+from gateway.signatures.setup import CheckerCache, LoadedTrust, SignatureSetup
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import PERSON_EMAIL, Pki, make_crl
 from tests.fixtures.signed import pki_at, signed_pdf
@@ -78,7 +79,12 @@ def ca_crl(pki: Pki, trust_dir: Path, *, revoke_person: bool, days: int) -> None
     (trust_dir / "crls" / "ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
 
 
-def statuses(pki: Pki, trust: Reloadable[LoadedTrust]) -> list[SignatureStatus]:
+#: The checker cache of the worker process the analyses run in.
+WORKER = CheckerCache()
+
+
+def statuses(pki: Pki, trust: Reloadable[LoadedTrust],
+             checkers: CheckerCache = WORKER) -> list[SignatureStatus]:
     """The signature status of each document of an invitation signed by the person, analysed
     under the trust store the decider would hand out now."""
     raw = to_bytes(message(sender=PERSON_EMAIL, to=RECIPIENT,
@@ -86,8 +92,7 @@ def statuses(pki: Pki, trust: Reloadable[LoadedTrust]) -> list[SignatureStatus]:
     loaded = trust.current
     setup = SignatureSetup(loaded.sources, loaded.generation, policy().signature_settings,
                            loaded.snapshot)
-    envelope = Envelope(PERSON_EMAIL, (RECIPIENT,), client_ip="10.1.2.3")
-    analysis = run_analysis(raw, envelope, Direction.INTERNAL, policy().analysis_settings, setup)
+    analysis = run_analysis(raw, policy().analysis_settings, setup, checkers)
     return [document.signature.status for document in analysis.documents if document.filename]
 
 
@@ -135,8 +140,8 @@ def test_broken_trust_file_keeps_the_last_good_generation_and_is_counted(
     assert expiry("anchor", "root.pem") == pki.root.cert.not_valid_after_utc.timestamp()
     assert expiry("anchor", "garbage.pem") is None
     assert statuses(pki, trust) == [SignatureStatus.VALID]
-    _SNAPSHOT_CHECKER.clear()  # as in a worker started after the broken edit
-    assert statuses(pki, trust) == [SignatureStatus.VALID]
+    started_after = CheckerCache()  # a worker started after the broken edit
+    assert statuses(pki, trust, started_after) == [SignatureStatus.VALID]
     garbage.unlink()
     assert trust.reload() == []
     assert trust.loaded.generation == good.generation + 1

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from gateway.analysis.model import Analysis, Classification, highest_classification
+from gateway.analysis.model import Classification
 from gateway.policy.conditions.base import (
     ConditionType,
     Facts,
@@ -69,12 +69,6 @@ class ClassificationSpec(Spec):
     at_least: Literal["mat", "toi_mat", "tuyet_mat"]
 
 
-def message_classification(analysis: Analysis) -> Classification | None:
-    """The highest degree of the message and of every document."""
-    levels = [analysis.classification, *(d.classification for d in analysis.documents)]
-    return highest_classification(levels)
-
-
 @dataclass(frozen=True, slots=True)
 class ClassificationCondition:
     """Holds when the highest marking found reaches `at_least`; cites the stamps and places."""
@@ -86,11 +80,10 @@ class ClassificationCondition:
 
     def test(self, facts: Facts) -> Match | None:
         analysis = facts.need_analysis()
-        level = message_classification(analysis)
+        level = analysis.classification  # the whole message's, its documents' included
         if level is None or level.rank < self.at_least.rank:
             return None
-        markings = [*analysis.markings, *(m for d in analysis.documents for m in d.markings)]
-        found = [m for m in markings if m.level is not None]
+        found = [m for m in analysis.markings if m.level is not None]
         places = dict.fromkeys(f"{m.stamp} in {m.where}" for m in found)
         places_vi = dict.fromkeys(f"dấu «{m.stamp}» ở {place_vi(m.where)}" for m in found)
         documents = tuple(describe(d, self.type_names) for d in analysis.documents
@@ -118,13 +111,14 @@ class UninspectableCondition:
 
     def test(self, facts: Facts) -> Match | None:
         analysis = facts.need_analysis()
-        found = [Evidence(f"{named.vi}: {uninspectable_vi(d.uninspectable)}",
-                          f"{named.en}: {d.uninspectable}")
-                 for d in analysis.documents if d.uninspectable is not None
-                 for named in (describe(d, self.type_names),)]
-        if not found:  # what the message, not one document, could not show
-            found = [Evidence(f"thư: {uninspectable_vi(reason)}", reason)
-                     for reason in analysis.uninspectable]
+        found: list[Evidence] = []
+        if analysis.uninspectable:  # the one list; its documents are named by their type
+            found = [Evidence(f"{named.vi}: {uninspectable_vi(d.uninspectable)}",
+                              f"{named.en}: {d.uninspectable}")
+                     for d in analysis.documents if d.uninspectable is not None
+                     for named in (describe(d, self.type_names),)]
+            found = found or [Evidence(f"thư: {uninspectable_vi(reason)}", reason)
+                              for reason in analysis.uninspectable]
         if bool(found) != self.expected:
             return None
         if not found:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.analysis.model import Analysis, Classification, Document, Headers, Marking
-from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import Action, RuleHit, Verdict
 from gateway.signatures.model import SignatureStatus, SignatureVerdict
 
@@ -38,8 +38,9 @@ RULE = RuleHit(
 )
 
 
-def classified_analysis(envelope: Envelope = ENVELOPE, auto_submitted: str | None = None,
-                        ) -> Analysis:
+def classified_analysis(auto_submitted: str | None = None) -> Analysis:
+    """A stamp in the subject and one in the attached plan, as the analysis reports them
+    (the message's markings list both)."""
     subject_mark = Marking(Classification.TOI_MAT, "TỐI MẬT", "subject", evidence=SECRET_TEXT)
     page_mark = Marking(Classification.TOI_MAT, "TỐI MẬT", "ke-hoach.pdf page 1",
                         evidence=SECRET_TEXT)
@@ -55,16 +56,9 @@ def classified_analysis(envelope: Envelope = ENVELOPE, auto_submitted: str | Non
         markings=(page_mark,),
         signature=SignatureVerdict(status=SignatureStatus.VALID),
     )
-    return Analysis(
-        envelope=envelope,
-        direction=Direction.OUTBOUND,
-        size=len(MESSAGE),
-        headers=Headers(subject="[TỐI MẬT] Kế hoạch", message_id="<k7@thuathienhue.gov.vn>",
-                        auto_submitted=auto_submitted),
-        documents=(document,),
-        classification=Classification.TOI_MAT,
-        markings=(subject_mark,),
-    )
+    headers = Headers(subject="[TỐI MẬT] Kế hoạch", message_id="<k7@thuathienhue.gov.vn>",
+                      auto_submitted=auto_submitted)
+    return Analysis.of(len(MESSAGE), headers, (document,), message_markings=(subject_mark,))
 
 
 def quarantine_verdict(*notify: str) -> Verdict:

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from gateway.analysis.markings import compile_rules, scan_text
+from gateway.analysis.model import Analysis
 from gateway.analysis.settings import ClassificationSpec
 from gateway.config import NoticeSettings
 from gateway.outbound.maildir import MaildirUpstream
+from gateway.policy.verdict import Verdict
 from gateway.quarantine.interface import QueuedNotice
 from gateway.quarantine.notices import build_notices, defuse, outgoing
 from gateway.quarantine.outbox import send_notice
@@ -33,6 +35,12 @@ SETTINGS = NoticeSettings(security_officer=OFFICER)
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 
+def notices_for(analysis: Analysis | None, verdict: Verdict,
+                settings: NoticeSettings = SETTINGS) -> list[EmailMessage]:
+    """The notices about the message held as HELD_ID with the sample envelope."""
+    return build_notices(HELD_ID, analysis, verdict, settings, envelope=ENVELOPE)
+
+
 def by_recipient(notices: list[EmailMessage]) -> dict[str, EmailMessage]:
     return {str(notice["To"]): notice for notice in notices}
 
@@ -45,7 +53,7 @@ def text_of(notice: EmailMessage) -> str:
 
 def test_sender_and_officer_each_get_one_notice() -> None:
     notices = by_recipient(
-        build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS)
+        notices_for(classified_analysis(), quarantine_verdict())
     )
     assert set(notices) == {"b@thuathienhue.gov.vn", OFFICER}
     for notice in notices.values():
@@ -58,7 +66,7 @@ def test_sender_and_officer_each_get_one_notice() -> None:
 
 def test_notice_says_what_and_why_in_both_languages() -> None:
     notices = by_recipient(
-        build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS)
+        notices_for(classified_analysis(), quarantine_verdict())
     )
     text = text_of(notices["b@thuathienhue.gov.vn"])
     for expected in (
@@ -83,7 +91,7 @@ def test_notice_says_what_and_why_in_both_languages() -> None:
 
 
 def test_notice_never_carries_the_content() -> None:
-    for notice in build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS):
+    for notice in notices_for(classified_analysis(), quarantine_verdict()):
         raw = notice.as_string()
         assert SECRET_TEXT not in text_of(notice)
         assert SECRET_TEXT not in raw
@@ -93,7 +101,7 @@ def test_notice_never_carries_the_content() -> None:
 
 def test_notice_text_bears_no_stamp_the_detector_would_hold() -> None:
     rules = compile_rules(ClassificationSpec())
-    for notice in build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS):
+    for notice in notices_for(classified_analysis(), quarantine_verdict()):
         assert scan_text(text_of(notice), "body", rules).markings == ()
         assert scan_text(str(notice["Subject"]), "subject", rules).markings == ()
 
@@ -126,7 +134,7 @@ def test_quoted_stamps_do_not_make_the_notice_classified() -> None:
                    message_vi="Thư mang dấu độ mật (TỐI MẬT in subject) đã bị giữ lại.",
                    message_en="")
     verdict = replace(quarantine_verdict(), rules=(rule,))
-    for notice in build_notices(HELD_ID, analysis, verdict, SETTINGS):
+    for notice in notices_for(analysis, verdict):
         text = text_of(notice)
         assert "[toi_mat] Kế hoạch 12.pdf" in text
         assert "classified toi_mat (toi_mat in subject)" in text
@@ -135,51 +143,49 @@ def test_quoted_stamps_do_not_make_the_notice_classified() -> None:
 
 def test_no_notice_to_the_null_sender() -> None:
     envelope = replace(ENVELOPE, mail_from="")
-    notices = build_notices(HELD_ID, classified_analysis(envelope), quarantine_verdict(),
-                            SETTINGS)
+    notices = build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS,
+                            envelope=envelope)
     assert [str(n["To"]) for n in notices] == [OFFICER]
 
 
 def test_no_notice_answers_an_automatic_message() -> None:
     analysis = classified_analysis(auto_submitted="auto-replied")
-    notices = build_notices(HELD_ID, analysis, quarantine_verdict(), SETTINGS)
+    notices = notices_for(analysis, quarantine_verdict())
     assert [str(n["To"]) for n in notices] == [OFFICER]
 
 
 def test_rule_targets_choose_who_is_told() -> None:
-    notices = build_notices(HELD_ID, classified_analysis(),
+    notices = notices_for(classified_analysis(),
                             quarantine_verdict("security_officer", "vanthu@hue.gov.vn"), SETTINGS)
     assert sorted(str(n["To"]) for n in notices) == [OFFICER, "vanthu@hue.gov.vn"]
 
 
 def test_targets_resolved_to_addresses_by_the_policy() -> None:
     verdict = quarantine_verdict("b@thuathienhue.gov.vn", "d@hue.gov.vn", OFFICER)
-    notices = by_recipient(build_notices(HELD_ID, classified_analysis(), verdict, SETTINGS))
+    notices = by_recipient(notices_for(classified_analysis(), verdict))
     assert set(notices) == {"b@thuathienhue.gov.vn", "d@hue.gov.vn", OFFICER}
     assert "10.20.30.40" not in text_of(notices["b@thuathienhue.gov.vn"])
     assert "10.20.30.40" not in text_of(notices["d@hue.gov.vn"])
     assert "10.20.30.40" in text_of(notices[OFFICER])
-    automatic = build_notices(HELD_ID, classified_analysis(auto_submitted="auto-generated"),
+    automatic = notices_for(classified_analysis(auto_submitted="auto-generated"),
                               verdict, NoticeSettings())
     assert sorted(str(n["To"]) for n in automatic) == [OFFICER, "d@hue.gov.vn"]
 
 
 def test_without_an_officer_only_the_sender_is_told() -> None:
-    notices = build_notices(HELD_ID, classified_analysis(), quarantine_verdict(),
+    notices = notices_for(classified_analysis(), quarantine_verdict(),
                             NoticeSettings())
     assert [str(n["To"]) for n in notices] == ["b@thuathienhue.gov.vn"]
 
 
 def test_envelope_is_enough_without_analysis() -> None:
-    notices = build_notices(HELD_ID, None, quarantine_verdict(), SETTINGS, envelope=ENVELOPE)
+    notices = notices_for(None, quarantine_verdict())
     assert len(notices) == 2
     assert "classified-never-by-mail" in text_of(notices[0])
-    with pytest.raises(ValueError, match="envelope"):
-        build_notices(HELD_ID, None, quarantine_verdict(), SETTINGS)
 
 
 def test_notices_go_out_with_the_null_sender(tmp_path: Path) -> None:
-    notices = build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS)
+    notices = notices_for(classified_analysis(), quarantine_verdict())
     queued = [QueuedNotice(str(n), HELD_ID, item.recipients, item.data, 0, NOW)
               for n, item in enumerate(map(outgoing, notices))]
     errors = [asyncio.run(send_notice(MaildirUpstream(tmp_path), item)) for item in queued]
@@ -194,7 +200,7 @@ def test_notices_go_out_with_the_null_sender(tmp_path: Path) -> None:
 
 def test_a_hold_for_another_reason_gives_no_classified_advice() -> None:
     notices = by_recipient(
-        build_notices(HELD_ID, None, quarantine_verdict(), SETTINGS, envelope=ENVELOPE)
+        notices_for(None, quarantine_verdict())
     )
     text = text_of(notices["b@thuathienhue.gov.vn"])
     assert "confidential channel" not in text

@@ -13,7 +13,6 @@ from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Analysis
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
-from gateway.mail.envelope import Direction, Envelope
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
@@ -21,7 +20,6 @@ from tests.fixtures.documents import to_bytes
 from tests.fixtures.pki import Pki, build_pki
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
-ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@hue.gov.vn",), client_ip="10.0.0.5")
 
 Analyser = Callable[..., Analysis]
 
@@ -57,6 +55,6 @@ def analysed(settings: AnalysisSettings) -> Analyser:
         signatures: SignatureChecking | None = None,
     ) -> Analysis:
         data = message if isinstance(message, bytes) else to_bytes(message)
-        return analyse(data, ENVELOPE, Direction.OUTBOUND, with_settings or settings, signatures)
+        return analyse(data, with_settings or settings, signatures)
 
     return run

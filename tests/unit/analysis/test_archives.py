@@ -229,14 +229,13 @@ def test_mail_without_archives_loads_no_archive_library() -> None:
 
     script = (
         "import sys\n"
-        "from tests.unit.analysis.conftest import ENVELOPE, POLICIES\n"
+        "from tests.unit.analysis.conftest import POLICIES\n"
         "from gateway.analysis.analyse import analyse\n"
         "from gateway.analysis.loader import analysis_settings_from_files\n"
-        "from gateway.analysis.model import Direction\n"
         "from tests.fixtures.documents import Attachment, message, official_pdf, to_bytes\n"
         "settings = analysis_settings_from_files([POLICIES / 'document_types.yaml'])\n"
         "mail = to_bytes(message(attachments=[Attachment('a.pdf', official_pdf())]))\n"
-        "analyse(mail, ENVELOPE, Direction.OUTBOUND, settings, None)\n"
+        "analyse(mail, settings, None)\n"
         "print(sorted(m for m in ('py7zr', 'rarfile', 'tarfile') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

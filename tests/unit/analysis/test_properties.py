@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 from gateway.analysis.analyse import analyse
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
-from gateway.mail.envelope import Direction
 from tests.fixtures.documents import zip_of
-from tests.unit.analysis.conftest import ENVELOPE
 
 SETTINGS = AnalysisSettings(limits=AnalysisLimits(max_depth=6, max_parts=40))
 TEXT = st.text(alphabet=st.sampled_from("aăâMẬTTỐI mật [](): \n=?/-\\\"';\x00é"), max_size=40)
@@ -93,7 +91,7 @@ def test_random_trees_are_analysed(tree: EmailMessage, subject: str) -> None:
     tree["Subject"] = printable(subject)
     tree["From"] = "a@thuathienhue.gov.vn"
     data = tree.as_bytes()
-    check(analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, None), data)
+    check(analyse(data, SETTINGS, None), data)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -101,13 +99,13 @@ def test_random_trees_are_analysed(tree: EmailMessage, subject: str) -> None:
        st.sampled_from([b"--", b"\r\n\r\n", b"=?utf-8?b?", b"\xff\xfe", b"boundary=\"", b";"]))
 def test_mangled_trees_are_analysed(tree: EmailMessage, cuts: list[int], junk: bytes) -> None:
     data = mangle(tree.as_bytes(), cuts, junk)
-    check(analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, None), data)
+    check(analyse(data, SETTINGS, None), data)
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_are_analysed(data: bytes) -> None:
-    check(analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, None), data)
+    check(analyse(data, SETTINGS, None), data)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,4 +114,4 @@ def test_trees_with_a_signature_checker(tree: EmailMessage, cuts: list[int], jun
     from tests.unit.analysis.test_signing import Recorder
 
     data = mangle(tree.as_bytes(), cuts, junk)
-    check(analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, Recorder()), data)
+    check(analyse(data, SETTINGS, Recorder()), data)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.analysis.model import Address, Analysis, Classification, Document, Headers, Marking
 from gateway.mail.addresses import parse_envelope_address
 from gateway.mail.envelope import Direction, Envelope
+from gateway.policy.direction import Transaction
 from gateway.policy.engine import evaluate_message
 from gateway.policy.loader import Policy, load_sources
 from gateway.signatures.model import (
@@ -107,6 +110,20 @@ def document(
     )
 
 
+class Case(NamedTuple):
+    """A message to judge: the transaction (envelope and direction) and the analysis, in the
+    order `evaluate_message(policy, *case)` takes them."""
+
+    transaction: Transaction
+    analysis: Analysis
+
+    def with_analysis(self, value: Analysis) -> Case:
+        return self._replace(analysis=value)
+
+    def with_headers(self, headers: Headers) -> Case:
+        return self.with_analysis(replace(self.analysis, headers=headers))
+
+
 def analysis(
     env: Envelope | None = None,
     direction: Direction = Direction.OUTBOUND,
@@ -118,7 +135,10 @@ def analysis(
     reply_to: tuple[Address, ...] = (),
     forwarding: tuple[str, ...] = (),
     subject: str = "Hello",
-) -> Analysis:
+) -> Case:
+    """The transaction of `env` in `direction`, and an analysis built as the analysis builds
+    it (`Analysis.of`): a subject stamp when `classification` is given, then each
+    document's stamps."""
     env = env or envelope()
     if from_ is None:
         parsed = parse_envelope_address(env.mail_from)
@@ -133,15 +153,8 @@ def analysis(
         forwarding_markers=forwarding,
     )
     markings = (Marking(classification, "MẬT", "subject"),) if classification else ()
-    return Analysis(
-        envelope=env,
-        direction=direction,
-        size=size,
-        headers=headers,
-        documents=documents,
-        classification=classification,
-        markings=markings,
-    )
+    found = Analysis.of(size, headers, documents, message_markings=markings)
+    return Case(Transaction(env, direction), found)
 
 
 def one_rule(when: str, unless: str = "") -> Policy:
@@ -150,7 +163,7 @@ def one_rule(when: str, unless: str = "") -> Policy:
     return policy_of(f"rules:\n  - name: probe\n    when: {when}{extra}\n    action: tag\n")
 
 
-def reason(policy: Policy, value: Analysis) -> str | None:
+def reason(policy: Policy, value: Case) -> str | None:
     """The probe rule's reason when it matches `value`, else None."""
-    hits = evaluate_message(policy, value).rules
+    hits = evaluate_message(policy, *value).rules
     return hits[0].reason if hits else None

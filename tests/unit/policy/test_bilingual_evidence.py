@@ -11,10 +11,11 @@ import pytest
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Analysis, Classification
+from gateway.analysis.model import Classification
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
 from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.conditions import default_registry
+from gateway.policy.direction import Transaction
 from gateway.policy.engine import evaluate_message, evaluate_transaction
 from gateway.policy.loader import load_policy
 from gateway.policy.verdict import RuleHit
@@ -25,6 +26,7 @@ from tests.unit.policy.builders import (
     LISTS,
     OUTSIDE_IP,
     POLICIES,
+    Case,
     address,
     analysis,
     document,
@@ -57,14 +59,14 @@ FINANCE = Signer(common_name="Trần Văn B", organization="Sở Tài chính t�
 LOCKED = "encrypted PDF (a password is needed to read it)"
 
 
-def _with_fields(value: Analysis, fields: tuple[tuple[str, str], ...],
-                 problems: tuple[str, ...] = ()) -> Analysis:
-    headers = dataclasses.replace(value.headers, fields=fields, problems=problems)
-    return dataclasses.replace(value, headers=headers)
+def _with_fields(value: Case, fields: tuple[tuple[str, str], ...],
+                 problems: tuple[str, ...] = ()) -> Case:
+    headers = dataclasses.replace(value.analysis.headers, fields=fields, problems=problems)
+    return value.with_analysis(dataclasses.replace(value.analysis, headers=headers))
 
 
 #: One matching case per condition kind: (condition as YAML, the message it matches).
-CASES: dict[str, tuple[str, Analysis]] = {
+CASES: dict[str, tuple[str, Case]] = {
     "direction": ("{direction: outbound}", analysis()),
     "client_network": ("{client_network: {in: internal_networks}}", analysis()),
     "sender": ("{sender: {not_in: freemail_domains}}", analysis()),
@@ -117,11 +119,11 @@ CASES |= {
 }
 
 
-def probe(when: str, value: Analysis) -> RuleHit:
+def probe(when: str, value: Case) -> RuleHit:
     rules = (f"rules:\n  - name: probe\n    when: {when}\n    action: quarantine\n"
              "    message_vi: 'Lý do: {reason}. Văn bản: {documents}'\n"
              "    message_en: 'Why: {reason}. Documents: {documents}'\n")
-    hits = evaluate_message(policy_of(rules, LISTS_VI), value, AUTHENTICATION).rules
+    hits = evaluate_message(policy_of(rules, LISTS_VI), *value, AUTHENTICATION).rules
     assert hits, when
     return hits[0]
 
@@ -147,7 +149,7 @@ def test_the_classified_notice_speaks_vietnamese_in_vietnamese() -> None:
     """The example of the issue, through the shipped policy."""
     policy = load_policy(POLICIES)
     env = envelope(AGENCY, ("b@hue.gov.vn",))
-    hit = evaluate_message(policy, analysis(env, Direction.INTERNAL,
+    hit = evaluate_message(policy, *analysis(env, Direction.INTERNAL,
                                             classification=Classification.MAT)).rules[0]
     assert hit.name == "classified-never-relayed"
     assert "Thư mang dấu độ mật (mức Mật: dấu «MẬT» ở tiêu đề thư)" in " ".join(
@@ -163,10 +165,11 @@ def test_real_places_and_reasons_are_worded_in_vietnamese() -> None:
     locked = official_pdf(user_password="secret")
     raw = to_bytes(message(sender="dan@gmail.com", to=AGENCY, attachments=[
         Attachment("ke-hoach.pdf", stamped), Attachment("bao-cao.pdf", locked)]))
-    value = analyse(raw, Envelope("dan@gmail.com", (AGENCY,), client_ip=OUTSIDE_IP),
-                    Direction.INBOUND, settings, None)
+    value = analyse(raw, settings, None)
     policy = load_policy(POLICIES)
-    verdict = evaluate_transaction(policy, value)
+    inbound = Transaction(Envelope("dan@gmail.com", (AGENCY,), client_ip=OUTSIDE_IP),
+                          Direction.INBOUND)
+    verdict = evaluate_transaction(policy, inbound, value)
     held = next(hit for hit in verdict.rules if hit.name == "classified-never-relayed")
     assert "nội dung tệp 'ke-hoach.pdf'" in held.reason_vi
     assert ENGLISH.search(held.reason_vi) is None, held.reason_vi

@@ -19,7 +19,7 @@ AUTH = Authentication("hue.gov.vn", SpfResult(Result.SOFTFAIL, "mailer.example")
 def probe(when: str, auth: Authentication | None = AUTH, unless: str = "") -> str | None:
     value = analysis(envelope("a@mailer.example", ("b@hue.gov.vn",), OUTSIDE_IP),
                      Direction.INBOUND)
-    hits = evaluate_message(one_rule(when, unless), value, auth).rules
+    hits = evaluate_message(one_rule(when, unless), *value, auth).rules
     return hits[0].reason if hits else None
 
 

@@ -96,16 +96,17 @@ def test_auto_forwarded() -> None:
 def test_header_field_and_problems() -> None:
     value = analysis()
     fields = dataclasses.replace(
-        value.headers, fields=(("x-mailer", "BulkSender 2.0"),), problems=("from: several",)
+        value.analysis.headers, fields=(("x-mailer", "BulkSender 2.0"),),
+        problems=("from: several",),
     )
-    value = dataclasses.replace(value, headers=fields)
+    value = value.with_headers(fields)
     assert reason(one_rule("{header: {name: X-Mailer, matches: bulk}}"), value) == (
         "x-mailer: BulkSender 2.0"
     )
     assert reason(one_rule("{header: {name: X-Other}}"), value) is None
     assert reason(one_rule("{header_problems: {matches: several}}"), value) == "from: several"
     assert reason(one_rule("{header_problems: {}}"), analysis()) is None
-    assert isinstance(value.headers, Headers)
+    assert isinstance(value.analysis.headers, Headers)
 
 
 def test_alignment_with_several_from_mailboxes_needs_every_one_aligned() -> None:

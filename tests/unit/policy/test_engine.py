@@ -45,7 +45,7 @@ def test_strongest_action_wins_and_every_hit_is_reported() -> None:
             rule("other-tag", "{size: {over: 10}}", "tag"),
         )
     )
-    verdict = evaluate_message(policy, analysis())
+    verdict = evaluate_message(policy, *analysis())
     assert verdict.action is Action.QUARANTINE
     assert [hit.name for hit in verdict.rules] == ["tagger", "holder", "other-tag"]
     assert verdict.missed == ("never",)
@@ -59,7 +59,7 @@ def test_tie_goes_to_the_first_rule() -> None:
             rule("first", "{size: {over: 10}}", "tag"), rule("second", "{size: {over: 10}}", "tag")
         )
     )
-    verdict = evaluate_message(policy, analysis())
+    verdict = evaluate_message(policy, *analysis())
     assert verdict.deciding_rule is not None and verdict.deciding_rule.name == "first"
 
 
@@ -71,7 +71,7 @@ def test_stop_ends_evaluation_and_monitor_never_decides() -> None:
             rule("later", "{size: {over: 10}}", "reject"),
         )
     )
-    verdict = evaluate_message(policy, analysis())
+    verdict = evaluate_message(policy, *analysis())
     assert verdict.action is Action.ACCEPT
     assert [(hit.name, hit.mode) for hit in verdict.rules] == [
         ("watch", Mode.MONITOR),
@@ -95,9 +95,9 @@ def test_unless_mapping_and_list_of_mappings() -> None:
         )
     )
     partner = analysis(envelope(rcpts=("partner@gmail.com",)))
-    assert evaluate_message(policy, partner).rules == ()
+    assert evaluate_message(policy, *partner).rules == ()
     stranger = analysis(envelope(rcpts=("partner@gmail.com", "x@gmail.com")))
-    assert [hit.name for hit in evaluate_message(policy, stranger).rules] == ["no-freemail"]
+    assert [hit.name for hit in evaluate_message(policy, *stranger).rules] == ["no-freemail"]
 
 
 def test_envelope_rules_act_at_mail_and_rcpt_and_not_again_after_data() -> None:
@@ -117,7 +117,7 @@ def test_envelope_rules_act_at_mail_and_rcpt_and_not_again_after_data() -> None:
     assert refused.rules[0].message_en == "refused x@gmail.com"
     assert refused.rules[0].status_code == 550 and refused.rules[0].enhanced_status == "5.7.1"
     assert evaluate_recipient(policy, env, "b@hue.gov.vn").action is Action.ACCEPT
-    after_data = evaluate_message(policy, analysis(env))
+    after_data = evaluate_message(policy, *analysis(env))
     assert [hit.name for hit in after_data.rules] == ["tag-rcpt"]
     assert "bad-rcpt" not in after_data.missed and "bad-sender" not in after_data.missed
 
@@ -130,10 +130,10 @@ def test_transaction_drops_refused_recipients_and_keeps_their_hits() -> None:
         )
     )
     env = envelope("a@thuathienhue.gov.vn", ("x@gmail.com", "b@hue.gov.vn"))
-    verdict = evaluate_transaction(policy, analysis(env))
+    verdict = evaluate_transaction(policy, *analysis(env))
     assert verdict.action is Action.ACCEPT
     assert [hit.name for hit in verdict.rules] == ["bad-rcpt"]
-    only_freemail = evaluate_transaction(policy, analysis(envelope(rcpts=("x@gmail.com",))))
+    only_freemail = evaluate_transaction(policy, *analysis(envelope(rcpts=("x@gmail.com",))))
     assert only_freemail.action is Action.REJECT
 
 
@@ -148,7 +148,7 @@ def test_redirect_route_from_rule_or_settings() -> None:
             )
         )
     )
-    verdict = evaluate_message(policy, analysis())
+    verdict = evaluate_message(policy, *analysis())
     assert verdict.action is Action.REDIRECT
     assert verdict.redirect_to == ("review@thuathienhue.gov.vn", "smtp:[10.0.0.5]:2525")
 
@@ -170,7 +170,7 @@ def test_rule_headers_and_documents_header_are_rfc2047_encoded() -> None:
         document("Giấy mời họp.pdf"),
         document("report.pdf", "bao_cao", SignatureStatus.VALID),
     )
-    verdict = evaluate_message(policy, analysis(direction=Direction.INBOUND, documents=docs))
+    verdict = evaluate_message(policy, *analysis(direction=Direction.INBOUND, documents=docs))
     assert verdict.action is Action.TAG
     fields = [(name, value) for name, value in verdict.headers]
     assert all(value.isascii() and "\n" not in value for _, value in fields)

@@ -3,7 +3,6 @@ issue 8 item 4): the display-name rule sees what the mail client shows."""
 
 from __future__ import annotations
 
-import dataclasses
 from email import base64mime
 
 import pytest
@@ -43,7 +42,7 @@ def test_display_name_spoofing_is_refused_however_the_name_is_encoded(
     raw = f"From: {from_field}\r\nTo: vanthu@sotttt.thuathienhue.gov.vn\r\nSubject: x\r\n\r\nb"
     headers = read_headers(parse(raw.encode()))
     env = envelope("ubnd.tinh.tth@gmail.com", ("vanthu@sotttt.thuathienhue.gov.vn",), OUTSIDE_IP)
-    value = dataclasses.replace(analysis(env, direction_of(policy, env)), headers=headers)
-    verdict = evaluate_transaction(policy, value)
+    value = analysis(env, direction_of(policy, env)).with_headers(headers)
+    verdict = evaluate_transaction(policy, *value)
     assert verdict.deciding_rule is not None
     assert verdict.deciding_rule.name == "display-name-spoofing"

@@ -65,7 +65,7 @@ def test_imitations_are_refused(policy: Policy, domain: str) -> None:
     assert verdict.deciding_rule.name == "lookalike-sender"
     env = envelope("bounce@mailer.example.com", (OFFICIAL,), OUTSIDE_IP)
     value = analysis(env, direction_of(policy, env), from_=(address(f"a@{domain}"),))
-    assert evaluate_transaction(policy, value).action is Action.REJECT
+    assert evaluate_transaction(policy, *value).action is Action.REJECT
 
 
 @pytest.mark.parametrize(("domain", "tagged"), NEIGHBOURS)
@@ -75,7 +75,7 @@ def test_neighbours_are_never_refused(policy: Policy, domain: str, tagged: bool)
     assert not policy.lookalike.is_lookalike(domain)
     sender = f"toasoan@{domain}"
     env = envelope(sender, (OFFICIAL,), OUTSIDE_IP)
-    verdict = evaluate_transaction(policy, analysis(env, direction_of(policy, env)))
+    verdict = evaluate_transaction(policy, *analysis(env, direction_of(policy, env)))
     assert verdict.action is (Action.TAG if tagged else Action.ACCEPT), verdict.rules
     fired = [hit.name for hit in verdict.rules if hit.mode is Mode.ENFORCE]
     assert fired == (["namesake-domain"] if tagged else [])
@@ -87,7 +87,7 @@ def test_neighbours_may_write_to_a_neighbour_and_be_written_to(policy: Policy) -
     """A recipient carrying the name is not refused at RCPT either (only imitations are)."""
     env = envelope(OFFICIAL, ("toasoan@baothuathienhue.vn", "gv@thuathienhue.edu.vn"),
                    "10.1.2.3")
-    verdict = evaluate_transaction(policy, analysis(env, direction_of(policy, env)))
+    verdict = evaluate_transaction(policy, *analysis(env, direction_of(policy, env)))
     assert verdict.action is Action.ACCEPT, verdict.rules
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Analysis, Document
+from gateway.analysis.model import Document
 from gateway.mail.envelope import Direction, Envelope
+from gateway.policy.direction import Transaction
 from gateway.policy.engine import evaluate_transaction
 from gateway.policy.loader import Policy, load_policy
 from gateway.policy.verdict import Action, Mode
@@ -28,6 +29,7 @@ from tests.unit.policy.builders import (
     INSIDE_IP,
     OUTSIDE_IP,
     POLICIES,
+    Case,
     analysis,
     document,
     envelope,
@@ -46,14 +48,14 @@ def policy() -> Policy:
     return load_policy(POLICIES)
 
 
-def from_citizen(policy: Policy, subject: str, filename: str, data: bytes) -> Analysis:
+def from_citizen(policy: Policy, subject: str, filename: str, data: bytes) -> Case:
     settings = analysis_settings_from_files(
         [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
     )
     raw = to_bytes(message(subject=subject, sender=CITIZEN, to=OFFICIAL,
                            attachments=[Attachment(filename, data)]))
     env = Envelope(CITIZEN, (OFFICIAL,), client_ip=OUTSIDE_IP)
-    return analyse(raw, env, Direction.INBOUND, settings, None)
+    return Case(Transaction(env, Direction.INBOUND), analyse(raw, settings, None))
 
 
 @pytest.mark.parametrize(
@@ -86,9 +88,9 @@ def test_only_content_evidence_refuses_a_citizen(
     deciding: str | None,
 ) -> None:
     analysed = from_citizen(policy, subject, filename, data)
-    attached = analysed.documents[1]
+    attached = analysed.analysis.documents[1]
     assert attached.doc_type_source == source
-    verdict = evaluate_transaction(policy, analysed)
+    verdict = evaluate_transaction(policy, *analysed)
     assert verdict.action is action
     assert (verdict.deciding_rule.name if verdict.deciding_rule else None) == deciding
 
@@ -98,13 +100,13 @@ def test_an_unreadable_official_document_from_an_agency_network_is_still_held(
 ) -> None:
     doc = document("baocao.pdf", "bao_cao", source="filename", uninspectable="encrypted PDF")
     partner = envelope("vanthu@soyte.quangtri.gov.vn", (OFFICIAL,), OUTSIDE_IP)
-    verdict = evaluate_transaction(policy, analysis(partner, Direction.INBOUND, documents=(doc,)))
+    verdict = evaluate_transaction(policy, *analysis(partner, Direction.INBOUND, documents=(doc,)))
     assert verdict.action is Action.QUARANTINE
 
 
 def test_a_refusal_names_its_content_evidence(policy: Policy) -> None:
     analysed = from_citizen(policy, "Báo cáo", "baocao.pdf", official_pdf(NUMBERED))
-    verdict = evaluate_transaction(policy, analysed)
+    verdict = evaluate_transaction(policy, *analysed)
     assert verdict.deciding_rule is not None
     assert "number evidence" in verdict.deciding_rule.reason
 
@@ -139,7 +141,7 @@ def test_evidence_strength_table_both_ways(policy: Policy, doc: Document, refuse
     outbound = envelope(OFFICIAL, ("canhan@gmail.com",), INSIDE_IP)
     for env, way, rule in ((inbound, Direction.INBOUND, "official-documents-from-freemail"),
                            (outbound, Direction.OUTBOUND, "official-documents-to-freemail")):
-        verdict = evaluate_transaction(policy, analysis(env, way, documents=(doc,)))
+        verdict = evaluate_transaction(policy, *analysis(env, way, documents=(doc,)))
         fired = [hit.name for hit in verdict.rules if hit.mode is Mode.ENFORCE]
         assert (rule in fired) is refused, (way, fired)
         assert (f"{rule}-by-name" in fired) is not refused

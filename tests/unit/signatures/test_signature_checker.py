@@ -1,18 +1,20 @@
-"""The checker as the analysis uses it: port, cache by hash, pickling, per-process reuse."""
+"""The checker as the analysis uses it: port, cache by hash, pickling, per-process reuse
+(one `CheckerCache` object per process)."""
 
 from __future__ import annotations
 
 import asyncio
 import pickle
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from gateway.analysis.ports import SignatureChecking
-from gateway.signatures import checker as checker_module
 from gateway.signatures.cache import VerdictCache
-from gateway.signatures.checker import SignatureChecker, build_checker, checker_for_process
+from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import TrustSources
+from gateway.signatures.setup import CheckerCache, SignatureSetup
+from gateway.signatures.trust import TrustMaterial, TrustSources
 from tests.fixtures.pki import Pki
 from tests.fixtures.signed import SmimeOpaque, SmimeSigned
 
@@ -74,32 +76,45 @@ def test_runs_inside_an_event_loop(checker: SignatureChecker, pdfs: dict[str, by
     assert asyncio.run(inside()) == SignatureStatus.REVOKED
 
 
-def test_checker_for_process_reuses_and_reloads(tmp_trust: TrustSources, pki: Pki) -> None:
+def test_checker_cache_reuses_and_reloads(tmp_trust: TrustSources, pki: Pki) -> None:
     settings = SignatureSettings()
-    first = checker_for_process(tmp_trust, settings)
-    assert checker_for_process(tmp_trust, SignatureSettings()) is first
-    assert checker_for_process(tmp_trust, SignatureSettings(allow_sha1=True)) is not first
-    again = checker_for_process(tmp_trust, settings)
+    cache = CheckerCache()
+    first = cache.checker(SignatureSetup(tmp_trust, "gen-1", settings))
+    assert cache.checker(SignatureSetup(tmp_trust, "gen-1", SignatureSettings())) is first
+    sha1 = SignatureSetup(tmp_trust, "gen-1", SignatureSettings(allow_sha1=True))
+    assert cache.checker(sha1) is not first
+    again = cache.checker(SignatureSetup(tmp_trust, "gen-1", settings))
+    assert again is not first
     assert tmp_trust.anchors is not None
     (tmp_trust.anchors / "second.pem").write_bytes(pki.untrusted_root.cert_pem)
-    reloaded = checker_for_process(tmp_trust, settings)
+    assert cache.checker(SignatureSetup(tmp_trust, "gen-1", settings)) is again
+    reloaded = cache.checker(SignatureSetup(tmp_trust, "gen-2", settings))
     assert reloaded is not again and len(reloaded.material.anchors) == 2
     other = TrustSources(tmp_trust.anchors, tmp_trust.intermediates, None)
-    assert checker_for_process(other, settings) is not reloaded
+    assert cache.checker(SignatureSetup(other, "gen-2", settings)) is not reloaded
 
 
-def test_checker_for_process_uses_the_callers_generation(tmp_trust: TrustSources) -> None:
-    settings = SignatureSettings()
-    first = checker_for_process(tmp_trust, settings, "gen-1")
-    assert checker_for_process(tmp_trust, settings, "gen-1") is first
-    assert checker_for_process(tmp_trust, settings, "gen-2") is not first
+def test_checker_cache_reads_the_snapshot_not_the_files(
+    tmp_trust: TrustSources, pki: Pki, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "trust.pickle"
+    snapshot.write_bytes(pickle.dumps(TrustMaterial.load(tmp_trust)))
+    assert tmp_trust.anchors is not None
+    (tmp_trust.anchors / "second.pem").write_bytes(pki.untrusted_root.cert_pem)
+    setup = SignatureSetup(tmp_trust, "gen-1", SignatureSettings(), snapshot)
+    assert len(CheckerCache().checker(setup).material.anchors) == 1
+
+
+def test_each_cache_is_its_own(tmp_trust: TrustSources) -> None:
+    setup = SignatureSetup(tmp_trust, "gen-1", SignatureSettings())
+    assert CheckerCache().checker(setup) is not CheckerCache().checker(setup)
 
 
 _WORKER: dict[str, SignatureChecker] = {}
 
 
 def _init(trust: TrustSources, settings: SignatureSettings) -> None:
-    _WORKER["checker"] = checker_module.checker_for_process(trust, settings)
+    _WORKER["checker"] = build_checker(trust, settings)
 
 
 def _status(data: bytes) -> tuple[str, int]:
