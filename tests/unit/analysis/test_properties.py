@@ -81,7 +81,10 @@ trees = st.recursive(
 
 def check(analysis: Analysis, data: bytes) -> None:
     assert analysis.size == len(data)
-    assert len(analysis.documents) <= SETTINGS.limits.max_parts
+    limit = SETTINGS.limits.max_parts
+    assert len(analysis.documents) <= limit + 1  # past the limit: one "rest not inspected"
+    if len(analysis.documents) > limit:
+        assert any(f"more than {limit} parts" in reason for reason in analysis.uninspectable)
     for document in analysis.documents:
         assert document.doc_type
         assert len(document.sha256) == 64
