@@ -123,6 +123,13 @@ def test_duplicate_rule_names_across_files() -> None:
     assert errors == ["b.yaml:2:5: duplicate rule name 'ok' (first at a.yaml:19:5)"]
 
 
+def test_trusted_relays_are_no_policy_setting() -> None:
+    """Relays are `server.trusted_relays` of gateway.yaml, the one list the listener reads."""
+    text = LISTS.replace("  security_officer:",
+                         "  trusted_relays: trusted_relays\n  security_officer:")
+    assert errors_of(("a.yaml", text)) == ["a.yaml:13:3: settings: unknown key 'trusted_relays'"]
+
+
 def test_duplicate_section_and_duplicate_key() -> None:
     errors = errors_of(("a.yaml", LISTS), ("b.yaml", "settings: {}\n"))
     assert errors == ["b.yaml:1:1: 'settings' already defined at a.yaml:12:1"]
