@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Analysis
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
 from gateway.mail.envelope import Direction, Envelope
+from gateway.policy.loader import load_policy
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
@@ -28,9 +28,8 @@ Analyser = Callable[..., Analysis]
 
 @pytest.fixture(scope="session")
 def settings() -> AnalysisSettings:
-    return analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
-    )
+    """The shipped policy's analysis settings, read by the policy loader."""
+    return load_policy(POLICIES).analysis_settings
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import re
 import pytest
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Analysis, Classification
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
 from gateway.mail.envelope import Direction, Envelope
@@ -157,15 +156,13 @@ def test_the_classified_notice_speaks_vietnamese_in_vietnamese() -> None:
 
 def test_real_places_and_reasons_are_worded_in_vietnamese() -> None:
     """Stamps and unreadable parts as the real analysis reports them."""
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"])
+    policy = load_policy(POLICIES)
     stamped = official_pdf(OfficialPaper(stamp="MẬT"))
     locked = official_pdf(user_password="secret")
     raw = to_bytes(message(sender="dan@gmail.com", to=AGENCY, attachments=[
         Attachment("ke-hoach.pdf", stamped), Attachment("bao-cao.pdf", locked)]))
     value = analyse(raw, Envelope("dan@gmail.com", (AGENCY,), client_ip=OUTSIDE_IP),
-                    Direction.INBOUND, settings, None)
-    policy = load_policy(POLICIES)
+                    Direction.INBOUND, policy.analysis_settings, None)
     verdict = evaluate_transaction(policy, value)
     held = next(hit for hit in verdict.rules if hit.name == "classified-never-relayed")
     assert "nội dung tệp 'ke-hoach.pdf'" in held.reason_vi
