@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -12,18 +11,15 @@ from gateway.analysis.analyse import analyse
 from gateway.analysis.model import Analysis
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
-from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.envelope import Direction
 from gateway.policy.loader import load_policy
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import to_bytes
 from tests.fixtures.pki import Pki, build_pki
-
-POLICIES = Path(__file__).resolve().parents[3] / "policies"
-ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@hue.gov.vn",), client_ip="10.0.0.5")
-
-Analyser = Callable[..., Analysis]
+from tests.support.analysing import ENVELOPE, Analyser
+from tests.support.builders import POLICIES
 
 
 @pytest.fixture(scope="session")

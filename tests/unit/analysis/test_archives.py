@@ -31,7 +31,7 @@ from tests.fixtures.documents import (
     official_pdf,
     zip_of,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 GIAY_MOI = official_pdf()
 STAMPED = official_pdf(OfficialPaper(stamp="MẬT"))
@@ -229,7 +229,8 @@ def test_mail_without_archives_loads_no_archive_library() -> None:
 
     script = (
         "import sys\n"
-        "from tests.unit.analysis.conftest import ENVELOPE, POLICIES\n"
+        "from tests.support.analysing import ENVELOPE\n"
+        "from tests.support.builders import POLICIES\n"
         "from gateway.analysis.analyse import analyse\n"
         "from gateway.policy.loader import load_policy\n"
         "from gateway.analysis.model import Direction\n"

@@ -16,8 +16,8 @@ from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.timelimit import Deadline, TimeLimitExceeded, alarm
 from gateway.policy.loader import PolicyError, load_sources
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf
-from tests.unit.analysis.conftest import POLICIES, Analyser
-from tests.unit.policy.builders import LISTS
+from tests.support.analysing import Analyser
+from tests.support.builders import LISTS, POLICIES
 
 LIMITS = AnalysisLimits()
 

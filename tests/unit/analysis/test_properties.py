@@ -12,7 +12,7 @@ from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.mail.envelope import Direction
 from tests.fixtures.documents import zip_of
-from tests.unit.analysis.conftest import ENVELOPE
+from tests.support.analysing import ENVELOPE, Recorder
 
 SETTINGS = AnalysisSettings(limits=AnalysisLimits(max_depth=6, max_parts=40))
 TEXT = st.text(alphabet=st.sampled_from("aăâMẬTTỐI mật [](): \n=?/-\\\"';\x00é"), max_size=40)
@@ -116,7 +116,5 @@ def test_arbitrary_bytes_are_analysed(data: bytes) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees, st.lists(st.integers(min_value=0), max_size=3), st.sampled_from([b"--", b";"]))
 def test_trees_with_a_signature_checker(tree: EmailMessage, cuts: list[int], junk: bytes) -> None:
-    from tests.unit.analysis.test_signing import Recorder
-
     data = mangle(tree.as_bytes(), cuts, junk)
     check(analyse(data, ENVELOPE, Direction.INBOUND, SETTINGS, Recorder()), data)

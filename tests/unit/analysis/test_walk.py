@@ -27,7 +27,7 @@ from tests.fixtures.documents import (
     zip_bomb,
     zip_of,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 GIAY_MOI = official_pdf()
 

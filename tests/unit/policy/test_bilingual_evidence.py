@@ -20,7 +20,7 @@ from gateway.policy.verdict import RuleHit
 from gateway.policy.wording import place_vi, uninspectable_vi
 from gateway.signatures.model import SignatureStatus, Signer
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf, to_bytes
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     LISTS,
     OUTSIDE_IP,
     POLICIES,

@@ -18,7 +18,7 @@ from gateway.policy.engine import (
 from gateway.policy.steps import envelope_steps
 from gateway.policy.verdict import Action, Mode
 from gateway.signatures.model import SignatureStatus
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     OUTSIDE_IP,
     analysis,
     document,

@@ -4,22 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gateway.policy.loader import PolicyError, load_policy, load_sources, validate
+from gateway.policy.loader import load_policy, load_sources, validate
 from gateway.policy.verdict import Action, Mode
-from tests.unit.policy.builders import LISTS, copy_default
-
-
-def errors_of(*sources: tuple[str, str]) -> list[str]:
-    with pytest.raises(PolicyError) as caught:
-        load_sources(list(sources))
-    return caught.value.errors
-
-
-def rules_errors(rules: str) -> list[str]:
-    return errors_of(("lists.yaml", LISTS), ("rules.yaml", rules))
-
+from tests.support.builders import LISTS, copy_default, errors_of, rules_errors
 
 GOOD_RULE = """\
 rules:
@@ -261,7 +248,7 @@ def test_default_policy_rules_are_well_formed() -> None:
 
 
 def copy_default_dir() -> Path:
-    from tests.unit.policy.builders import POLICIES
+    from tests.support.builders import POLICIES
 
     return POLICIES
 

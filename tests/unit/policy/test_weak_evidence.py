@@ -23,7 +23,7 @@ from tests.fixtures.documents import (
     scanned_pdf,
     to_bytes,
 )
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     INSIDE_IP,
     OUTSIDE_IP,
     POLICIES,

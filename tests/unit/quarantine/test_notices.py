@@ -21,7 +21,7 @@ from gateway.outbound.maildir import MaildirUpstream
 from gateway.quarantine.interface import QueuedNotice
 from gateway.quarantine.notices import build_notices, outgoing
 from gateway.quarantine.outbox import send_notice
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     SECRET_TEXT,
     classified_analysis,
