@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
+from gateway.policy.loader import load_policy
 from tests.fixtures.archives import seven_zip_of, tar_of
 from tests.fixtures.documents import (
     Attachment,
@@ -76,9 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the iterations")
     args = parser.parse_args()
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
-    )
+    settings = load_policy(POLICIES).analysis_settings
     started = time.monotonic()
     cases = _cases()
     print(f"built fixtures in {time.monotonic() - started:.1f} s")

@@ -22,7 +22,7 @@ from gateway.mail.envelope import Envelope  # noqa: E402
 from gateway.policy.engine import direction_of, evaluate_transaction  # noqa: E402
 from gateway.policy.loader import Policy, load_policy, load_sources  # noqa: E402
 from gateway.signatures.model import SignatureStatus  # noqa: E402
-from tests.unit.policy.builders import (  # noqa: E402
+from tests.support.builders import (  # noqa: E402
     INSIDE_IP,
     OUTSIDE_IP,
     address,

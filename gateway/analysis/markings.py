@@ -77,21 +77,21 @@ _DEGREES = {
     "TOI MAT": Classification.TOI_MAT,
     "MAT": Classification.MAT,
 }
-_FOLDED_DEGREES = {
+FOLDED_DEGREES = {
     "mat": Classification.MAT,
     "toi mat": Classification.TOI_MAT,
     "tuyet mat": Classification.TUYET_MAT,
 }
 _SPACED_STAMPS = {"MẬT": "MẬT", "TỐIMẬT": "TỐI MẬT", "TUYỆTMẬT": "TUYỆT MẬT", "GIẢIMẬT": "GIẢI MẬT"}
-_COMPANIONS = ("TÀI LIỆU THU HỒI", "CHỈ NGƯỜI CÓ TÊN MỚI ĐƯỢC BÓC BÌ")
+COMPANIONS = ("TÀI LIỆU THU HỒI", "CHỈ NGƯỜI CÓ TÊN MỚI ĐƯỢC BÓC BÌ")
 _COMPOUND_BEFORE = frozenset({"bi", "bao", "than", "co", "do"})
 _COMPOUND_AFTER = frozenset({
     "do", "khau", "thiet", "ong", "ma", "tham", "bao", "danh", "dam", "uoc", "ngu",
     "lenh", "hieu", "thu", "hoa", "gau", "mia", "vu", "phuc", "tau", "ngot",
 })  # fmt: skip
 _SPACE = r"[ \u00a0]+"
-_STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
-_BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]{1,40}?)\s*[\])]")
+STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
+BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]{1,40}?)\s*[\])]")
 _DEGREE_FIELD = re.compile(r"(?i)(?<!\w)độ mật\s*:\s*([^\n,;.]{1,20})")
 _GAP = re.compile(r"\t| {3,}")
 _HEAD_LINES = 6
@@ -99,7 +99,7 @@ _NUMBER_LINE = re.compile(r"(?i)^\W*s[ốo]\s*(?:[:.]|\d)")
 _PREFIXES = re.compile(
     r"(?i)(?:\s*(?:re|fwd?|tl|tr|aw|sv|vv|v/v)\s*:|\s*\[[^\[\]]*\]|\s*\([^()]*\))*\s*"
 )
-_EDGE_PUNCT = " \t\u00a0[](){}<>*\"'“”:;,.-–—_|!"
+EDGE_PUNCT = " \t\u00a0[](){}<>*\"'“”:;,.-–—_|!"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,7 @@ def scan_header(name: str, value: str, rules: MarkingRules, where_prefix: str = 
     folded = fold(re.sub(r"[_\-\[\]()]", " ", value)).strip(" .:")
     if folded == "giai mat":
         return MarkingScan((Marking(None, DECLASSIFIED, where, value.strip()),), True)
-    level = _FOLDED_DEGREES.get(folded)
+    level = FOLDED_DEGREES.get(folded)
     found = [Marking(level, value.strip(), where, value.strip())] if level else []
     found.extend(_scan_extra(value, where, rules))
     return _result(found)
@@ -229,11 +229,11 @@ def _sentence_tail(line: str, previous: str) -> bool:
 
 
 def _bracketed_whole(text: str) -> bool:
-    return text[:1] in "[(" and _BRACKETED.fullmatch(text.rstrip(".,;")) is not None
+    return text[:1] in "[(" and BRACKETED.fullmatch(text.rstrip(".,;")) is not None
 
 
 def _scan_line(line: str, where: str, lower: bool) -> Iterator[Marking]:
-    stripped = line.strip(_EDGE_PUNCT)
+    stripped = line.strip(EDGE_PUNCT)
     whole = _whole_line_stamp(stripped, lower)
     if whole is not None:
         yield _marking(whole, where, line)
@@ -253,12 +253,12 @@ def _whole_line_stamp(stripped: str, lower: bool) -> str | None:
         return canonical
     if canonical in _DEGREES and stripped.isupper():
         return canonical
-    if canonical in _COMPANIONS and stripped.isupper():
+    if canonical in COMPANIONS and stripped.isupper():
         return canonical
-    return _letter_spaced_stamp(stripped)
+    return letter_spaced_stamp(stripped)
 
 
-def _letter_spaced_stamp(stripped: str) -> str | None:
+def letter_spaced_stamp(stripped: str) -> str | None:
     """A stamp printed with spaced letters ("M Ậ T", "T Ố I   M Ậ T"), upper-case."""
     tokens = stripped.split()
     if len(tokens) < 3 or any(len(token) != 1 for token in tokens) or not stripped.isupper():
@@ -267,7 +267,7 @@ def _letter_spaced_stamp(stripped: str) -> str | None:
 
 
 def _stamps_in_line(line: str, where: str) -> Iterator[Marking]:
-    for match in _STAMP.finditer(line):
+    for match in STAMP.finditer(line):
         prefix, stamp = match.group(1), " ".join(match.group(0).split())
         ascii_only = stamp.isascii()
         if ascii_only and prefix is None:
@@ -283,12 +283,12 @@ def _stamps_in_line(line: str, where: str) -> Iterator[Marking]:
 def _bracketed(line: str, where: str) -> Iterator[Marking]:
     """Rule 4/5: a bracket holding only a stamp; upper-case anywhere, other cases (with
     diacritics) only as a prefix of the line."""
-    for match in _BRACKETED.finditer(line):
+    for match in BRACKETED.finditer(line):
         inner = " ".join(match.group(1).split())
         folded = fold(inner)
         if folded == "giai mat":
             yield _marking(DECLASSIFIED, where, line)
-        elif folded in _FOLDED_DEGREES and (
+        elif folded in FOLDED_DEGREES and (
             inner.isupper() or (not inner.isascii() and _PREFIXES.fullmatch(line, 0, match.start()))
         ):
             yield _marking(inner.upper(), where, line)
@@ -297,14 +297,14 @@ def _bracketed(line: str, where: str) -> Iterator[Marking]:
 def _degree_field(line: str, where: str) -> Iterator[Marking]:
     for match in _DEGREE_FIELD.finditer(line):
         value = fold(match.group(1))
-        for words, level in sorted(_FOLDED_DEGREES.items(), key=lambda kv: -len(kv[0])):
+        for words, level in sorted(FOLDED_DEGREES.items(), key=lambda kv: -len(kv[0])):
             if value == words or value.startswith(words + " "):
                 yield Marking(level, f"Độ mật: {match.group(1).strip()}", where, _excerpt(line))
                 break
 
 
 def _companions(line: str, where: str) -> Iterator[Marking]:
-    for stamp in _COMPANIONS:
+    for stamp in COMPANIONS:
         start = line.find(stamp)
         if start < 0:
             continue
@@ -323,7 +323,7 @@ def _word_before(line: str, index: int) -> str | None:
     if _GAP.search(head[-3:]) or head.endswith("\t"):
         return None
     tokens = head.split()
-    return tokens[-1].lstrip(_EDGE_PUNCT) if tokens else None
+    return tokens[-1].lstrip(EDGE_PUNCT) if tokens else None
 
 
 def _word_after(line: str, index: int) -> str | None:
@@ -333,7 +333,7 @@ def _word_after(line: str, index: int) -> str | None:
     if _GAP.match(tail) or tail.startswith("\t"):
         return None
     tokens = tail.split()
-    return tokens[0].rstrip(_EDGE_PUNCT) if tokens else None
+    return tokens[0].rstrip(EDGE_PUNCT) if tokens else None
 
 
 def _phrase_word(word: str | None, compounds: frozenset[str]) -> bool:

@@ -234,12 +234,7 @@ class Walk:
         is_body: bool = False,
     ) -> None:
         """Add one piece of content; messages and archives inside it are walked too."""
-        self.parts += 1
-        if self.parts > self.limits.max_parts:
-            if self.parts == self.limits.max_parts + 1:
-                reason = f"more than {self.limits.max_parts} parts: the rest was not inspected"
-                self.leaves.append(Leaf(path, filename, declared, declared, b"", scope,
-                                        charset, refused=reason, size=len(data)))
+        if not self._admit(path, filename, declared, scope, len(data), charset):
             return
         detected = filetypes.detect_type(data, declared, filename)
         refused = None
@@ -278,7 +273,8 @@ class Walk:
             member_path = f"{path}!{member.name}"
             basename = member.name.rsplit("/", 1)[-1] or member.name
             if member.refused is not None:
-                self.parts += 1
+                if not self._admit(member_path, basename, filetypes.OCTET, inner, 0):
+                    continue
                 self.leaves.append(Leaf(member_path, basename, filetypes.OCTET, filetypes.OCTET,
                                         b"", inner, refused=member.refused))
                 continue
@@ -297,9 +293,24 @@ class Walk:
         filename = self._safe(lambda: _filename(part), None, path)
         declared = self._safe(part.get_content_type, "application/octet-stream", path)
         data = self._safe(lambda: _decoded(part), b"", path)
-        self.parts += 1
+        if not self._admit(leaf_path(path), filename, declared, scope, len(data)):
+            return
         self.leaves.append(Leaf(leaf_path(path), filename, declared, declared, b"", scope,
                                 refused=reason, size=len(data)))
+
+    def _admit(
+        self, path: str, filename: str | None, declared: str, scope: Scope, size: int,
+        charset: str | None = None,
+    ) -> bool:
+        """Count one part; past `max_parts` only one leaf says the rest was not inspected."""
+        self.parts += 1
+        if self.parts <= self.limits.max_parts:
+            return True
+        if self.parts == self.limits.max_parts + 1:
+            reason = f"more than {self.limits.max_parts} parts: the rest was not inspected"
+            self.leaves.append(Leaf(path, filename, declared, declared, b"", scope,
+                                    charset, refused=reason, size=size))
+        return False
 
     def _record_message_signature(self, path: str, verdict: SignatureVerdict) -> None:
         if path == "":

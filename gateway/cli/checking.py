@@ -21,6 +21,7 @@ from gateway.deciding.seam import MessageDecision
 from gateway.mail.envelope import Envelope
 from gateway.mail.ownheaders import HeaderFilter
 from gateway.mail.spool import Spool, stuff
+from gateway.policy.steps import envelope_steps
 from gateway.policy.verdict import Action, Verdict
 from gateway.smtp.dataread import DataProblem, DataResult, read_data
 
@@ -95,26 +96,16 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: byt
     `check` still reads and analyses the message, without judging it again, so
     that the verdict reports the whole analysis with the stage that decided.
     """
-    sender = transaction.sender(Envelope(**{**_fields(envelope), "rcpt_tos": ()}))
-    accepted: list[str] = []
-    recipients = []
-    for rcpt in envelope.rcpt_tos if not _refuses(sender) else ():
-        verdict = transaction.recipient(
-            Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted)}), rcpt
-        )
-        recipients.append((rcpt, verdict))
-        if not _refuses(verdict):
-            accepted.append(rcpt)
-    refusal = _envelope_refusal(sender, recipients, accepted)
-    stage = "data" if refusal is None else "mail" if _refuses(sender) else "rcpt"
-    done = CheckResult(envelope, sender, tuple(recipients), None, refusal or Verdict(),
-                       stage=stage)
+    steps = envelope_steps(transaction.sender, transaction.recipient, envelope)
+    refusal = steps.refusal
+    done = CheckResult(envelope, steps.sender, steps.recipients, None, refusal or Verdict(),
+                       stage=steps.stage)
     spool = Spool(threshold=1 << 62)
     data = await _read_as_data(wire_form(raw), spool, server, envelope.smtputf8)
     if data.problem is not DataProblem.NONE:
         return replace(done, final=refusal or Verdict(Action.REJECT),
                        data_problem=data.problem.name.lower())
-    delivered = Envelope(**{**_fields(envelope), "rcpt_tos": tuple(accepted or envelope.rcpt_tos)})
+    delivered = replace(envelope, rcpt_tos=steps.accepted or envelope.rcpt_tos)
     try:
         if refusal is not None:
             analysis = await transaction.analyse(spool)
@@ -125,16 +116,6 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: byt
         return replace(done, final=refusal or Verdict(Action.TEMPFAIL),
                        failure=f"{type(exc).__name__}: {exc}")
     return replace(done, message=decision, final=decision.verdict)
-
-
-def _envelope_refusal(sender: Verdict, recipients: list[tuple[str, Verdict]],
-                      accepted: list[str]) -> Verdict | None:
-    """The verdict that ends the transaction before DATA, or None when DATA comes."""
-    if _refuses(sender):
-        return sender
-    if accepted:
-        return None
-    return recipients[-1][1] if recipients else Verdict(Action.REJECT)
 
 
 async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
@@ -155,14 +136,6 @@ async def _read_as_data(wire: bytes, spool: Spool, server: ServerSettings,
 def check_message(transaction: PolicyTransaction, envelope: Envelope, raw: bytes,
                   server: ServerSettings) -> CheckResult:
     return asyncio.run(run_check(transaction, envelope, raw, server))
-
-
-def _fields(envelope: Envelope) -> dict[str, Any]:
-    return {name: getattr(envelope, name) for name in Envelope.__dataclass_fields__}
-
-
-def _refuses(verdict: Verdict) -> bool:
-    return verdict.action in (Action.REJECT, Action.TEMPFAIL)
 
 
 #: The keys `check --json` adds to the verdict's, each always present.

@@ -20,7 +20,8 @@ recipient, refusing only that recipient) and never again after DATA: the
 recipients still present at DATA passed it, and a refused sender never gets
 to DATA. Every other rule is tried once, after DATA, by `evaluate_message`.
 `evaluate_transaction` runs the three steps in order, as the live gateway
-does, for `tth-gateway check`.
+does, over the walk of the envelope steps that `tth-gateway check` makes too
+(`steps.envelope_steps`).
 
 A condition that raises is not caught here: the caller fails closed
 (tempfail), as the SMTP layer's `TransactionDecider` contract says.
@@ -29,6 +30,7 @@ A condition that raises is not caught here: the caller fails closed
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Sequence
 
 from gateway.analysis.model import Analysis
@@ -40,6 +42,7 @@ from gateway.policy.direction import Transaction, direction, transaction_of
 from gateway.policy.lists import envelope_address, parse_ip
 from gateway.policy.loader import Policy
 from gateway.policy.rules import DEFAULT_STATUS, Rule
+from gateway.policy.steps import envelope_steps
 from gateway.policy.summary import document_headers, encode, result_value
 from gateway.policy.verdict import Action, Mode, RuleHit, Verdict
 from gateway.policy.wording import Evidence, joined
@@ -81,35 +84,19 @@ def evaluate_message(policy: Policy, transaction: Transaction, analysis: Analysi
 
 def evaluate_transaction(policy: Policy, transaction: Transaction, analysis: Analysis,
                          authentication: Authentication | None = None) -> Verdict:
-    """MAIL, each RCPT, then DATA, as the live gateway would: the verdict `check` reports.
-
-    A refused sender ends it there. Refused recipients are dropped from the
-    envelope the message is judged with; their hits stay in `rules`. When
-    every recipient is refused, the strongest recipient refusal is the verdict.
-    """
+    """MAIL, each RCPT, then DATA, as the live gateway would (`steps.envelope_steps`, the
+    walk `check` makes): a refusal before DATA is the verdict, with every step's hits;
+    otherwise the message is judged with the recipients that were accepted."""
     envelope = transaction.envelope
-    sender = evaluate_sender(policy, envelope)
-    if sender.action in (Action.REJECT, Action.TEMPFAIL):
-        return sender
-    hits, missed, kept = list(sender.rules), list(sender.missed), []
-    refusals: list[Verdict] = []
-    for rcpt in envelope.rcpt_tos:
-        verdict = evaluate_recipient(policy, envelope, rcpt)
-        hits.extend(verdict.rules)
-        missed.extend(name for name in verdict.missed if name not in missed)
-        if verdict.action in (Action.REJECT, Action.TEMPFAIL):
-            refusals.append(verdict)
-        else:
-            kept.append(rcpt)
-    if refusals and not kept:
-        strongest = max(refusals, key=lambda v: v.action.strength)
-        return dataclasses.replace(strongest, rules=tuple(hits), missed=tuple(missed))
-    remaining = dataclasses.replace(envelope, rcpt_tos=tuple(kept))
+    steps = envelope_steps(functools.partial(evaluate_sender, policy),
+                           functools.partial(evaluate_recipient, policy), envelope)
+    if steps.refusal is not None:
+        return dataclasses.replace(steps.refusal, rules=steps.rules, missed=steps.missed)
+    remaining = dataclasses.replace(envelope, rcpt_tos=steps.accepted)
     message = evaluate_message(policy, dataclasses.replace(transaction, envelope=remaining),
                                analysis, authentication)
-    return dataclasses.replace(
-        message, rules=(*hits, *message.rules), missed=(*missed, *message.missed)
-    )
+    return dataclasses.replace(message, rules=(*steps.rules, *message.rules),
+                               missed=(*steps.missed, *message.missed))
 
 
 def _facts(

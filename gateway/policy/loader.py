@@ -98,10 +98,6 @@ class Policy:
     def internal_networks(self) -> NetworkList:
         return self.networks[self.settings.internal_networks]
 
-    @property
-    def trusted_relays(self) -> NetworkList:
-        return self.networks[self.settings.trusted_relays]
-
 
 def load_policy(directory: Path, registry: Registry | None = None) -> Policy:
     """Read every `*.yaml` of `directory`; raise `PolicyError` with every problem."""
@@ -366,15 +362,13 @@ def _compile_settings(
 
     for key in ("official_list", "freemail_list", "lookalike_exempt_list", "local_domains"):
         need(key, getattr(spec, key), lists, "list")
-    for key in ("internal_networks", "trusted_relays"):
-        need(key, getattr(spec, key), networks, "network list")
+    need("internal_networks", spec.internal_networks, networks, "network list")
     return PolicySettings(
         official_list=spec.official_list,
         freemail_list=spec.freemail_list,
         lookalike_exempt_list=spec.lookalike_exempt_list,
         local_domains=spec.local_domains,
         internal_networks=spec.internal_networks,
-        trusted_relays=spec.trusted_relays,
         security_officer=_address(
             spec.security_officer, document, ("settings", "security_officer"), errors
         ),

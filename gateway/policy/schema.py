@@ -86,7 +86,6 @@ class SettingsSpec(Spec):
     lookalike_exempt_list: str | None = None
     local_domains: str = "official_domains"
     internal_networks: str = "internal_networks"
-    trusted_relays: str = "trusted_relays"
     security_officer: str | None = None
     directive_vi: str | None = None
     directive_en: str | None = None

@@ -29,7 +29,6 @@ class PolicySettings:
     lookalike_exempt_list: str | None = None
     local_domains: str = "official_domains"
     internal_networks: str = "internal_networks"
-    trusted_relays: str = "trusted_relays"
     security_officer: str | None = None
     directive_vi: str = DEFAULT_DIRECTIVE_VI
     directive_en: str = DEFAULT_DIRECTIVE_EN

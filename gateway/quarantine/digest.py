@@ -9,9 +9,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
+from gateway.analysis.defusing import defuse
 from gateway.config import NoticeSettings
 from gateway.quarantine.heldmeta import HeldMetadata
-from gateway.quarantine.notices import NOTICE_HEADER, defuse
+from gateway.quarantine.notices import NOTICE_HEADER
 
 
 def _line(metadata: HeldMetadata) -> str:

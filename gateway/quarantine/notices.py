@@ -13,8 +13,6 @@ no stamp that the marking detector would take for one if it came by again.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -23,6 +21,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 from enum import StrEnum
 
+from gateway.analysis.defusing import defuse
 from gateway.analysis.model import Analysis
 from gateway.analysis.serialise import document_brief, level
 from gateway.config import NoticeSettings
@@ -34,12 +33,6 @@ from gateway.quarantine.interface import OutgoingNotice
 log = logging.getLogger("gateway.quarantine.notices")
 
 NOTICE_HEADER = "X-TTH-Notice"
-
-_STAMP = re.compile(r"(?<!\w)(?:(TUYỆT|TỐI|GIẢI|TUYET|TOI)[ \u00a0]+)?(?:MẬT|MAT)(?!\w)")
-_BRACKETED = re.compile(r"(?i)(?<=[\[(])\s*(?:(tuyệt|tối|giải)\s+)?mật\s*(?=[\])])")
-_COMPANIONS = re.compile("TÀI LIỆU THU HỒI|CHỈ NGƯỜI CÓ TÊN MỚI ĐƯỢC BÓC BÌ")
-_DEGREE_IDS = {None: "mat", "tuyệt": "tuyet_mat", "tuyet": "tuyet_mat", "tối": "toi_mat",
-               "toi": "toi_mat", "giải": "giai_mat"}
 
 _LEVEL_VI = {"mat": "mật", "toi_mat": "tối mật", "tuyet_mat": "tuyệt mật"}
 _LEVEL_EN = {"mat": "confidential", "toi_mat": "secret", "tuyet_mat": "top secret"}
@@ -60,19 +53,6 @@ class _Facts:
     classification: str | None
     markings: tuple[tuple[str | None, str], ...]
     documents: tuple[tuple[str, str, str | None], ...]
-
-
-def _degree_id(match: re.Match[str]) -> str:
-    prefix = match.group(1)
-    return _DEGREE_IDS[prefix.lower() if prefix else None]
-
-
-def defuse(text: str) -> str:
-    """`text` with every classification stamp written as its degree id ("TỐI MẬT" → toi_mat),
-    so that quoting a rule's reason or a file name never makes the notice look classified."""
-    text = _STAMP.sub(_degree_id, unicodedata.normalize("NFC", text))
-    text = _BRACKETED.sub(_degree_id, text)
-    return _COMPANIONS.sub(lambda match: match.group(0).lower(), text)
 
 
 def _facts(held_id: str, envelope: Envelope, analysis: Analysis | None,

@@ -18,16 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings, load_settings
 from gateway.deciding.seam import AcceptAll
 from tests.support.postfix import (
     GATEWAY_IN_FRONT,
     PROXY_FILTER,
     REQUIRE_VARIABLE,
     PostfixInstance,
-    gateway_settings,
-    missing_reason,
     postfix_instance,
+    require_postfix,
+    shipped_gateway,
 )
 from tests.support.running import running_gateway
 from tests.support.sink import free_port
@@ -49,29 +48,12 @@ def postfix_and_gateway(request: pytest.FixtureRequest,
                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     tuple[PostfixInstance, Path]
 ]:
-    reason = missing_reason()
-    if reason is not None:
-        if os.environ.get(REQUIRE_VARIABLE) == "1":
-            pytest.fail(f"{REQUIRE_VARIABLE}=1 but {reason}")
-        pytest.skip(reason)
+    require_postfix()
     placement = request.param
     tmp = tmp_path_factory.mktemp("e2e")
     gateway_port = free_port()
     with postfix_instance(gateway_port, placement) as postfix:
-        shipped = gateway_settings(placement, gateway_port, postfix.back_port)
-        try:
-            settings = load_settings(shipped)
-        finally:
-            shipped.unlink()
-        settings = Settings.model_validate({
-            **settings.model_dump(),
-            "server": {**settings.server.model_dump(), "hostname": "gw.e2e.test",
-                       "shutdown_grace": 2.0, "eight_bit_headers": "reject"},
-            # The test's Postfix has no TLS; the shipped in-front settings require it.
-            "upstream": {**settings.upstream.model_dump(), "starttls": "off"},
-            "metrics": {"listen": None},
-            "audit": {"path": str(tmp / "audit.jsonl")},
-        }, strict=False)
+        settings = shipped_gateway(placement, gateway_port, postfix.back_port, tmp)
         with running_gateway(settings, AcceptAll()):
             yield postfix, tmp / "audit.jsonl"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tests.integration.test_relay_process import MESSAGE, serving
+from tests.support.served import MESSAGE, serving
 from tests.support.sink import Sink, free_port
 from tests.support.tools import tool
 

@@ -21,7 +21,7 @@ from tests.support.live import (
     live_with_rules,
     send,
 )
-from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
+from tests.support.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 
 CITIZEN = "nguoidan@example.org"
 OFFICIAL = "vanthu@thuathienhue.gov.vn"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_relay_process import MESSAGE, _command, _environment, _metric, serving
+from tests.support.served import MESSAGE, gateway_command, gateway_environment, metric_in, serving
 from tests.support.sink import Sink, free_port
 from tests.support.tools import tool
 
@@ -98,7 +98,7 @@ def test_refusals_at_mail_and_rcpt_are_audited_and_counted(sink: Sink, tmp_path:
     with serving(tmp_path, sink.address) as (port, metrics, process):
         (tmp_path / "policies" / "rules.yaml").write_text(FREEMAIL_REFUSED, "utf-8")
         process.send_signal(signal.SIGHUP)
-        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
                                           "tth_policy_generation") == 2)
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.ehlo("client.test")
@@ -109,9 +109,9 @@ def test_refusals_at_mail_and_rcpt_are_audited_and_counted(sink: Sink, tmp_path:
             assert client.rcpt("b@x.test")[0] == 250
             assert client.data(MESSAGE)[0] == 250
         text = get(metrics, "/metrics")[1]
-    assert _metric(text, 'tth_transactions_total{outcome="rejected",stage="MAIL"}') == 1
-    assert _metric(text, 'tth_transactions_total{outcome="rejected",stage="RCPT"}') == 1
-    assert _metric(text, 'tth_transactions_total{outcome="relayed",stage="DATA"}') == 1
+    assert metric_in(text, 'tth_transactions_total{outcome="rejected",stage="MAIL"}') == 1
+    assert metric_in(text, 'tth_transactions_total{outcome="rejected",stage="RCPT"}') == 1
+    assert metric_in(text, 'tth_transactions_total{outcome="relayed",stage="DATA"}') == 1
     records = audit(tmp_path)
     assert [(r["stage"], r["outcome"]) for r in records] == [
         ("MAIL", "rejected"), ("RCPT", "rejected"), ("DATA", "relayed")]
@@ -133,8 +133,8 @@ def test_policy_apply_validates_then_signals_the_gateway(sink: Sink, tmp_path: P
         assert pid_file.read_text().strip() == str(process.pid)
 
         def apply() -> subprocess.CompletedProcess[str]:
-            return subprocess.run(_command("policy", "apply", "--config", str(config)),
-                                  capture_output=True, text=True, env=_environment(),
+            return subprocess.run(gateway_command("policy", "apply", "--config", str(config)),
+                                  capture_output=True, text=True, env=gateway_environment(),
                                   cwd=tmp_path, timeout=60)
 
         (policies / "rules.yaml").write_text(BROKEN, "utf-8")
@@ -142,13 +142,13 @@ def test_policy_apply_validates_then_signals_the_gateway(sink: Sink, tmp_path: P
         assert refused.returncode == 2, refused.stderr
         assert "rules.yaml:4:" in refused.stderr and "not applied" in refused.stderr
         time.sleep(0.5)
-        assert _metric(get(metrics, "/metrics")[1], "tth_policy_generation") == 1
+        assert metric_in(get(metrics, "/metrics")[1], "tth_policy_generation") == 1
 
         (policies / "rules.yaml").write_text(FREEMAIL_REFUSED, "utf-8")
         applied = apply()
         assert applied.returncode == 0, applied.stderr
         assert f"reload signalled to process {process.pid}" in applied.stdout
-        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
                                           "tth_policy_generation") == 2)
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.ehlo("client.test")
@@ -206,18 +206,18 @@ def test_quarantine_backlog_is_exported(sink: Sink, tmp_path: Path) -> None:
     with serving(tmp_path, sink.address,
                  quarantine=f"{{path: {tmp_path / 'quarantine'}}}") as (port, metrics, process):
         text = get(metrics, "/metrics")[1]
-        assert _metric(text, "tth_quarantine_held_messages") == 0
+        assert metric_in(text, "tth_quarantine_held_messages") == 0
         assert "tth_quarantine_oldest_held_timestamp_seconds" not in text
         (policies / "rules.yaml").write_text(HOLD_RULE, "utf-8")
         process.send_signal(signal.SIGHUP)
-        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
                                           "tth_policy_generation") == 2)
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.sendmail("a@x.test", ["b@x.test"],
                             b"From: a@x.test\r\nSubject: HOLD-DRILL\r\n\r\nbody\r\n")
-        assert eventually(lambda: _metric(get(metrics, "/metrics")[1],
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
                                           "tth_quarantine_held_messages") == 1, seconds=40)
-        oldest = _metric(get(metrics, "/metrics")[1],
+        oldest = metric_in(get(metrics, "/metrics")[1],
                          "tth_quarantine_oldest_held_timestamp_seconds")
     assert abs(oldest - time.time()) < 600
     assert [m.rcpt_tos for m in sink.messages if m.mail_from != "<>"] == []  # held, not relayed

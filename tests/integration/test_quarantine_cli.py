@@ -10,14 +10,14 @@ from pathlib import Path
 
 from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
-from tests.support.sink import Sink, free_port
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
     SECRET_TEXT,
     classified_analysis,
     quarantine_verdict,
 )
+from tests.support.sink import Sink, free_port
 
 COMMAND = Path(sys.executable).parent / "tth-gateway"
 KEY = bytes(range(32))

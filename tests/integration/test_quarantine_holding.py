@@ -23,14 +23,14 @@ from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.interface import NoticeBatch, Store
 from gateway.quarantine.local import QuarantineStore
 from tests.support.running import LoopThread
-from tests.support.sink import Sink, free_port
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
     SECRET_TEXT,
     classified_analysis,
     quarantine_verdict,
 )
+from tests.support.sink import Sink, free_port
 
 OFFICER = "baomat@thuathienhue.gov.vn"
 TOLD = sorted(["b@thuathienhue.gov.vn", OFFICER])

@@ -17,14 +17,14 @@ from gateway.actions.release import NotAllowed
 from gateway.cli.quarantine import acting_user, login_user
 from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
-from tests.support.sink import Sink
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
     classified_analysis,
+    quarantine_cli,
     quarantine_verdict,
 )
-from tests.unit.actions.test_quarantine_commands import run
+from tests.support.sink import Sink
 
 OFFICER = "baomat@thuathienhue.gov.vn"
 FIRST, SECOND = ENVELOPE.rcpt_tos
@@ -64,7 +64,7 @@ def test_list_searches_by_sender_recipient_rule_and_date(
     config = config_for(tmp_path, "127.0.0.1:1", [])
 
     def ids(*argv: str) -> list[str]:
-        assert run("list", "--config", config, "--json", *argv) == 0
+        assert quarantine_cli("list", "--config", config, "--json", *argv) == 0
         return [record["id"] for record in json.loads(capsys.readouterr().out)]
 
     assert ids() == [old, new]
@@ -82,7 +82,7 @@ def test_a_recipient_gets_a_mis_held_message_and_it_is_recorded(
 ) -> None:
     held_id = hold(store, classified=False)
     config = config_for(tmp_path, sink.address, ["someone-else"])
-    assert run("release", held_id, "--config", config, "--rcpt", SECOND,
+    assert quarantine_cli("release", held_id, "--config", config, "--rcpt", SECOND,
                "--reason", "invitation, asked by the recipient") == 0
     assert [m.rcpt_tos for m in sink.messages] == [[SECOND]]
     metadata = store.get(held_id)
@@ -90,7 +90,7 @@ def test_a_recipient_gets_a_mis_held_message_and_it_is_recorded(
     assert metadata.release is not None
     assert metadata.release.reason == "invitation, asked by the recipient"
     assert metadata.release.by == login_user()
-    assert run("release", held_id, "--config", config) == 0
+    assert quarantine_cli("release", held_id, "--config", config) == 0
     assert [m.rcpt_tos for m in sink.messages] == [[SECOND], [FIRST]]
     assert store.get(held_id).status is HoldStatus.RELEASED
     events = audit(tmp_path)
@@ -104,12 +104,12 @@ def test_a_classified_hold_is_released_only_by_an_officer(
 ) -> None:
     held_id = hold(store, classified=True)
     not_officer = config_for(tmp_path, sink.address, ["officer-name"])
-    assert run("release", held_id, "--config", not_officer) == 77
+    assert quarantine_cli("release", held_id, "--config", not_officer) == 77
     assert "only a security officer" in capsys.readouterr().err
-    assert run("release", held_id, "--config", not_officer, "--by", "officer-name",
+    assert quarantine_cli("release", held_id, "--config", not_officer, "--by", "officer-name",
                "--rcpt", FIRST) == 77  # classified: never to some recipients
     assert sink.messages == []
-    assert run("release", held_id, "--config", not_officer, "--by", "officer-name") == 0
+    assert quarantine_cli("release", held_id, "--config", not_officer, "--by", "officer-name") == 0
     assert len(sink.messages) == 1
     assert store.get(held_id).release.by == "officer-name"  # type: ignore[union-attr]
 
@@ -125,7 +125,7 @@ def test_only_root_may_act_in_another_name(monkeypatch: pytest.MonkeyPatch) -> N
 def test_delete_is_audited_with_who_and_why(store: QuarantineStore, tmp_path: Path) -> None:
     held_id = hold(store, classified=True)
     config = config_for(tmp_path, "127.0.0.1:1", [])
-    assert run("delete", held_id, "--config", config, "--reason", "spam") == 0
+    assert quarantine_cli("delete", held_id, "--config", config, "--reason", "spam") == 0
     event = audit(tmp_path)[-1]
     assert (event["event"], event["reference"], event["by"], event["reason"]) == (
         "quarantine.delete", held_id, login_user(), "spam")
@@ -138,7 +138,7 @@ def test_purge_applies_the_retention_of_each_status(store: QuarantineStore,
     stale = hold(store, classified=True, when=datetime.now(UTC) - timedelta(days=100))
     fresh = hold(store, classified=True)
     config = config_for(tmp_path, "127.0.0.1:1", [])
-    assert run("purge", "--config", config) == 0
+    assert quarantine_cli("purge", "--config", config) == 0
     assert store.get(stale).status is HoldStatus.DELETED
     assert not list((tmp_path / "q").glob(f"{stale}.eml*"))  # the body is destroyed
     assert store.get(fresh).status is HoldStatus.HELD
@@ -152,11 +152,11 @@ def test_the_digest_goes_to_the_officer_in_both_languages(
     held = hold(store, classified=True)
     hold(store, classified=False, when=datetime.now(UTC) - timedelta(days=3))
     config = config_for(tmp_path, sink.address, [])
-    assert run("digest", "--config", config) == 0
+    assert quarantine_cli("digest", "--config", config) == 0
     assert [m.rcpt_tos for m in sink.messages] == [[OFFICER]]
     assert sink.messages[0].mail_from == "<>"
     capsys.readouterr()
-    assert run("digest", "--config", config, "--print") == 0
+    assert quarantine_cli("digest", "--config", config, "--print") == 0
     digest = message_from_string(capsys.readouterr().out, policy=default)
     assert digest["To"] == OFFICER
     text = digest.get_content()  # type: ignore[attr-defined]

@@ -38,8 +38,8 @@ from tests.support.live import (
     write_config,
 )
 from tests.support.postgres import Cluster, private_cluster
+from tests.support.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 from tests.support.sink import Sink, free_port
-from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 
 pytestmark = pytest.mark.skipif(
     not postgres.available() and not os.environ.get("TTH_REQUIRE_POSTGRES"),

@@ -14,8 +14,8 @@ from gateway.outbound.upstream import SmtpUpstream
 from gateway.quarantine.errors import HeldStateError
 from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
+from tests.support.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 from tests.support.sink import Sink, free_port
-from tests.unit.actions.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 
 KEY = bytes(range(32))
 AT = datetime(2026, 11, 25, 9, 45, tzinfo=UTC)

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import socket
-import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import uvloop
 
 from gateway.service.serve import Gateway
-from tests.support.live import metric
+from tests.support.live import IDLE, IN_USE, metric
 from tests.support.sink import Sink
-from tests.support.wire import Wire
+from tests.support.wire import Wire, reset
 
 PIPELINED = b"EHLO x\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n"
-IN_USE = {"state": "in_use"}
-IDLE = {"state": "idle"}
-
-
-def reset(sock: socket.socket) -> None:
-    """Close with SO_LINGER 0: the peer gets a TCP reset, not a FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
 
 
 def settle(sink: Sink, expected: Callable[[], float], seconds: float = 20.0) -> None:
@@ -34,18 +23,6 @@ def settle(sink: Sink, expected: Callable[[], float], seconds: float = 20.0) -> 
     deadline = time.monotonic() + seconds
     while sink.held_by_clients() != expected() and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The gateway's event loop: the standard one, and uvloop as `serve` uses it."""
-    previous = asyncio.get_event_loop_policy()
-    if request.param == "uvloop":
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    try:
-        yield request.param
-    finally:
-        asyncio.set_event_loop_policy(previous)
 
 
 def test_vanishing_pipelining_clients_leak_no_upstream_connection(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_relay_process import _metric, serving
+from tests.support.served import metric_in, serving
 from tests.support.sink import Sink
 
 DRILL_RULE = """\
@@ -35,7 +35,7 @@ def _mail_from(port: int, sender: str) -> int:
 
 def _generation(metrics_port: int) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
-        return _metric(reply.read().decode(), "tth_policy_generation")
+        return metric_in(reply.read().decode(), "tth_policy_generation")
 
 
 def _eventually(check: object, expected: object, seconds: float = 10) -> object:

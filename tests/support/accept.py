@@ -1,36 +1,10 @@
-"""Fixtures for relay tests: the gateway with the accept-all decider, so no policy interferes.
-
-Import both names into a test module to override the shared `gateway_at` and `gateway`.
-"""
+"""A policy folder that accepts everything (for `serve` in tests about SMTP, not policy)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pytest
-
-from gateway.deciding.seam import AcceptAll, Decider
-from gateway.service.serve import Gateway
-from tests.support.sink import Sink
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-
-
-@pytest.fixture
-def gateway_at(gateway_at: Callable[..., Gateway]) -> Callable[..., Gateway]:
-    """The shared factory, with `AcceptAll` unless a decider is given."""
-
-    def start(upstream: str, *, decider: Decider | None = None, **server: Any) -> Gateway:
-        return gateway_at(upstream, decider=decider or AcceptAll(), **server)
-
-    return start
-
-
-@pytest.fixture
-def gateway(sink: Sink, gateway_at: Callable[..., Gateway]) -> tuple[str, int]:
-    return gateway_at(sink.address).addresses()[0]
 
 
 def accept_all_policies(directory: Path) -> Path:

@@ -31,6 +31,9 @@ from tests.support.sink import Received, Sink, free_port
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 COMMAND = Path(sys.executable).parent / "tth-gateway"
 OFFICER = "baomat@thuathienhue.gov.vn"
+#: Labels of `tth_upstream_connections`.
+IN_USE = {"state": "in_use"}
+IDLE = {"state": "idle"}
 INSIDE_IP = "10.1.2.3"
 OUTSIDE_IP = "203.0.113.7"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from dataclasses import dataclass
 
@@ -87,3 +88,16 @@ class Wire:
         greeting = self.reply()
         assert greeting.code == 220, greeting
         return self.command(f"EHLO {helo}")
+
+
+#: Envelope addresses a parser must refuse with a 5xx.
+MALFORMED = [
+    b"u@", b"<u@", b'"a"@', b"<a@[>", b"a@[", b"<a@[IPv6:::1>", b"<a@[1.2.3]>",
+    b"<a@[IPv6:zz::1]>", b"<a@[300.1.1.1]>", b"<@>", b"<a@b@c>", b"<a@b", b"<a@(b>",
+]
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer gets a TCP reset, not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.actions.redirect import RedirectError, RedirectRoute, plan_redirect
 from gateway.mail.spool import message_spool, stuff, unstuff
 from gateway.policy.verdict import Action, Verdict
-from tests.unit.actions.samples import ENVELOPE
+from tests.support.samples import ENVELOPE
 
 lines = st.lists(st.text(alphabet=".ab \t", max_size=6), min_size=1, max_size=8)
 

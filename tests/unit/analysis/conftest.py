@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Analysis
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
+from gateway.policy.loader import load_policy
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import to_bytes
 from tests.fixtures.pki import Pki, build_pki
-
-POLICIES = Path(__file__).resolve().parents[3] / "policies"
-
-Analyser = Callable[..., Analysis]
+from tests.support.analysing import Analyser
+from tests.support.builders import POLICIES
 
 
 @pytest.fixture(scope="session")
 def settings() -> AnalysisSettings:
-    return analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
-    )
+    """The shipped policy's analysis settings, read by the policy loader."""
+    return load_policy(POLICIES).analysis_settings
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from tests.fixtures.documents import (
     official_pdf,
     zip_of,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 GIAY_MOI = official_pdf()
 STAMPED = official_pdf(OfficialPaper(stamp="MẬT"))
@@ -229,11 +229,11 @@ def test_mail_without_archives_loads_no_archive_library() -> None:
 
     script = (
         "import sys\n"
-        "from tests.unit.analysis.conftest import POLICIES\n"
+        "from tests.support.builders import POLICIES\n"
         "from gateway.analysis.analyse import analyse\n"
-        "from gateway.analysis.loader import analysis_settings_from_files\n"
+        "from gateway.policy.loader import load_policy\n"
         "from tests.fixtures.documents import Attachment, message, official_pdf, to_bytes\n"
-        "settings = analysis_settings_from_files([POLICIES / 'document_types.yaml'])\n"
+        "settings = load_policy(POLICIES).analysis_settings\n"
         "mail = to_bytes(message(attachments=[Attachment('a.pdf', official_pdf())]))\n"
         "analyse(mail, settings, None)\n"
         "print(sorted(m for m in ('py7zr', 'rarfile', 'tarfile') if m in sys.modules))\n"

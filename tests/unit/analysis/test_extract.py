@@ -11,12 +11,13 @@ import pytest
 from gateway.analysis import filetypes
 from gateway.analysis.extract import extract_text
 from gateway.analysis.extract.html import html_text
-from gateway.analysis.loader import analysis_settings_from_files, analysis_settings_from_mapping
 from gateway.analysis.model import Classification
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.timelimit import Deadline, TimeLimitExceeded, alarm
+from gateway.policy.loader import PolicyError, load_sources
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf
-from tests.unit.analysis.conftest import POLICIES, Analyser
+from tests.support.analysing import Analyser
+from tests.support.builders import LISTS, POLICIES
 
 LIMITS = AnalysisLimits()
 
@@ -80,16 +81,15 @@ def test_html_text_skips_scripts_and_breaks_blocks() -> None:
     assert html_text(markup) == "MẬT\nBáo\ncáo"
 
 
-def test_policy_files_load_and_unknown_keys_are_refused() -> None:
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"])
+def test_policy_files_load_and_unknown_keys_are_refused(settings: AnalysisSettings) -> None:
     designated = {spec.id for spec in settings.document_types if spec.designated}
     assert {"giay_moi", "bao_cao"} <= designated
     assert "X-Do-Mat" in settings.classification.headers
-    with pytest.raises(ValueError, match="unknown keys"):
-        analysis_settings_from_mapping({"classification": {"header": []}})
-    with pytest.raises(ValueError, match="unknown keys"):
-        analysis_settings_from_mapping({"document_types": [{"id": "x", "codes": []}]})
+    with pytest.raises(PolicyError, match="unknown key 'header'"):
+        load_sources([("lists.yaml", LISTS), ("x.yaml", "classification: {header: []}\n")])
+    types = "document_types:\n  - {id: x, name: X, codes: []}\n"
+    with pytest.raises(PolicyError, match="unknown key 'codes'"):
+        load_sources([("lists.yaml", LISTS.split("document_types:")[0]), ("x.yaml", types)])
 
 
 def test_policy_files_exist() -> None:

@@ -15,7 +15,7 @@ from gateway.analysis.markings import compile_rules, scan_text
 from gateway.analysis.model import Classification
 from gateway.analysis.settings import ClassificationSpec
 from tests.fixtures.documents import Attachment, message, raw_message
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 MOTTO = "Cộng hòa xã hội chủ nghĩa Việt Nam"
 # The same line as produced by each legacy encoding (bytes as the fonts store them).

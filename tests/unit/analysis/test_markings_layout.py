@@ -13,6 +13,7 @@ import pytest
 
 from gateway.analysis import markings
 from gateway.analysis.model import Classification
+from gateway.analysis.settings import ClassificationSpec
 from tests.fixtures.documents import (
     Attachment,
     OfficialPaper,
@@ -20,8 +21,10 @@ from tests.fixtures.documents import (
     official_docx,
     official_pdf,
 )
-from tests.unit.analysis.conftest import Analyser
-from tests.unit.analysis.test_markings import MAT, RULES, TOI, TUYET
+from tests.support.analysing import Analyser
+
+MAT, TOI, TUYET = Classification.MAT, Classification.TOI_MAT, Classification.TUYET_MAT
+RULES = markings.compile_rules(ClassificationSpec())
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

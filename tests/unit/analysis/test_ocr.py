@@ -15,7 +15,7 @@ from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.timelimit import Deadline
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf
 from tests.fixtures.scans import image_only_pdf, scanned_official_pdf, scanned_page
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 SCAN = scanned_official_pdf()
 PATIENT = AnalysisLimits(document_seconds=120.0)  # a loaded machine must not fail the test

@@ -20,7 +20,7 @@ from tests.fixtures.office import (
     w_p,
     xlsx_package,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 BODY = w_p("Kính gửi các sở, ban, ngành") + w_p("Văn phòng trân trọng kính mời dự họp.")
 ODT = "application/vnd.oasis.opendocument.text"

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.analysis.model import Classification
 from tests.fixtures.documents import Attachment, forwarded, message, to_bytes
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 MAT, TOI, TUYET = Classification.MAT, Classification.TOI_MAT, Classification.TUYET_MAT
 

@@ -18,7 +18,7 @@ from tests.fixtures.signed import (
     signed_pdf,
     smime_messages,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 
 def test_signed_pdf_and_detached_signature(

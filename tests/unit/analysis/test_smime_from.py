@@ -14,7 +14,7 @@ from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
 from tests.fixtures.pki import Pki
 from tests.fixtures.signed import SmimeOpaque, SmimeSigned, pki_email, smime_cases, smime_message
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 EVE = "eve@stc.thuathienhue.gov.vn"
 VALID, UNTRUSTED = SignatureStatus.VALID, SignatureStatus.UNTRUSTED

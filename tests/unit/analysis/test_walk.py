@@ -27,7 +27,7 @@ from tests.fixtures.documents import (
     zip_bomb,
     zip_of,
 )
-from tests.unit.analysis.conftest import Analyser
+from tests.support.analysing import Analyser
 
 GIAY_MOI = official_pdf()
 
@@ -202,6 +202,20 @@ def test_content_past_the_part_limit_is_uninspectable_not_ignored(
                                                       limits=AnalysisLimits(max_parts=3)))
     assert analysis.classification is None
     assert any("more than 3 parts" in reason for reason in analysis.uninspectable)
+
+
+def test_parts_the_walk_refuses_count_against_the_part_limit_too(
+    analysed: Analyser, settings: AnalysisSettings
+) -> None:
+    encrypted = b"".join(
+        b"--B\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data;"
+        b" name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n"
+        for _ in range(10))
+    raw = (b"From: a@gmail.com\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + encrypted + b"--B--\r\n")
+    analysis = analysed(raw, with_settings=replace(settings, limits=AnalysisLimits(max_parts=3)))
+    assert len(analysis.documents) == 4  # three refused parts and one "rest not inspected"
+    assert "more than 3 parts" in analysis.documents[-1].uninspectable
 
 
 def test_archive_members_past_the_limit_are_uninspectable(

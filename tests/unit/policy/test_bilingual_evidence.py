@@ -10,7 +10,6 @@ import re
 import pytest
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Classification
 from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result, SpfResult
 from gateway.mail.envelope import Direction, Envelope
@@ -22,7 +21,7 @@ from gateway.policy.verdict import RuleHit
 from gateway.policy.wording import place_vi, uninspectable_vi
 from gateway.signatures.model import SignatureStatus, Signer
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf, to_bytes
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     LISTS,
     OUTSIDE_IP,
     POLICIES,
@@ -159,14 +158,12 @@ def test_the_classified_notice_speaks_vietnamese_in_vietnamese() -> None:
 
 def test_real_places_and_reasons_are_worded_in_vietnamese() -> None:
     """Stamps and unreadable parts as the real analysis reports them."""
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"])
+    policy = load_policy(POLICIES)
     stamped = official_pdf(OfficialPaper(stamp="MẬT"))
     locked = official_pdf(user_password="secret")
     raw = to_bytes(message(sender="dan@gmail.com", to=AGENCY, attachments=[
         Attachment("ke-hoach.pdf", stamped), Attachment("bao-cao.pdf", locked)]))
-    value = analyse(raw, settings, None)
-    policy = load_policy(POLICIES)
+    value = analyse(raw, policy.analysis_settings, None)
     inbound = Transaction(Envelope("dan@gmail.com", (AGENCY,), client_ip=OUTSIDE_IP),
                           Direction.INBOUND)
     verdict = evaluate_transaction(policy, inbound, value)

@@ -8,7 +8,7 @@ from gateway.auth.results import Authentication, DkimResult, DmarcResult, Result
 from gateway.mail.envelope import Direction
 from gateway.policy.engine import evaluate_message
 from gateway.policy.loader import PolicyError
-from tests.unit.policy.builders import OUTSIDE_IP, analysis, envelope, one_rule
+from tests.support.builders import OUTSIDE_IP, analysis, envelope, one_rule
 
 SIGNED = (DkimResult(Result.FAIL, "hue.gov.vn", "s1", aligned=True),
           DkimResult(Result.PASS, "mailer.example", "k", aligned=False))

@@ -8,7 +8,7 @@ from gateway.analysis.model import Classification
 from gateway.mail.envelope import Direction
 from gateway.policy.loader import PolicyError
 from gateway.signatures.model import SignatureStatus, Signer
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     address,
     analysis,
     document,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.mail.envelope import Direction
 from gateway.policy.conditions.base import Stage
-from tests.unit.policy.builders import OUTSIDE_IP, analysis, envelope, one_rule, reason
+from tests.support.builders import OUTSIDE_IP, analysis, envelope, one_rule, reason
 
 
 def test_direction_single_and_list() -> None:

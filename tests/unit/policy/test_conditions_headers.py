@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from gateway.analysis.model import Headers
-from tests.unit.policy.builders import address, analysis, envelope, one_rule, reason
+from tests.support.builders import address, analysis, envelope, one_rule, reason
 
 
 def test_from_in_and_not_in() -> None:

@@ -22,7 +22,7 @@ from gateway.policy.loader import Policy, load_policy
 from gateway.policy.verdict import Action, Mode, Verdict
 from gateway.policy.wording import STATUS_VI
 from gateway.signatures.model import SignatureStatus, Signer
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     INSIDE_IP,
     OUTSIDE_IP,
     POLICIES,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from email.header import decode_header, make_header
 
 from gateway.mail.envelope import Direction
@@ -14,9 +15,10 @@ from gateway.policy.engine import (
     evaluate_sender,
     evaluate_transaction,
 )
+from gateway.policy.steps import envelope_steps
 from gateway.policy.verdict import Action, Mode
 from gateway.signatures.model import SignatureStatus
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     OUTSIDE_IP,
     analysis,
     document,
@@ -135,6 +137,25 @@ def test_transaction_drops_refused_recipients_and_keeps_their_hits() -> None:
     assert [hit.name for hit in verdict.rules] == ["bad-rcpt"]
     only_freemail = evaluate_transaction(policy, *analysis(envelope(rcpts=("x@gmail.com",))))
     assert only_freemail.action is Action.REJECT
+
+
+def test_transaction_with_every_recipient_refused_ends_as_check_reports_it() -> None:
+    """The engine walks the same steps as `tth-gateway check` (`steps.envelope_steps`):
+    the client's last RCPT reply is the verdict, with every step's hits."""
+    policy = policy_of(
+        rules(
+            rule("bad-rcpt", "{recipients: {in: freemail_domains}}", "reject"),
+            rule("busy-rcpt", "{recipients: {in: official_domains}}", "tempfail"),
+        )
+    )
+    env = envelope("a@thuathienhue.gov.vn", ("x@gmail.com", "b@hue.gov.vn"))
+    verdict = evaluate_transaction(policy, *analysis(env))
+    steps = envelope_steps(functools.partial(evaluate_sender, policy),
+                           functools.partial(evaluate_recipient, policy), env)
+    assert (steps.stage, steps.accepted) == ("rcpt", ())
+    assert steps.refusal is not None and steps.refusal.action is Action.TEMPFAIL
+    assert verdict.action is Action.TEMPFAIL
+    assert [hit.name for hit in verdict.rules] == ["bad-rcpt", "busy-rcpt"]
 
 
 def test_redirect_route_from_rule_or_settings() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_settings
-from tests.unit.policy.test_loader import rules_errors
+from tests.support.builders import rules_errors
 
 TWO_RULES = """\
 rules:

@@ -11,7 +11,7 @@ from gateway.analysis.headers import read_headers
 from gateway.analysis.walk import parse
 from gateway.policy.engine import direction_of, evaluate_transaction
 from gateway.policy.loader import Policy, load_policy
-from tests.unit.policy.builders import OUTSIDE_IP, POLICIES, analysis, envelope
+from tests.support.builders import OUTSIDE_IP, POLICIES, analysis, envelope
 
 NAME = "UBND tỉnh Thừa Thiên Huế".encode()
 CUT = len("UBND tỉnh Thừa Thiên Hu".encode()) + 1  # inside the UTF-8 bytes of "ế"

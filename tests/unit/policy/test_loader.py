@@ -4,22 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gateway.policy.loader import PolicyError, load_policy, load_sources, validate
+from gateway.policy.loader import load_policy, load_sources, validate
 from gateway.policy.verdict import Action, Mode
-from tests.unit.policy.builders import LISTS, copy_default
-
-
-def errors_of(*sources: tuple[str, str]) -> list[str]:
-    with pytest.raises(PolicyError) as caught:
-        load_sources(list(sources))
-    return caught.value.errors
-
-
-def rules_errors(rules: str) -> list[str]:
-    return errors_of(("lists.yaml", LISTS), ("rules.yaml", rules))
-
+from tests.support.builders import LISTS, copy_default, errors_of, rules_errors
 
 GOOD_RULE = """\
 rules:
@@ -121,6 +108,13 @@ def test_invalid_cidr_and_domain() -> None:
 def test_duplicate_rule_names_across_files() -> None:
     errors = errors_of(("a.yaml", LISTS + GOOD_RULE), ("b.yaml", GOOD_RULE))
     assert errors == ["b.yaml:2:5: duplicate rule name 'ok' (first at a.yaml:19:5)"]
+
+
+def test_trusted_relays_are_no_policy_setting() -> None:
+    """Relays are `server.trusted_relays` of gateway.yaml, the one list the listener reads."""
+    text = LISTS.replace("  security_officer:",
+                         "  trusted_relays: trusted_relays\n  security_officer:")
+    assert errors_of(("a.yaml", text)) == ["a.yaml:13:3: settings: unknown key 'trusted_relays'"]
 
 
 def test_duplicate_section_and_duplicate_key() -> None:
@@ -254,7 +248,7 @@ def test_default_policy_rules_are_well_formed() -> None:
 
 
 def copy_default_dir() -> Path:
-    from tests.unit.policy.builders import POLICIES
+    from tests.support.builders import POLICIES
 
     return POLICIES
 

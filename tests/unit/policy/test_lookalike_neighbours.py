@@ -9,7 +9,7 @@ from gateway.policy.engine import direction_of, evaluate_sender, evaluate_transa
 from gateway.policy.loader import Policy, load_policy
 from gateway.policy.lookalike import Kind
 from gateway.policy.verdict import Action, Mode
-from tests.unit.policy.builders import OUTSIDE_IP, POLICIES, address, analysis, envelope
+from tests.support.builders import OUTSIDE_IP, POLICIES, address, analysis, envelope
 
 OFFICIAL = "vanthu@sotttt.thuathienhue.gov.vn"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.loader import analysis_settings_from_files
 from gateway.analysis.model import Document
 from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.direction import Transaction
@@ -25,7 +24,7 @@ from tests.fixtures.documents import (
     scanned_pdf,
     to_bytes,
 )
-from tests.unit.policy.builders import (
+from tests.support.builders import (
     INSIDE_IP,
     OUTSIDE_IP,
     POLICIES,
@@ -49,9 +48,7 @@ def policy() -> Policy:
 
 
 def from_citizen(policy: Policy, subject: str, filename: str, data: bytes) -> Case:
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"]
-    )
+    settings = policy.analysis_settings
     raw = to_bytes(message(subject=subject, sender=CITIZEN, to=OFFICIAL,
                            attachments=[Attachment(filename, data)]))
     env = Envelope(CITIZEN, (OFFICIAL,), client_ip=OUTSIDE_IP)

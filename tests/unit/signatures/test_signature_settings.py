@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
+from gateway.policy.loader import load_policy
 from gateway.signatures.checker import build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
@@ -21,8 +21,7 @@ POLICY = Path(__file__).resolve().parents[3] / "policies" / "signatures.yaml"
 
 
 def test_policy_file_loads_under_signatures_key() -> None:
-    document = yaml.safe_load(POLICY.read_text(encoding="utf-8"))
-    settings = SignatureSettings.model_validate(document["signatures"])
+    settings = load_policy(POLICY.parent).signature_settings
     assert settings.multi_signature_rule == "all_valid"
     assert settings.allow_sha1 is False
     assert AGENCY_ORG in settings.agency_organisations[AGENCY_DOMAIN]

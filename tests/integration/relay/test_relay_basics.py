@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import smtplib
 
-from tests.support import accept
 from tests.support.sink import Sink
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 MESSAGE = (
     b"From: Nguyen Van A <a@thuathienhue.gov.vn>\r\n"

@@ -6,11 +6,8 @@ import asyncio
 from collections.abc import Callable
 
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-gateway_at = accept.gateway_at
 
 SHUTTING_DOWN = (421, "4.3.2")
 

@@ -11,13 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
 XFORWARD = b"XFORWARD NAME=mail.so-noivu.vn ADDR=203.0.113.5 HELO=mail.so-noivu.vn PROTO=ESMTP"

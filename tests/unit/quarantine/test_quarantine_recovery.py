@@ -26,7 +26,7 @@ CHILD = textwrap.dedent("""
     from gateway.quarantine.heldmeta import hold_request
     from gateway.quarantine.interface import OutgoingNotice
     from gateway.quarantine.local import QuarantineStore
-    from tests.unit.actions.samples import (
+    from tests.support.samples import (
         ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict)
 
     crash_at = int(sys.argv[2])

@@ -9,13 +9,8 @@ import pytest
 
 from gateway.deciding.seam import AcceptAll
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 MESSAGE = b"From: a@thuathienhue.gov.vn\r\nSubject: t\r\n\r\nbody\r\n"
 

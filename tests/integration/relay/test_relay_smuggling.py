@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 HEAD = b"From: a@x.test\r\nTo: b@x.test\r\nSubject: first\r\n\r\nfirst body"
 SMUGGLED = (

@@ -14,14 +14,9 @@ from collections.abc import Callable
 import pytest
 
 from gateway.service.serve import Gateway
-from tests.integration.test_relay_leaks import IDLE, IN_USE, loop_kind, reset
-from tests.integration.test_relay_malformed import MALFORMED
-from tests.support import accept
-from tests.support.live import metric
+from tests.support.live import IDLE, IN_USE, metric
 from tests.support.sink import Sink
-
-gateway_at = accept.gateway_at
-loop_kind = loop_kind  # both event loops: the standard one and uvloop, as `serve` runs
+from tests.support.wire import MALFORMED, reset
 
 SESSIONS = 150
 BASE = [

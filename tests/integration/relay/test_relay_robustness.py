@@ -7,12 +7,8 @@ from collections.abc import Callable
 
 from gateway.deciding.seam import TransactionDecider
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 
 def test_non_utf8_arguments_are_refused_without_holding_upstream_connections(

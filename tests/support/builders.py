@@ -7,12 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
+
 from gateway.analysis.model import Address, Analysis, Classification, Document, Headers, Marking
 from gateway.mail.addresses import parse_envelope_address
 from gateway.mail.envelope import Direction, Envelope
 from gateway.policy.direction import Transaction
 from gateway.policy.engine import evaluate_message
-from gateway.policy.loader import Policy, load_sources
+from gateway.policy.loader import Policy, PolicyError, load_sources
 from gateway.signatures.model import (
     SignatureKind,
     SignatureResult,
@@ -21,7 +23,7 @@ from gateway.signatures.model import (
     Signer,
 )
 
-POLICIES = Path(__file__).resolve().parents[3] / "policies"
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 INSIDE_IP = "10.1.2.3"
 OUTSIDE_IP = "203.0.113.7"
 
@@ -49,6 +51,18 @@ signatures:
 def policy_of(rules: str, lists: str = LISTS) -> Policy:
     """A policy from the test lists and the given `rules:` text."""
     return load_sources([("lists.yaml", lists), ("rules.yaml", rules)])
+
+
+def errors_of(*sources: tuple[str, str]) -> list[str]:
+    """Every error the loader gives for `sources` (`(name, text)` pairs)."""
+    with pytest.raises(PolicyError) as caught:
+        load_sources(list(sources))
+    return caught.value.errors
+
+
+def rules_errors(rules: str) -> list[str]:
+    """The loader's errors for the test lists and the given `rules:` text."""
+    return errors_of(("lists.yaml", LISTS), ("rules.yaml", rules))
 
 
 def copy_default(target: Path) -> Path:

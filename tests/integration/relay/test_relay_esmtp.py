@@ -14,14 +14,9 @@ import trustme
 
 from gateway.deciding.seam import AcceptAll
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.running import running_gateway, settings_for
 from tests.support.sink import Sink, _SinkSMTP
 from tests.support.wire import Wire
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
 from gateway.analysis.model import Analysis, Classification, Document, Headers, Marking
+from gateway.cli.quarantine import add_quarantine_parser
 from gateway.mail.envelope import Envelope
 from gateway.policy.verdict import Action, RuleHit, Verdict
 from gateway.signatures.model import SignatureStatus, SignatureVerdict
@@ -65,3 +68,12 @@ def quarantine_verdict(*notify: str) -> Verdict:
     rule = RuleHit(RULE.name, RULE.action, reason=RULE.reason, message_vi=RULE.message_vi,
                    message_en=RULE.message_en, notify=notify)
     return Verdict(action=Action.QUARANTINE, rules=(rule,), deciding_rule=rule)
+
+
+def quarantine_cli(*argv: str) -> int:
+    """`tth-gateway quarantine ARGV...` in this process; its exit status."""
+    parser = argparse.ArgumentParser(prog="tth-gateway")
+    add_quarantine_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["quarantine", *argv])
+    code: int = args.handler(args)
+    return code

@@ -10,7 +10,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.analysis.defusing import defuse
 from gateway.analysis.markings import compile_rules, scan_text
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import ClassificationSpec
@@ -18,9 +21,9 @@ from gateway.config import NoticeSettings
 from gateway.outbound.maildir import MaildirUpstream
 from gateway.policy.verdict import Verdict
 from gateway.quarantine.interface import QueuedNotice
-from gateway.quarantine.notices import build_notices, defuse, outgoing
+from gateway.quarantine.notices import build_notices, outgoing
 from gateway.quarantine.outbox import send_notice
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     SECRET_TEXT,
     classified_analysis,
@@ -122,6 +125,35 @@ def test_notice_text_bears_no_stamp_the_detector_would_hold() -> None:
 )
 def test_defuse_writes_stamps_as_degree_ids(text: str, expected: str) -> None:
     assert defuse(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[\u0422ỐI \u041cẬT] Kế hoạch.pdf",  # Cyrillic Т and М
+        "Độ mật: Tối mật",  # the field of document-management exports
+        "T Ố I   M Ậ T",  # spaced letters
+        "\uff2dẬ\uff34",  # fullwidth M and T
+        "Fwd: (Mật) Kế hoạch",  # lower-case, where a stamp's layout makes it one
+    ],
+)
+def test_defuse_writes_every_stamp_form_the_detector_knows(text: str) -> None:
+    rules = compile_rules(ClassificationSpec())
+    assert scan_text(text, "body", rules).markings != ()
+    assert scan_text(defuse(text), "body", rules).markings == ()
+
+
+STAMPISH = st.lists(st.sampled_from(
+    ["MẬT", "mật", "TỐI", "Tối", "TUYỆT", "GIẢI", "MAT", "TOI", "Độ", ":", "[", "]", "(", ")",
+     " ", "\n", "\u0422", "\u041c", "\u200b", "M Ậ T", "TÀI LIỆU THU HỒI", "ONG", "bí", "x"]
+), max_size=12).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(STAMPISH)
+def test_no_defused_text_bears_a_stamp(text: str) -> None:
+    rules = compile_rules(ClassificationSpec())
+    assert scan_text(defuse(text), "body", rules).markings == ()
 
 
 def test_quoted_stamps_do_not_make_the_notice_classified() -> None:

@@ -11,13 +11,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-# The shared fixtures, with the accept-all decider: these tests are about SMTP, not policy.
-gateway = accept.gateway
-gateway_at = accept.gateway_at
 
 MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
 

@@ -9,10 +9,7 @@ import time
 from collections.abc import Callable
 
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink, free_port
-
-gateway_at = accept.gateway_at
 
 MESSAGES = 240
 SENDERS = 4

@@ -6,18 +6,8 @@ import logging
 
 import pytest
 
-from tests.support import accept
 from tests.support.sink import Sink
-from tests.support.wire import Wire
-
-gateway = accept.gateway
-gateway_at = accept.gateway_at
-
-MALFORMED = [
-    b"u@", b"<u@", b'"a"@', b"<a@[>", b"a@[", b"<a@[IPv6:::1>", b"<a@[1.2.3]>",
-    b"<a@[IPv6:zz::1]>", b"<a@[300.1.1.1]>", b"<@>", b"<a@b@c>", b"<a@b", b"<a@(b>",
-]
-
+from tests.support.wire import MALFORMED, Wire
 
 MAIL = ("MAIL FROM:", [], (553, "5.1.3"), "MAIL FROM:<a@x.test>")
 RCPT = ("RCPT TO:", ["MAIL FROM:<a@x.test>"], (553, "5.1.3"), "RCPT TO:<b@x.test>")

@@ -8,11 +8,8 @@ import time
 from collections.abc import Callable
 
 from gateway.service.serve import Gateway
-from tests.support import accept
 from tests.support.sink import Sink
 from tests.support.wire import Wire
-
-gateway_at = accept.gateway_at
 
 MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
 

@@ -24,7 +24,7 @@ from gateway.quarantine.heldmeta import HoldRequest, HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
 from gateway.quarantine.records import ID_PATTERN
 from gateway.quarantine.sealing import SealError, load_key
-from tests.unit.actions.samples import (
+from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
     SECRET_TEXT,
