@@ -36,6 +36,7 @@ from gateway.analysis.model import (
     Headers,
     highest_classification,
 )
+from gateway.analysis.parsing import parse, parse_headers
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.signing import (
@@ -44,7 +45,7 @@ from gateway.analysis.signing import (
     pair_signatures,
     unchecked_when_missing,
 )
-from gateway.analysis.walk import Leaf, Scope, Walk, parse, parse_headers
+from gateway.analysis.walk import Leaf, Scope, Walk
 
 
 def analyse(

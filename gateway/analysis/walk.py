@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email
 import quopri
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import Message
-from email.parser import BytesHeaderParser
 from typing import TypeVar
 
 from gateway.analysis import filetypes
@@ -26,6 +24,7 @@ from gateway.analysis.descriptions import descriptive_headers
 from gateway.analysis.headers import read_headers
 from gateway.analysis.legacy import decode_text
 from gateway.analysis.model import Headers
+from gateway.analysis.parsing import PARSE_POLICY, parse_inner
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.rawmime import raw_children, split_head
 from gateway.analysis.settings import AnalysisLimits
@@ -36,7 +35,6 @@ from gateway.signatures.model import SignatureVerdict
 from gateway.signatures.outcome import unsupported_format
 
 T = TypeVar("T")
-_PARSE_POLICY = policy.default
 _PKCS7_MIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _ENCRYPTED_SMIME = frozenset({"enveloped-data", "authenveloped-data"})
 _ORIGINAL_BYTES_TYPES = frozenset({"multipart/signed", filetypes.RFC822})
@@ -190,7 +188,7 @@ class Walk:
             self._record_message_signature(path, verdict)
         else:
             entity = enclosed_content(data)
-        inner = _parse_inner(entity) if entity is not None else None
+        inner = parse_inner(entity) if entity is not None else None
         if entity is None or inner is None:
             self._refuse(part, path, scope, "S/MIME signed data cannot be opened")
             return
@@ -207,7 +205,7 @@ class Walk:
         encoding = encoding.strip().lower()
         if original is not None and encoding in ("base64", "quoted-printable"):
             original = _transfer_decode(original, encoding)
-            inner = _parse_inner(original)
+            inner = parse_inner(original)
         if not isinstance(inner, Message):
             self._refuse(part, path, scope, "forwarded message cannot be read")
             return
@@ -248,7 +246,7 @@ class Walk:
             filetypes.is_eml(declared, filename) and detected in (filetypes.TEXT, declared)
         )):
             detected = filetypes.RFC822
-            inner = _parse_inner(data)
+            inner = parse_inner(data)
             if inner is None:
                 refused = "attached message nested too deeply to be parsed"
             else:
@@ -329,24 +327,6 @@ def leaf_path(path: str) -> str:
     return child_path(path, 1) if path == "" or path.endswith("/") else path
 
 
-def parse(message: bytes) -> Message:
-    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded)."""
-    return email.message_from_bytes(message, policy=_PARSE_POLICY)
-
-
-def _parse_inner(data: bytes) -> Message | None:
-    """An enclosed message or entity; None when it nests deeper than the parser's stack."""
-    try:
-        return parse(data)
-    except RecursionError:
-        return None
-
-
-def parse_headers(message: bytes) -> Message:
-    """Only the header block (for messages whose body the parser cannot take)."""
-    return BytesHeaderParser(policy=_PARSE_POLICY).parsebytes(message)
-
-
 def _needs_original(part: Message, depth_limit: int) -> bool:
     """Whether `part` or an entity below it (within the depth limit) is checked over its
     original bytes; iterative, so that a deep tree cannot exhaust the stack."""
@@ -401,7 +381,7 @@ def _eight_bit_filename(part: Message) -> str | None:
         if raw is None or not any("\udc80" <= char <= "\udcff" for char in raw):
             continue
         text = decode_text(raw.encode("utf-8", "surrogateescape"), None)[0]
-        header = _PARSE_POLICY.header_factory(header_name, text)
+        header = PARSE_POLICY.header_factory(header_name, text)
         value = getattr(header, "params", {}).get(param)
         if value:
             return str(value)

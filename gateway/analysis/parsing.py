@@ -1,0 +1,80 @@
+"""The email package's parser as the analysis uses it: each header field parsed once.
+
+`policy.default`'s header registry (RFC 2047 encoded words, RFC 2231
+parameters) parses a field every time it is read: `Message.get` hands the raw
+value to the registry again, and the registry builds a new class for the field
+on every call. The parser itself reads an entity's Content-Type several times,
+the walk reads it again for its type, its boundary, its charset, its file name:
+about eleven parses of every Content-Type. Here a message keeps the parsed
+value of each field it has read (its policy keeps them, one policy per message
+parsed, shared by the message's parts), so every reader gets the same parsed
+value, a field repeated word for word in many parts is parsed once, and the
+registry builds each header class once. Nothing is parsed differently: the
+parsed values are those of the standard registry.
+"""
+
+from __future__ import annotations
+
+import email
+from email.headerregistry import HeaderRegistry
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
+from typing import Any
+
+
+class _OnceRegistry(HeaderRegistry):
+    """The standard header registry, building the class of each kind of field only once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[type, type] = {}  # at most one per registered class: bounded
+
+    def __getitem__(self, name: str) -> type:
+        kind = self.registry.get(name.lower(), self.default_class)
+        built = self._built.get(kind)
+        if built is None:
+            built = self._built[kind] = super().__getitem__(name)
+        return built
+
+
+class _ParsedOnce(EmailPolicy):
+    """`policy.default` keeping each field it parsed: one instance per message parsed."""
+
+    fields: dict[tuple[str, str], Any] | None = None
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if self.fields is None or type(value) is not str:  # a header object set by a program
+            return super().header_fetch_parse(name, value)
+        parsed = self.fields.get((name, value))
+        if parsed is None:
+            parsed = self.fields[(name, value)] = super().header_fetch_parse(name, value)
+        return parsed
+
+    def for_one_message(self) -> _ParsedOnce:
+        """A copy keeping its own parsed fields (they live as long as the message)."""
+        return self.clone(fields={})  # type: ignore[call-arg]  # an attribute of this subclass
+
+
+#: The standard header registry (policy.default's), each header class built once.
+HEADER_FACTORY = _OnceRegistry()
+#: policy.default (RFC 2047/2231 decoding by the standard registry), header classes built once.
+PARSE_POLICY = _ParsedOnce(header_factory=HEADER_FACTORY)
+
+
+def parse(message: bytes) -> Message:
+    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded)."""
+    return email.message_from_bytes(message, policy=PARSE_POLICY.for_one_message())
+
+
+def parse_inner(data: bytes) -> Message | None:
+    """An enclosed message or entity; None when it nests deeper than the parser's stack."""
+    try:
+        return parse(data)
+    except RecursionError:
+        return None
+
+
+def parse_headers(message: bytes) -> Message:
+    """Only the header block (for messages whose body the parser cannot take)."""
+    return BytesHeaderParser(policy=PARSE_POLICY.for_one_message()).parsebytes(message)

@@ -1,0 +1,148 @@
+"""The analysis's own parser reads every message exactly as the standard library's does.
+
+`gateway.analysis.parsing.parse` keeps the header fields it parsed (one parse per field);
+these tests hold it to the plain `email.message_from_bytes(policy=policy.default)` on
+tricky input, tree for tree and analysis for analysis.
+"""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import policy
+from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage, Message
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gateway.analysis.analyse as analyse_module
+import gateway.analysis.walk as walk_module
+from gateway.analysis.analyse import analyse
+from gateway.analysis.model import Analysis, Direction
+from gateway.analysis.parsing import parse
+from gateway.analysis.settings import AnalysisSettings
+from tests.unit.analysis.conftest import ENVELOPE
+from tests.unit.analysis.test_properties import SETTINGS, mangle, trees
+from tests.unit.analysis.tricky_mime import TRICKY
+
+
+def stdlib_parse(data: bytes) -> Message:
+    return email.message_from_bytes(data, policy=policy.default)
+
+
+def stdlib_parse_inner(data: bytes) -> Message | None:
+    try:
+        return stdlib_parse(data)
+    except RecursionError:
+        return None
+
+
+@contextmanager
+def stdlib_parser() -> Iterator[None]:
+    """The analysis with the plain standard library parser: the reference reading."""
+    saved = analyse_module.parse, walk_module.parse_inner
+    analyse_module.parse, walk_module.parse_inner = stdlib_parse, stdlib_parse_inner  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        analyse_module.parse, walk_module.parse_inner = saved  # type: ignore[assignment]
+
+
+def both(data: bytes, analysis_settings: AnalysisSettings) -> tuple[Analysis, Analysis]:
+    ours = analyse(data, ENVELOPE, Direction.INBOUND, analysis_settings, None)
+    with stdlib_parser():
+        reference = analyse(data, ENVELOPE, Direction.INBOUND, analysis_settings, None)
+    return ours, reference
+
+
+def _safe(read: Any) -> object:
+    try:
+        return read()
+    except Exception as exc:  # the same exception counts as the same reading
+        return f"raises {exc.__class__.__name__}"
+
+
+def dump(message: Message) -> list[object]:
+    """Everything a reader of the tree can see, entity by entity."""
+    out: list[object] = []
+    pending = [message]
+    while pending:
+        part = pending.pop()
+        fields = [(name, str(part.get(name)), type(part.get(name)).__mro__[1].__name__,
+                   [d.__class__.__name__ for d in getattr(part.get(name), "defects", ())])
+                  for name, _ in part.raw_items()]
+        out.append((list(part.raw_items()), fields, part.get_content_type(),
+                    part.get_default_type(),
+                    _safe(part.get_filename), _safe(part.get_content_charset),
+                    _safe(part.get_boundary), part.preamble, part.epilogue,
+                    [d.__class__.__name__ for d in part.defects]))
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            pending.extend(reversed(payload))
+        else:
+            out.append((payload, _safe(lambda part=part: part.get_payload(decode=True)),
+                        [d.__class__.__name__ for d in part.defects]))
+    return out
+
+
+@pytest.mark.parametrize("index", range(len(TRICKY)))
+def test_tricky_message_tree_is_the_standard_one(index: int) -> None:
+    data = TRICKY[index]
+    assert dump(parse(data)) == dump(stdlib_parse(data))
+
+
+@pytest.mark.parametrize("index", range(len(TRICKY)))
+def test_tricky_message_analysis_is_the_standard_one(
+    index: int, settings: AnalysisSettings
+) -> None:
+    ours, reference = both(TRICKY[index], settings)
+    assert ours == reference
+
+
+def test_the_tricky_messages_do_reach_what_they_test(settings: AnalysisSettings) -> None:
+    """Guard against a corpus that exercises nothing: the readings below are the hard ones."""
+    from tests.unit.analysis.tricky_mime import NESTED, RFC2047_2231
+
+    analysis = analyse(RFC2047_2231, ENVELOPE, Direction.INBOUND, settings, None)
+    assert [d.filename for d in analysis.documents][1:] == ["Giấy mời.pdf", "tài liệu.zip", "a.txt"]
+    assert analysis.headers.subject == "Công văn MẬT ok"
+    nested = analyse(NESTED, ENVELOPE, Direction.INBOUND, settings, None)
+    assert {"1.2.2", "2/rfc822/2", "3.1/rfc822/1"} <= {d.path for d in nested.documents}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees, st.lists(st.integers(min_value=0), max_size=4),
+       st.sampled_from([b"--", b"\r\n\r\n", b"=?utf-8?b?", b"\n", b"\r", b"boundary=\"", b";",
+                        b"\nQUJD\n", b"\n--"]),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_random_trees_read_as_the_standard_library_reads_them(
+    tree: EmailMessage, cuts: list[int], junk: bytes, newline: bytes
+) -> None:
+    data = mangle(tree.as_bytes().replace(b"\n", newline), cuts, junk)
+    assert dump(parse(data)) == dump(stdlib_parse(data))
+    ours, reference = both(data, SETTINGS)
+    assert ours == reference
+
+
+def test_each_header_field_is_parsed_once(monkeypatch: pytest.MonkeyPatch,
+                                          settings: AnalysisSettings) -> None:
+    """200 parts with the same Content-Type: the registry parses that field once, not once
+    per reader (the parser and the walk read each Content-Type about eleven times)."""
+    parsed: list[str] = []
+    original = HeaderRegistry.__call__
+
+    def counting(self: HeaderRegistry, name: str, value: str) -> Any:
+        parsed.append(name.lower())
+        return original(self, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", counting)
+    part = "--P\nContent-Type: text/plain; charset=utf-8\n\nphần {n}\n"
+    data = ('From: a@b.vn\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="P"\n\n'
+            + "".join(part.format(n=n) for n in range(200)) + "--P--\n").encode()
+    analysis = analyse(data, ENVELOPE, Direction.INBOUND, settings, None)
+    assert len(analysis.documents) == 200
+    assert parsed.count("content-type") <= 3
