@@ -54,9 +54,12 @@ def analyse(
     direction: Direction,
     settings: AnalysisSettings,
     signatures: SignatureChecking | None,
+    *,
+    plain_only: bool = False,
 ) -> Analysis:
-    """Everything the policies need to know about `message`."""
-    headers, walk = _walk(message, settings, signatures)
+    """Everything the policies need to know about `message`. With `plain_only`, raises
+    `NotPlainText` as soon as the walk meets anything but text (before any extraction)."""
+    headers, walk = _walk(message, settings, signatures, plain_only)
     rules = compile_rules(settings.classification)
     classifiers = Classifiers(
         type_table(settings.document_types, settings.untyped_document_type),
@@ -82,7 +85,8 @@ def analyse(
 
 
 def _walk(
-    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None
+    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None,
+    plain_only: bool = False,
 ) -> tuple[Headers, Walk]:
     """Parse and walk the message; a tree too deep for the parser is one refused leaf."""
     try:
@@ -90,7 +94,7 @@ def _walk(
     except RecursionError:  # a MIME tree nested deeper than the parser's stack
         parsed = None
     headers = read_headers(parsed if parsed is not None else parse_headers(message))
-    walk = Walk(settings.limits, signatures)
+    walk = Walk(settings.limits, signatures, plain_only=plain_only)
     scope = Scope.of("", headers)
     if parsed is None:
         walk.unparsable(len(message), scope, "MIME structure nested too deeply to be parsed")

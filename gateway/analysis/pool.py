@@ -73,10 +73,12 @@ class AnalysisJob:
     path: Path | None = None
 
 
-def analyse_job(job: AnalysisJob) -> Analysis:
-    """Run one job (in a worker process, or in-process for `check`)."""
+def analyse_job(job: AnalysisJob, *, plain_only: bool = False) -> Analysis:
+    """Run one job (in a worker process, or in-process for `check` and for small text
+    messages: `plain_only`, see `gateway.analysis.walk.NotPlainText`)."""
     wire = job.message if job.message is not None else _read(job.path)
-    return run_analysis(unstuff(wire), job.envelope, job.direction, job.settings, job.signatures)
+    return run_analysis(unstuff(wire), job.envelope, job.direction, job.settings, job.signatures,
+                        plain_only=plain_only)
 
 
 def _read(path: Path | None) -> bytes:

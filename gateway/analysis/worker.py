@@ -81,9 +81,11 @@ def run_analysis(
     direction: Direction,
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
+    *,
+    plain_only: bool = False,
 ) -> Analysis:
     if signatures is None:
-        return analyse(message, envelope, direction, settings, None)
+        return analyse(message, envelope, direction, settings, None, plain_only=plain_only)
     checker = TimedChecking(checker_for(signatures))
-    analysis = analyse(message, envelope, direction, settings, checker)
+    analysis = analyse(message, envelope, direction, settings, checker, plain_only=plain_only)
     return replace(analysis, signature_seconds=checker.seconds)
