@@ -22,6 +22,8 @@ from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from typing import Any
 
+from gateway.analysis.blocks import parse_in_blocks
+
 
 class _OnceRegistry(HeaderRegistry):
     """The standard header registry, building the class of each kind of field only once."""
@@ -63,7 +65,12 @@ PARSE_POLICY = _ParsedOnce(header_factory=HEADER_FACTORY)
 
 
 def parse(message: bytes) -> Message:
-    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded)."""
+    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded),
+    its long base64 runs read in whole blocks (`gateway.analysis.blocks`)."""
+    return parse_in_blocks(message, _parse_whole)
+
+
+def _parse_whole(message: bytes) -> Message:
     return email.message_from_bytes(message, policy=PARSE_POLICY.for_one_message())
 
 

@@ -112,4 +112,18 @@ EDGE = [
     _b64(BIG[:10_000]).encode(),  # no header at all
 ]
 
-TRICKY = [RFC2047_2231, NESTED, *BROKEN_BOUNDARIES, *BASE64_WITH_JUNK, *LINE_BREAKS, *EDGE]
+BLOCKS = [  # long base64 runs where the parser reads them as a preamble, an epilogue, headers
+    (_head() + _b64(BIG[:30_000]) + "--B\nContent-Type: text/plain\n\nx\n--B--\n"
+     + _b64(BIG[:30_000]) + "--B\n" + _b64(BIG[:6000])).encode(),
+    (_head(ctype="multipart/report; boundary=B") + "--B\nContent-Type: message/delivery-status\n"
+     "\nReporting-MTA: dns; mx.hue.gov.vn\n\n" + _b64(BIG[:8000]) + "\nAction: failed\n"
+     "--B\nContent-Type: message/rfc822\n\n" + _b64(BIG[:8000])
+     + "--B\nContent-Type: text/rfc822-headers\n\nFrom: x@y.vn\n" + _b64(BIG[:8000])
+     + "--B--\n").encode(),
+    (_head() + "--B\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+     + _b64(BIG[:20_000]) + "--B--\n" + _b64(BIG[:20_000])).encode().replace(b"\n", b"\r\n"),
+    (_head() + "--B\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+     + _b64(BIG[:20_000]) + "TTHgatewayBLOCK00000000x\n--B--\n").encode(),  # a marker-like line
+]
+
+TRICKY = [*BLOCKS, RFC2047_2231, NESTED, *BROKEN_BOUNDARIES, *BASE64_WITH_JUNK, *LINE_BREAKS, *EDGE]
