@@ -29,9 +29,10 @@ import re
 from collections.abc import Callable
 from email.message import Message
 
-#: Runs shorter than this many lines are left to the parser (not worth a marker).
-MIN_LINES = 64
-_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]++\r?\n){%d,}+" % MIN_LINES, re.MULTILINE)
+#: Runs shorter than this are left to the parser (not worth a marker).
+MIN_BYTES = 4096
+#: Each run is matched once, whole (possessive: no backtracking into it), whatever its length.
+_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]++\r?\n)++", re.MULTILINE)
 _PREFIX = "TTHgatewayBLOCK"
 _MARKER = re.compile(_PREFIX + r"([0-9]{8})x")
 
@@ -44,6 +45,8 @@ def parse_in_blocks(message: bytes, parse: Callable[[bytes], Message]) -> Messag
     pieces: list[bytes] = []
     position = 0
     for run in _RUN.finditer(message):
+        if run.end() - run.start() < MIN_BYTES:
+            continue
         eol = b"\r\n" if run.group().endswith(b"\r\n") else b"\n"
         pieces += [message[position : run.start()], f"{_PREFIX}{len(runs):08d}x".encode(), eol]
         runs.append(run.group()[: -len(eol)].decode("ascii"))

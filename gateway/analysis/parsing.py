@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import email
 from email.headerregistry import HeaderRegistry
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from typing import Any
@@ -40,10 +40,31 @@ class _OnceRegistry(HeaderRegistry):
         return built
 
 
+class _Entity(EmailMessage):
+    """An `EmailMessage` reading the parameter list of a field value once.
+
+    `get_param` (and with it `get_filename`, `get_boundary`, `get_content_charset`)
+    reads parameters with the email package's own splitter, not the registry, on
+    every call; its reading of each field value is kept with the parsed fields.
+    """
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        kept = getattr(self.policy, "params", None)
+        value = self.get(header)
+        if kept is None or value is None:
+            return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        key = (header.lower(), str(value))
+        params = kept.get(key)
+        if params is None:
+            params = kept[key] = super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        return list(params)  # a copy: the caller may change its list
+
+
 class _ParsedOnce(EmailPolicy):
     """`policy.default` keeping each field it parsed: one instance per message parsed."""
 
     fields: dict[tuple[str, str], Any] | None = None
+    params: dict[tuple[str, str], Any] | None = None
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
         if self.fields is None or type(value) is not str:  # a header object set by a program
@@ -55,13 +76,13 @@ class _ParsedOnce(EmailPolicy):
 
     def for_one_message(self) -> _ParsedOnce:
         """A copy keeping its own parsed fields (they live as long as the message)."""
-        return self.clone(fields={})  # type: ignore[call-arg]  # an attribute of this subclass
+        return self.clone(fields={}, params={})  # type: ignore[call-arg]  # this subclass's
 
 
 #: The standard header registry (policy.default's), each header class built once.
 HEADER_FACTORY = _OnceRegistry()
 #: policy.default (RFC 2047/2231 decoding by the standard registry), header classes built once.
-PARSE_POLICY = _ParsedOnce(header_factory=HEADER_FACTORY)
+PARSE_POLICY = _ParsedOnce(header_factory=HEADER_FACTORY, message_factory=_Entity)
 
 
 def parse(message: bytes) -> Message:
