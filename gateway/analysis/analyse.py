@@ -28,6 +28,7 @@ from gateway.analysis.markings import (
     scan_subject,
 )
 from gateway.analysis.model import Analysis, Document, Headers
+from gateway.analysis.parsing import parse, parse_headers
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.signing import (
@@ -36,15 +37,20 @@ from gateway.analysis.signing import (
     pair_signatures,
     unchecked_when_missing,
 )
-from gateway.analysis.walk import Leaf, Scope, Walk, parse, parse_headers
+from gateway.analysis.walk import Leaf, Scope, Walk
 
 
 def analyse(
-    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None
+    message: bytes,
+    settings: AnalysisSettings,
+    signatures: SignatureChecking | None,
+    *,
+    plain_only: bool = False,
 ) -> Analysis:
     """What `message` contains: everything the policies need to know of it besides its
-    envelope."""
-    headers, walk = _walk(message, settings, signatures)
+    envelope. With `plain_only`, raises `NotPlainText` as soon as the walk meets anything
+    but text (before any extraction)."""
+    headers, walk = _walk(message, settings, signatures, plain_only)
     rules = compile_rules(settings.classification)
     classifiers = Classifiers(
         type_table(settings.document_types, settings.untyped_document_type),
@@ -65,7 +71,8 @@ def analyse(
 
 
 def _walk(
-    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None
+    message: bytes, settings: AnalysisSettings, signatures: SignatureChecking | None,
+    plain_only: bool = False,
 ) -> tuple[Headers, Walk]:
     """Parse and walk the message; a tree too deep for the parser is one refused leaf."""
     try:
@@ -73,7 +80,7 @@ def _walk(
     except RecursionError:  # a MIME tree nested deeper than the parser's stack
         parsed = None
     headers = read_headers(parsed if parsed is not None else parse_headers(message))
-    walk = Walk(settings.limits, signatures)
+    walk = Walk(settings.limits, signatures, plain_only=plain_only)
     scope = Scope.of("", headers)
     if parsed is None:
         walk.unparsable(len(message), scope, "MIME structure nested too deeply to be parsed")

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from email import policy
 from email.base64mime import header_encode
+
+from gateway.mail.headers import HEADER_FACTORY
 
 _WORD = r"=\?[^?\s\"]+\?[bBqQ]\?[^?\s]*\?="
 _RUN = re.compile(rf"{_WORD}(?:[ \t]*{_WORD})+")
@@ -24,7 +25,7 @@ _RUN = re.compile(rf"{_WORD}(?:[ \t]*{_WORD})+")
 
 def decode_unstructured(raw: str) -> str:
     """The text of an unstructured header value (RFC 2047 decoded as mail clients show it)."""
-    return str(policy.default.header_factory("x-unstructured", raw))
+    return str(HEADER_FACTORY("x-unstructured", raw))
 
 
 def eight_bit_text(text: str) -> str:

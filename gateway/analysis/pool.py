@@ -74,10 +74,14 @@ class AnalysisJob:
     path: Path | None = None
 
 
-def analyse_job(job: AnalysisJob, checkers: CheckerCache) -> Analysis:
-    """Run one job (in a worker process, or in-process), with that process's checkers."""
+def analyse_job(job: AnalysisJob, checkers: CheckerCache, *, plain_only: bool = False
+                ) -> Analysis:
+    """Run one job (in a worker process, or in-process for `check` and for small text
+    messages: `plain_only`, see `gateway.analysis.walk.NotPlainText`), with that process's
+    checkers."""
     wire = job.message if job.message is not None else _read(job.path)
-    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers)
+    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers,
+                        plain_only=plain_only)
 
 
 def _read(path: Path | None) -> bytes:

@@ -10,36 +10,44 @@ are recorded as problems.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import email
-import quopri
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from email import policy
 from email.message import Message
-from email.parser import BytesHeaderParser
 from typing import TypeVar
 
 from gateway.analysis import filetypes
 from gateway.analysis.descriptions import descriptive_headers
+from gateway.analysis.entities import (
+    decoded,
+    file_name,
+    needs_original,
+    reserialised,
+    signature_protocol,
+    smime_type_of,
+    transfer_decode,
+)
 from gateway.analysis.headers import read_headers
-from gateway.analysis.legacy import decode_text
 from gateway.analysis.model import Headers
+from gateway.analysis.parsing import parse_inner
 from gateway.analysis.ports import SignatureChecking
 from gateway.analysis.rawmime import raw_children, split_head
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.smime import enclosed_content
 from gateway.analysis.unpack import ARCHIVES, open_archive
-from gateway.analysis.vietnamese import nfc
 from gateway.signatures.model import SignatureVerdict
 from gateway.signatures.outcome import unsupported_format
 
 T = TypeVar("T")
-_PARSE_POLICY = policy.default
 _PKCS7_MIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _ENCRYPTED_SMIME = frozenset({"enveloped-data", "authenveloped-data"})
-_ORIGINAL_BYTES_TYPES = frozenset({"multipart/signed", filetypes.RFC822})
+#: The entities a message analysed in the gateway's own process may be made of.
+_PLAIN_ENTITIES = frozenset({filetypes.TEXT, filetypes.HTML, "multipart/mixed",
+                             "multipart/alternative", "multipart/related"})
+
+
+class NotPlainText(Exception):
+    """A `plain_only` walk met something other than text: an attachment, a document, an
+    archive, a forwarded or signed message (its analysis belongs in a worker)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,7 @@ class Walk:
     descriptions: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     message_signature: SignatureVerdict | None = None
+    plain_only: bool = False
     parts: int = 0
     budget: int = 0
 
@@ -118,6 +127,8 @@ class Walk:
         self._defects(part, path)
         self.descriptions.extend(self._safe(lambda: descriptive_headers(part, path), [], path))
         ctype = self._safe(part.get_content_type, "application/octet-stream", path)
+        if self.plain_only and ctype not in _PLAIN_ENTITIES:
+            raise NotPlainText(f"{path or 'message'}: {ctype}")
         if ctype == filetypes.RFC822 and isinstance(part.get_payload(), list):
             self._nested(part, raw, path, depth, scope)
         elif part.is_multipart():
@@ -132,13 +143,13 @@ class Walk:
     ) -> None:
         children = [c for c in part.get_payload() if isinstance(c, Message)]
         boundary = self._safe(part.get_boundary, None, path)
-        wanted = raw is not None and boundary and _needs_original(part, self.limits.max_depth)
+        wanted = raw is not None and boundary and needs_original(part, self.limits.max_depth)
         raws = raw_children(raw, boundary) if wanted and raw is not None and boundary else []
         originals: list[bytes | None] = list(raws) if len(raws) == len(children) else []
         if not originals:
             originals = [None] * len(children)
         if part.get_content_type() == "multipart/signed" and len(children) >= 2:
-            protocol = self._safe(lambda: _signature_protocol(part, children[1]), "", path)
+            protocol = self._safe(lambda: signature_protocol(part, children[1]), "", path)
             self._signed(children, originals, path, depth, scope, protocol)
             return
         for index, (child, original) in enumerate(zip(children, originals, strict=True), 1):
@@ -165,8 +176,8 @@ class Walk:
                     f"{path or 'message'}: multipart/signed content not found in the original "
                     "bytes; checked as re-serialised"
                 )
-                signed_bytes = self._safe(_reserialised(content), b"", path)
-            signature = self._safe(lambda: _decoded(children[1]), b"", path)
+                signed_bytes = self._safe(reserialised(content), b"", path)
+            signature = self._safe(lambda: decoded(children[1]), b"", path)
             verdict = self.signatures.check_smime_signed(
                 signed_bytes, signature, scope.from_address, scope.from_problem
             )
@@ -178,11 +189,11 @@ class Walk:
                         depth + 1, scope)
 
     def _opaque(self, part: Message, path: str, depth: int, scope: Scope) -> None:
-        smime_type = self._safe(lambda: _smime_type(part), "", path)
+        smime_type = self._safe(lambda: smime_type_of(part), "", path)
         if smime_type in _ENCRYPTED_SMIME:
             self._refuse(part, path, scope, "S/MIME encrypted message (cannot be read)")
             return
-        data = self._safe(lambda: _decoded(part), b"", path)
+        data = self._safe(lambda: decoded(part), b"", path)
         verdict: SignatureVerdict | None = None
         if self.signatures is not None:
             sender = (scope.from_address, scope.from_problem)
@@ -190,7 +201,7 @@ class Walk:
             self._record_message_signature(path, verdict)
         else:
             entity = enclosed_content(data)
-        inner = _parse_inner(entity) if entity is not None else None
+        inner = parse_inner(entity) if entity is not None else None
         if entity is None or inner is None:
             self._refuse(part, path, scope, "S/MIME signed data cannot be opened")
             return
@@ -206,16 +217,16 @@ class Walk:
         encoding = self._safe(lambda: str(part.get("content-transfer-encoding", "")), "", path)
         encoding = encoding.strip().lower()
         if original is not None and encoding in ("base64", "quoted-printable"):
-            original = _transfer_decode(original, encoding)
-            inner = _parse_inner(original)
+            original = transfer_decode(original, encoding)
+            inner = parse_inner(original)
         if not isinstance(inner, Message):
             self._refuse(part, path, scope, "forwarded message cannot be read")
             return
         self.message(inner, original, f"{leaf_path(path)}/rfc822/", depth + 1, scope)
 
     def _leaf(self, part: Message, path: str, depth: int, scope: Scope) -> None:
-        data = self._safe(lambda: _decoded(part), b"", path)
-        filename = self._safe(lambda: _filename(part), None, path)
+        data = self._safe(lambda: decoded(part), b"", path)
+        filename = self._safe(lambda: file_name(part), None, path)
         declared = self._safe(part.get_content_type, "application/octet-stream", path)
         charset = self._safe(part.get_content_charset, None, path)
         disposition = self._safe(part.get_content_disposition, None, path)
@@ -237,13 +248,15 @@ class Walk:
         if not self._admit(path, filename, declared, scope, len(data), charset):
             return
         detected = filetypes.detect_type(data, declared, filename)
+        if self.plain_only and not (is_body and detected in (filetypes.TEXT, filetypes.HTML)):
+            raise NotPlainText(f"{path}: {detected} {filename or ''}")
         refused = None
         position = len(self.leaves)
         if not is_body and data and (detected == filetypes.RFC822 or (
             filetypes.is_eml(declared, filename) and detected in (filetypes.TEXT, declared)
         )):
             detected = filetypes.RFC822
-            inner = _parse_inner(data)
+            inner = parse_inner(data)
             if inner is None:
                 refused = "attached message nested too deeply to be parsed"
             else:
@@ -290,9 +303,9 @@ class Walk:
                                 refused=reason, size=size))
 
     def _refuse(self, part: Message, path: str, scope: Scope, reason: str) -> None:
-        filename = self._safe(lambda: _filename(part), None, path)
+        filename = self._safe(lambda: file_name(part), None, path)
         declared = self._safe(part.get_content_type, "application/octet-stream", path)
-        data = self._safe(lambda: _decoded(part), b"", path)
+        data = self._safe(lambda: decoded(part), b"", path)
         if not self._admit(leaf_path(path), filename, declared, scope, len(data)):
             return
         self.leaves.append(Leaf(leaf_path(path), filename, declared, declared, b"", scope,
@@ -338,91 +351,3 @@ def child_path(path: str, index: int) -> str:
 def leaf_path(path: str) -> str:
     """A single-part message's body is part 1."""
     return child_path(path, 1) if path == "" or path.endswith("/") else path
-
-
-def parse(message: bytes) -> Message:
-    """The message as the email package reads it (policy=default: RFC 2231/2047 decoded)."""
-    return email.message_from_bytes(message, policy=_PARSE_POLICY)
-
-
-def _parse_inner(data: bytes) -> Message | None:
-    """An enclosed message or entity; None when it nests deeper than the parser's stack."""
-    try:
-        return parse(data)
-    except RecursionError:
-        return None
-
-
-def parse_headers(message: bytes) -> Message:
-    """Only the header block (for messages whose body the parser cannot take)."""
-    return BytesHeaderParser(policy=_PARSE_POLICY).parsebytes(message)
-
-
-def _needs_original(part: Message, depth_limit: int) -> bool:
-    """Whether `part` or an entity below it (within the depth limit) is checked over its
-    original bytes; iterative, so that a deep tree cannot exhaust the stack."""
-    pending: list[tuple[Message, int]] = [(part, 0)]
-    while pending:
-        entity, depth = pending.pop()
-        if entity.get_content_type() in _ORIGINAL_BYTES_TYPES:
-            return True
-        payload = entity.get_payload()
-        if depth < depth_limit and isinstance(payload, list):
-            pending.extend((child, depth + 1) for child in payload if isinstance(child, Message))
-    return False
-
-
-def _signature_protocol(part: Message, signature: Message) -> str:
-    """The `protocol` of a multipart/signed, else its second part's type (lower case)."""
-    protocol = part.get_param("protocol")
-    if isinstance(protocol, str) and protocol.strip():
-        return protocol.strip().lower()
-    return signature.get_content_type()
-
-
-def _smime_type(part: Message) -> str:
-    value = part.get_param("smime-type", "")
-    return value.lower() if isinstance(value, str) else ""
-
-
-def _reserialised(part: Message) -> Callable[[], bytes]:
-    return lambda: part.as_bytes(policy=policy.SMTP)
-
-
-def _decoded(part: Message) -> bytes:
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
-
-
-def _filename(part: Message) -> str | None:
-    name = part.get_filename()
-    if name is None:
-        return None
-    if "\ufffd" in name:
-        name = _eight_bit_filename(part) or name
-    text = nfc(str(name)).strip().replace("\x00", "")
-    return text.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or None
-
-
-def _eight_bit_filename(part: Message) -> str | None:
-    """A filename sent as raw 8-bit bytes that are not UTF-8 (the parser replaced them):
-    the raw header decoded in its likely encoding (a legacy Vietnamese one, or Latin-1)."""
-    for header_name, param in (("content-disposition", "filename"), ("content-type", "name")):
-        raw = next((str(v) for k, v in part.raw_items() if k.lower() == header_name), None)
-        if raw is None or not any("\udc80" <= char <= "\udcff" for char in raw):
-            continue
-        text = decode_text(raw.encode("utf-8", "surrogateescape"), None)[0]
-        header = _PARSE_POLICY.header_factory(header_name, text)
-        value = getattr(header, "params", {}).get(param)
-        if value:
-            return str(value)
-    return None
-
-
-def _transfer_decode(data: bytes, encoding: str) -> bytes:
-    try:
-        if encoding == "base64":
-            return base64.b64decode(data, validate=False)
-        return quopri.decodestring(data)
-    except (binascii.Error, ValueError):
-        return data

@@ -17,11 +17,13 @@ def run_analysis(
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
     checkers: CheckerCache,
+    *,
+    plain_only: bool = False,
 ) -> Analysis:
     """The analysis of `message`, its signatures checked under `signatures` by the checker
     that `checkers` keeps for it (none checked without a setup)."""
     if signatures is None:
-        return analyse(message, settings, None)
+        return analyse(message, settings, None, plain_only=plain_only)
     checker = TimedChecking(checkers.checker(signatures))
-    analysis = analyse(message, settings, checker)
+    analysis = analyse(message, settings, checker, plain_only=plain_only)
     return replace(analysis, signature_seconds=checker.seconds)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.analysis.model import Analysis
 from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
+from gateway.analysis.walk import NotPlainText
 from gateway.auth.stage import Authenticator
 from gateway.deciding.seam import MessageDecision, TransactionDecider
 from gateway.mail.envelope import Direction, Envelope
@@ -138,8 +139,11 @@ class PolicyTransaction:
             message=None if path is not None else spool.getvalue(),
             path=path,
         )
-        if job.message is not None and is_small_plain_text(job.message):
-            return analyse_job(job, self.checkers)
+        if job.message is not None and may_analyse_inline(job.message):
+            try:
+                return analyse_job(job, self.checkers, plain_only=True)
+            except NotPlainText:
+                pass  # something to open or extract: a worker does it, under its limits
         if self.unanalysed is None:
             return await self.runner.run(job)
         digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
@@ -153,23 +157,30 @@ class PolicyTransaction:
             raise
 
 
-#: Plain-text messages up to this size are analysed in the gateway's own process.
+#: Messages of text up to this size are analysed in the gateway's own process.
 INLINE_LIMIT = 32 * 1024
-_NOT_PLAIN = re.compile(
-    rb"^content-type:[ \t]*+(?!text/)"  # any part that is not text
-    rb"|^content-transfer-encoding:[ \t]*+(?!7bit|8bit)"  # base64, quoted-printable
-    rb"|^content-disposition:|name\*?="  # attachments, named parts
+#: ... and with at most this many MIME entities (Content-Type fields) and delimiter lines.
+INLINE_ENTITIES = 12
+INLINE_DELIMITERS = 16
+_NOT_TEXT = re.compile(
+    rb"^content-type:[ \t]*+(?!text/|multipart/(?:mixed|alternative|related)\b)"  # not text
+    rb"|^content-transfer-encoding:[ \t]*+(?!(?:7bit|8bit|base64|quoted-printable)\b)"
+    rb"|^content-disposition:|name\*?[0-9]*\*?="  # attachments, named parts
     rb"|^begin [0-7]{3} |%PDF-|PK\x03\x04",  # uuencode, a PDF or ZIP in the raw text
     re.I | re.M,
 )
+_CONTENT_TYPE = re.compile(rb"^content-type:", re.I | re.M)
 
 
-def is_small_plain_text(wire: bytes) -> bool:
-    """A small message of plain, unencoded text with no attachment, archive, PDF or
-    S/MIME: its analysis is a scan of a few kilobytes of text, well under a millisecond,
-    cheaper than the round trip to a worker process. Anything else goes to a worker,
-    under the time limit."""
-    return len(wire) <= INLINE_LIMIT and _NOT_PLAIN.search(wire) is None
+def may_analyse_inline(wire: bytes) -> bool:
+    """A small message that looks made of text only, plain or base64 or quoted-printable,
+    in a few parts: its analysis costs less than the round trip to a worker. The walk
+    checks what the encodings hide (`plain_only`): a part that decodes to anything but
+    text sends the message to a worker after all, under the time limit."""
+    return (len(wire) <= INLINE_LIMIT
+            and wire.count(b"\n--") <= INLINE_DELIMITERS
+            and len(_CONTENT_TYPE.findall(wire)) <= INLINE_ENTITIES
+            and _NOT_TEXT.search(wire) is None)
 
 
 def _count(analysis: Analysis) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from email import policy
 from email.headerregistry import Address as StdAddress
 from email.headerregistry import AddressHeader
 from functools import lru_cache
@@ -20,8 +19,9 @@ from functools import lru_cache
 import idna
 from publicsuffixlist import PublicSuffixList
 
+from gateway.mail.headers import HEADER_FACTORY
+
 _PSL = PublicSuffixList()
-_HEADER_POLICY = policy.SMTPUTF8
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def from_std(address: StdAddress) -> MailAddress | None:
 
 def parse_address_list(text: str) -> tuple[tuple[StdAddress, ...], tuple[str, ...]]:
     """Parse an address-list header value; returns the addresses and the parser's defects."""
-    header = _HEADER_POLICY.header_factory("to", text)
+    header = HEADER_FACTORY("to", text)
     assert isinstance(header, AddressHeader)
     defects: tuple[object, ...] = getattr(header, "defects", ())
     return header.addresses, tuple(str(defect) for defect in defects)

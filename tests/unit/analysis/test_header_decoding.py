@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gateway.analysis.headers import read_headers
 from gateway.analysis.model import Headers
-from gateway.analysis.walk import parse
+from gateway.analysis.parsing import parse
 from tests.fixtures.documents import cp1258, raw_message
 
 OFFICE = "Văn phòng UBND tỉnh Thừa Thiên Huế"

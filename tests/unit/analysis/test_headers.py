@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.analysis.headers import read_headers
-from gateway.analysis.walk import parse
+from gateway.analysis.parsing import parse
 from tests.fixtures.documents import raw_message
 
 

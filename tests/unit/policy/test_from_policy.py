@@ -8,7 +8,7 @@ from email import base64mime
 import pytest
 
 from gateway.analysis.headers import read_headers
-from gateway.analysis.walk import parse
+from gateway.analysis.parsing import parse
 from gateway.policy.engine import direction_of, evaluate_transaction
 from gateway.policy.loader import Policy, load_policy
 from tests.support.builders import OUTSIDE_IP, POLICIES, analysis, envelope

@@ -1,0 +1,97 @@
+"""What the walk reads of one MIME entity: its decoded content, file name, S/MIME fields.
+
+Values come from the email package (policy.default's header registry decodes
+RFC 2047 and RFC 2231); a file name sent as raw 8-bit bytes is read in its
+likely legacy encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+from collections.abc import Callable
+from email import policy
+from email.message import Message
+
+from gateway.analysis import filetypes
+from gateway.analysis.legacy import decode_text
+from gateway.analysis.parsing import PARSE_POLICY
+from gateway.analysis.vietnamese import nfc
+
+_ORIGINAL_BYTES_TYPES = frozenset({"multipart/signed", filetypes.RFC822})
+
+
+def needs_original(part: Message, depth_limit: int) -> bool:
+    """Whether `part` or an entity below it (within the depth limit) is checked over its
+    original bytes; iterative, so that a deep tree cannot exhaust the stack."""
+    pending: list[tuple[Message, int]] = [(part, 0)]
+    while pending:
+        entity, depth = pending.pop()
+        if entity.get_content_type() in _ORIGINAL_BYTES_TYPES:
+            return True
+        payload = entity.get_payload()
+        if depth < depth_limit and isinstance(payload, list):
+            pending.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return False
+
+
+def signature_protocol(part: Message, signature: Message) -> str:
+    """The `protocol` of a multipart/signed, else its second part's type (lower case)."""
+    protocol = part.get_param("protocol")
+    if isinstance(protocol, str) and protocol.strip():
+        return protocol.strip().lower()
+    return signature.get_content_type()
+
+
+def smime_type_of(part: Message) -> str:
+    """The `smime-type` parameter (lower case), "" when absent."""
+    value = part.get_param("smime-type", "")
+    return value.lower() if isinstance(value, str) else ""
+
+
+def reserialised(part: Message) -> Callable[[], bytes]:
+    """The entity written out again (when its original bytes cannot be found)."""
+    return lambda: part.as_bytes(policy=policy.SMTP)
+
+
+def decoded(part: Message) -> bytes:
+    """The content with its transfer encoding (base64, quoted-printable …) undone."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def file_name(part: Message) -> str | None:
+    """The file name (RFC 2231/2047 decoded, NFC), without any directory part."""
+    name = part.get_filename()
+    if name is None:
+        return None
+    if "\ufffd" in name:
+        name = _eight_bit_filename(part) or name
+    text = nfc(str(name)).strip().replace("\x00", "")
+    return text.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or None
+
+
+def _eight_bit_filename(part: Message) -> str | None:
+    """A filename sent as raw 8-bit bytes that are not UTF-8 (the parser replaced them):
+    the raw header decoded in its likely encoding (a legacy Vietnamese one, or Latin-1)."""
+    for header_name, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = next((str(v) for k, v in part.raw_items() if k.lower() == header_name), None)
+        if raw is None or not any("\udc80" <= char <= "\udcff" for char in raw):
+            continue
+        text = decode_text(raw.encode("utf-8", "surrogateescape"), None)[0]
+        header = PARSE_POLICY.header_factory(header_name, text)
+        value = getattr(header, "params", {}).get(param)
+        if value:
+            return str(value)
+    return None
+
+
+def transfer_decode(data: bytes, encoding: str) -> bytes:
+    """Base64 or quoted-printable bytes decoded; the bytes as they are when they are not."""
+    try:
+        if encoding == "base64":
+            return base64.b64decode(data, validate=False)
+        return quopri.decodestring(data)
+    except (binascii.Error, ValueError):
+        return data

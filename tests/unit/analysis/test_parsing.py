@@ -1,0 +1,228 @@
+"""The analysis's own parser reads every message exactly as the standard library's does.
+
+`gateway.analysis.parsing.parse` keeps the header fields it parsed (one parse per field)
+and cuts long base64 runs out before the line-by-line parser runs; these tests hold it to
+the plain `email.message_from_bytes(policy=policy.default)` on tricky input, tree for tree
+and analysis for analysis.
+"""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import policy
+from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage, Message
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gateway.analysis.analyse as analyse_module
+import gateway.analysis.walk as walk_module
+from gateway.analysis.analyse import analyse
+from gateway.analysis.blocks import parse_in_blocks
+from gateway.analysis.model import Analysis
+from gateway.analysis.parsing import parse
+from gateway.analysis.settings import AnalysisSettings
+from tests.support.tricky_mime import BLOCKS, TRICKY
+from tests.unit.analysis.test_properties import SETTINGS, mangle, trees
+
+
+def stdlib_parse(data: bytes) -> Message:
+    return email.message_from_bytes(data, policy=policy.default)
+
+
+def stdlib_parse_inner(data: bytes) -> Message | None:
+    try:
+        return stdlib_parse(data)
+    except RecursionError:
+        return None
+
+
+@contextmanager
+def stdlib_parser() -> Iterator[None]:
+    """The analysis with the plain standard library parser: the reference reading."""
+    saved = analyse_module.parse, walk_module.parse_inner
+    analyse_module.parse, walk_module.parse_inner = stdlib_parse, stdlib_parse_inner  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        analyse_module.parse, walk_module.parse_inner = saved  # type: ignore[assignment]
+
+
+def both(data: bytes, analysis_settings: AnalysisSettings) -> tuple[Analysis, Analysis]:
+    ours = analyse(data, analysis_settings, None)
+    with stdlib_parser():
+        reference = analyse(data, analysis_settings, None)
+    return ours, reference
+
+
+def _safe(read: Any) -> object:
+    try:
+        return read()
+    except Exception as exc:  # the same exception counts as the same reading
+        return f"raises {exc.__class__.__name__}"
+
+
+def dump(message: Message) -> list[object]:
+    """Everything a reader of the tree can see, entity by entity."""
+    out: list[object] = []
+    pending = [message]
+    while pending:
+        part = pending.pop()
+        fields = [(name, str(part.get(name)), type(part.get(name)).__mro__[1].__name__,
+                   [d.__class__.__name__ for d in getattr(part.get(name), "defects", ())])
+                  for name, _ in part.raw_items()]
+        out.append((list(part.raw_items()), fields, part.get_content_type(),
+                    part.get_default_type(),
+                    _safe(part.get_filename), _safe(part.get_content_charset),
+                    _safe(part.get_boundary), part.preamble, part.epilogue,
+                    [d.__class__.__name__ for d in part.defects]))
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            pending.extend(reversed(payload))
+        else:
+            out.append((payload, _safe(lambda part=part: part.get_payload(decode=True)),
+                        [d.__class__.__name__ for d in part.defects]))
+    return out
+
+
+@pytest.mark.parametrize("index", range(len(TRICKY)))
+def test_tricky_message_tree_is_the_standard_one(index: int) -> None:
+    data = TRICKY[index]
+    assert dump(parse(data)) == dump(stdlib_parse(data))
+
+
+@pytest.mark.parametrize("index", range(len(TRICKY)))
+def test_tricky_message_analysis_is_the_standard_one(
+    index: int, settings: AnalysisSettings
+) -> None:
+    ours, reference = both(TRICKY[index], settings)
+    assert ours == reference
+
+
+def test_the_tricky_messages_do_reach_what_they_test(settings: AnalysisSettings) -> None:
+    """Guard against a corpus that exercises nothing: the readings below are the hard ones."""
+    from tests.support.tricky_mime import NESTED, RFC2047_2231
+
+    analysis = analyse(RFC2047_2231, settings, None)
+    assert [d.filename for d in analysis.documents][1:] == ["Giấy mời.pdf", "tài liệu.zip", "a.txt"]
+    assert analysis.headers.subject == "Công văn MẬT ok"
+    nested = analyse(NESTED, settings, None)
+    assert {"1.2.2", "2/rfc822/2", "3.1/rfc822/1"} <= {d.path for d in nested.documents}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees, st.lists(st.integers(min_value=0), max_size=4),
+       st.sampled_from([b"--", b"\r\n\r\n", b"=?utf-8?b?", b"\n", b"\r", b"boundary=\"", b";",
+                        b"\nQUJD\n", b"\n--"]),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_random_trees_read_as_the_standard_library_reads_them(
+    tree: EmailMessage, cuts: list[int], junk: bytes, newline: bytes
+) -> None:
+    data = mangle(tree.as_bytes().replace(b"\n", newline), cuts, junk)
+    assert dump(parse(data)) == dump(stdlib_parse(data))
+    ours, reference = both(data, SETTINGS)
+    assert ours == reference
+
+
+def test_each_header_field_is_parsed_once(monkeypatch: pytest.MonkeyPatch,
+                                          settings: AnalysisSettings) -> None:
+    """200 parts with the same Content-Type: the registry parses that field once, and
+    `get_param` splits its parameters once, not once per reader (the parser and the walk
+    read each Content-Type about eleven times)."""
+    parsed: list[str] = []
+    original = HeaderRegistry.__call__
+
+    def counting(self: HeaderRegistry, name: str, value: str) -> Any:
+        parsed.append(name.lower())
+        return original(self, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", counting)
+    split: list[str] = []
+    splitter = email.message._parseparam  # type: ignore[attr-defined]
+    monkeypatch.setattr(email.message, "_parseparam",
+                        lambda value: split.append(value) or splitter(value))
+    part = "--P\nContent-Type: text/plain; charset=utf-8\n\nphần {n}\n"
+    data = ('From: a@b.vn\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="P"\n\n'
+            + "".join(part.format(n=n) for n in range(200)) + "--P--\n").encode()
+    analysis = analyse(data, settings, None)
+    assert len(analysis.documents) == 200
+    assert parsed.count("content-type") <= 3
+    assert len(split) <= 6  # get_param's own splitting of the parameters, once per value
+
+
+def _spying() -> tuple[list[int], Any]:
+    sizes: list[int] = []
+
+    def spy(data: bytes) -> Message:
+        sizes.append(len(data))
+        return stdlib_parse(data)
+
+    return sizes, spy
+
+
+def test_long_base64_runs_never_reach_the_line_parser() -> None:
+    """The 2 MB scan of the benchmark: the parser reads about 9 KB of it, once; the tree
+    has every byte back (its PDF decodes whole)."""
+    from bench.realistic_messages import letter_with_scan
+
+    data = letter_with_scan()
+    sizes, spy = _spying()
+    tree = parse_in_blocks(data, spy)
+    assert len(sizes) == 1 and sizes[0] < 16 * 1024 < len(data)
+    assert dump(tree) == dump(stdlib_parse(data))
+    assert any(part.get_payload(decode=True).startswith(b"%PDF-") for part in tree.walk()
+               if not part.is_multipart())
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_runs_in_preambles_epilogues_and_reports_read_as_a_whole(index: int) -> None:
+    sizes, spy = _spying()
+    tree = parse_in_blocks(BLOCKS[index], spy)
+    assert dump(tree) == dump(stdlib_parse(BLOCKS[index]))
+    assert sizes[-1] == len(BLOCKS[index]) if index == len(BLOCKS) - 1 else sizes[0] < 2000
+
+
+def test_a_marker_the_parser_did_not_give_back_means_a_parse_of_the_whole() -> None:
+    """A parser that loses a string (here: every epilogue) loses a marker: the message is
+    parsed again as it came."""
+    data = BLOCKS[0]
+    sizes, spy = _spying()
+
+    def losing(data: bytes) -> Message:
+        tree = spy(data)
+        tree.epilogue = None
+        return tree
+
+    parse_in_blocks(data, losing)
+    assert sizes[0] < 2000 and sizes[1:] == [len(data)]
+
+
+def with_runs(data: bytes, places: list[int], newline: bytes) -> bytes:
+    """`data` with runs of 300 or more base64 lines put in at the start of some of its lines."""
+    lines = data.splitlines(keepends=True)
+    for place, count in zip(places, (300, 293, 400), strict=False):
+        run = b"".join(b"QUJD%04dRUZH=" % n + newline for n in range(count))
+        index = place % (len(lines) + 1)
+        lines[index:index] = [run]
+    return b"".join(lines)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees, st.lists(st.integers(min_value=0), min_size=1, max_size=3),
+       st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([b"\n", b"\r\n"]),
+       st.lists(st.integers(min_value=0), max_size=2),
+       st.sampled_from([b"--", b"\r", b"\n\n", b":", b" "]))
+def test_long_runs_anywhere_read_as_the_standard_library_reads_them(
+    tree: EmailMessage, places: list[int], newline: bytes, run_newline: bytes,
+    cuts: list[int], junk: bytes,
+) -> None:
+    """Runs put at random line starts of random trees (in headers, preambles, bodies,
+    between delimiters, at the end without a line break), then mangled."""
+    data = with_runs(tree.as_bytes().replace(b"\n", newline), places, run_newline)
+    data = mangle(data, cuts, junk)
+    assert dump(parse(data)) == dump(stdlib_parse(data))
