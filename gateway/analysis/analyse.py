@@ -20,6 +20,7 @@ from gateway.analysis.documents import (
     is_document_file,
     read_leaf,
 )
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.headers import read_headers
 from gateway.analysis.markings import (
     MarkingRules,
@@ -53,8 +54,10 @@ def analyse(
     direction: Direction,
     settings: AnalysisSettings,
     signatures: SignatureChecking | None,
+    texts: TextCache | None = None,
 ) -> Analysis:
-    """Everything the policies need to know about `message`."""
+    """Everything the policies need to know about `message` (documents' texts reused from
+    `texts` when their bytes were read before)."""
     headers, walk = _walk(message, settings, signatures)
     rules = compile_rules(settings.classification)
     classifiers = Classifiers(
@@ -62,7 +65,7 @@ def analyse(
         rules,
         settings.limits,
     )
-    documents, reading_problems = _documents(walk.leaves, classifiers, signatures)
+    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, texts)
     message_scan = _message_markings(headers, walk, rules)
     markings = message_scan.markings + tuple(m for d in documents for m in d.markings)
     problems = [*rules.problems, *walk.problems, *reading_problems]
@@ -99,7 +102,8 @@ def _walk(
 
 
 def _documents(
-    leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None
+    leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None,
+    texts: TextCache | None,
 ) -> tuple[tuple[Document, ...], list[str]]:
     pairing = pair_signatures(leaves)
     alone = _single_document_scopes(leaves, pairing)
@@ -108,7 +112,7 @@ def _documents(
     for index, leaf in enumerate(leaves):
         if index in pairing.consumed:
             continue
-        reading = read_leaf(leaf, classifiers, subject_allowed=leaf.scope.key in alone)
+        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts)
         signature = document_signature(index, leaf, pairing, signatures)
         unread = leaf.refused or reading.extraction.uninspectable
         if signatures is not None and unread:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.analysis.analyse import analyse
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.model import Analysis, Direction, Envelope
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.timing import TimedChecking
@@ -41,6 +42,8 @@ class LoadedTrust:
     snapshot: Path
 
 
+#: This process's documents read before (their texts, by the hash of their bytes).
+_TEXTS = TextCache()
 #: This process's checker built from a snapshot, by (generation, settings).
 _SNAPSHOT_CHECKER: dict[tuple[str, str], SignatureChecker] = {}
 
@@ -83,7 +86,7 @@ def run_analysis(
     signatures: SignatureSetup | None,
 ) -> Analysis:
     if signatures is None:
-        return analyse(message, envelope, direction, settings, None)
+        return analyse(message, envelope, direction, settings, None, _TEXTS)
     checker = TimedChecking(checker_for(signatures))
-    analysis = analyse(message, envelope, direction, settings, checker)
+    analysis = analyse(message, envelope, direction, settings, checker, _TEXTS)
     return replace(analysis, signature_seconds=checker.seconds)
