@@ -15,6 +15,10 @@ def _one(_: object) -> int:
     return 1
 
 
+def _always(_: object) -> bool:
+    return True
+
+
 class VerdictCache(Generic[Value]):
     """LRU of at most `max_entries` (and, given `weigh`, at most `max_weight` in all);
     entries older than `ttl_seconds` are recomputed.
@@ -53,10 +57,11 @@ class VerdictCache(Generic[Value]):
         """The summed weight of the values held."""
         return self._weight
 
-    def get(self, key: tuple[str, ...]) -> Value | None:
+    def get(self, key: tuple[str, ...], fresh: Callable[[Value], bool] = _always) -> Value | None:
+        """The value under `key`, unless absent, past the TTL or not `fresh` any more."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or self._clock() - entry[0] > self._ttl:
+            if entry is None or self._clock() - entry[0] > self._ttl or not fresh(entry[1]):
                 self._drop(key)
                 self.misses += 1
                 return None
@@ -81,12 +86,3 @@ class VerdictCache(Generic[Value]):
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._weight -= entry[2]
-
-    def get_or_compute(self, key: tuple[str, ...], compute: Callable[[], Value]) -> Value:
-        """The cached value, or `compute()` stored under `key`."""
-        cached = self.get(key)
-        if cached is not None:
-            return cached
-        value = compute()
-        self.put(key, value)
-        return value
