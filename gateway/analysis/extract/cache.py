@@ -1,6 +1,6 @@
 """Extractions of documents seen before, reused by the hash of their bytes (issue 14).
 
-Text extraction (pypdf, OCR, Office readers) is a pure function of the document's
+Text extraction (pypdf, OCR, Office readers) is a pure function of a document's
 bytes, its detected type, its declared charset and the extraction limits: the same
 attachment sent again (to another recipient, forwarded, resent) is read once per
 analysis process. What depends on the policy (markings, document type) is still
@@ -36,7 +36,10 @@ class TextCache:
 
     def extraction(self, data: bytes, detected_type: str, charset: str | None,
                    limits: AnalysisLimits, extract: Callable[[], Extraction]) -> Extraction:
-        """The extraction of `data` seen before, else `extract()` (kept unless uninspectable)."""
+        """The extraction of `data` seen before, else `extract()` (kept unless uninspectable;
+        text and HTML parts are never kept: they cost less to read than to look up)."""
+        if detected_type.startswith("text/"):
+            return extract()
         key = (hashlib.sha256(data).hexdigest(), detected_type, charset or "", repr(limits))
         cached = self.entries.get(key)
         if cached is not None:

@@ -33,7 +33,7 @@ def test_a_document_sent_again_is_read_once_and_judged_the_same(
     first = _analyse(_mail("Giấy mời.pdf"), settings, texts)
     again = _analyse(_mail("Giấy mời.pdf"), settings, texts)
     fresh = _analyse(_mail("Giấy mời.pdf"), settings, None)
-    assert (texts.entries.hits, texts.entries.misses) == (2, 2)  # the body and the PDF
+    assert (texts.entries.hits, texts.entries.misses) == (1, 1)  # the PDF (not the body)
     assert first.documents == again.documents == fresh.documents
     assert again.classification == fresh.classification == Classification.MAT
     assert again.documents[1].doc_type == "giay_moi"
@@ -47,7 +47,7 @@ def test_what_the_policy_judges_is_judged_on_every_message(
     plain = official_pdf(OfficialPaper(title="BÁO CÁO", number=None))
     _analyse(_mail("a.pdf", plain), settings, texts)
     renamed = _analyse(_mail("Tài liệu TỐI MẬT.pdf", plain), settings, texts)
-    assert texts.entries.hits == 2
+    assert texts.entries.hits == 1
     assert renamed.classification == Classification.TOI_MAT
     ignoring = replace(settings.classification, ignore_patterns=("MẬT",))
     unmarked = replace(settings, classification=ignoring)
@@ -60,7 +60,16 @@ def test_other_limits_read_the_document_again(settings: AnalysisSettings) -> Non
     one_page = replace(settings, limits=replace(settings.limits, text_pages=1))
     _analyse(_mail("a.pdf"), settings, texts)
     _analyse(_mail("a.pdf"), one_page, texts)
-    assert (texts.entries.hits, texts.entries.misses, len(texts.entries)) == (0, 4, 4)
+    assert (texts.entries.hits, texts.entries.misses, len(texts.entries)) == (0, 2, 2)
+
+
+def test_text_parts_are_read_each_time() -> None:
+    texts = TextCache()
+    for _ in range(2):
+        found = texts.extraction(b"MAT", "text/html", "utf-8", AnalysisLimits(),
+                                 lambda: Extraction("MẬT"))
+        assert found.text == "MẬT"
+    assert len(texts.entries) == 0 and texts.entries.misses == 0
 
 
 def test_uninspectable_results_are_not_kept() -> None:
@@ -81,10 +90,10 @@ def test_the_cache_is_bounded_by_characters() -> None:
     texts = TextCache(max_documents=100, max_characters=25)
     limits = AnalysisLimits()
     for number in range(5):
-        texts.extraction(bytes([number]), "text/plain", None, limits,
+        texts.extraction(bytes([number]), filetypes.DOCX, None, limits,
                          lambda: Extraction("x" * 10))
     assert len(texts.entries) == 2 and texts.entries.weight == 20
-    texts.extraction(b"big", "text/plain", None, limits, lambda: Extraction("x" * 26))
+    texts.extraction(b"big", filetypes.DOCX, None, limits, lambda: Extraction("x" * 26))
     assert len(texts.entries) == 2  # too big on its own: not kept, nothing evicted for it
 
 
@@ -106,5 +115,5 @@ def test_analysis_workers_keep_what_they_read(settings: AnalysisSettings) -> Non
 
     hits = worker._TEXTS.entries.hits
     again = run_analysis(data, ENVELOPE, Direction.OUTBOUND, settings, None)
-    assert worker._TEXTS.entries.hits == hits + 2
+    assert worker._TEXTS.entries.hits == hits + 1
     assert first.documents == again.documents
