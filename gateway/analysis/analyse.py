@@ -19,6 +19,7 @@ from gateway.analysis.documents import (
     is_document_file,
     read_leaf,
 )
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.headers import read_headers
 from gateway.analysis.markings import (
     MarkingRules,
@@ -44,12 +45,14 @@ def analyse(
     message: bytes,
     settings: AnalysisSettings,
     signatures: SignatureChecking | None,
+    texts: TextCache | None = None,
     *,
     plain_only: bool = False,
 ) -> Analysis:
     """What `message` contains: everything the policies need to know of it besides its
-    envelope. With `plain_only`, raises `NotPlainText` as soon as the walk meets anything
-    but text (before any extraction)."""
+    envelope (documents' texts reused from `texts` when their bytes were read before).
+    With `plain_only`, raises `NotPlainText` as soon as the walk meets anything but text
+    (before any extraction)."""
     headers, walk = _walk(message, settings, signatures, plain_only)
     rules = compile_rules(settings.classification)
     classifiers = Classifiers(
@@ -57,7 +60,7 @@ def analyse(
         rules,
         settings.limits,
     )
-    documents, reading_problems = _documents(walk.leaves, classifiers, signatures)
+    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, texts)
     message_scan = _message_markings(headers, walk, rules)
     problems = [*rules.problems, *walk.problems, *reading_problems]
     return Analysis.of(
@@ -90,7 +93,8 @@ def _walk(
 
 
 def _documents(
-    leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None
+    leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None,
+    texts: TextCache | None,
 ) -> tuple[tuple[Document, ...], list[str]]:
     pairing = pair_signatures(leaves)
     alone = _single_document_scopes(leaves, pairing)
@@ -99,7 +103,7 @@ def _documents(
     for index, leaf in enumerate(leaves):
         if index in pairing.consumed:
             continue
-        reading = read_leaf(leaf, classifiers, subject_allowed=leaf.scope.key in alone)
+        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts)
         signature = document_signature(index, leaf, pairing, signatures)
         unread = leaf.refused or reading.extraction.uninspectable
         if signatures is not None and unread:

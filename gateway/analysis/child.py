@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import BinaryIO
 
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.pool import FRAME, analyse_job
 from gateway.processes import die_with_parent
 from gateway.signatures.setup import CheckerCache
@@ -29,13 +30,13 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer(frame: bytes, checkers: CheckerCache) -> tuple[str, object]:
+def _answer(frame: bytes, checkers: CheckerCache, texts: TextCache) -> tuple[str, object]:
     """("ok", result), ("error", text), or ("memory", text) when the job ran out of memory."""
     try:
         job = pickle.loads(frame)
         if job is None:
             return ("ok", None)
-        return ("ok", analyse_job(job, checkers))
+        return ("ok", analyse_job(job, checkers, texts))
     except MemoryError as exc:
         return ("memory", f"MemoryError: {exc}")
     except Exception as exc:
@@ -61,8 +62,9 @@ def main() -> None:
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
     checkers = CheckerCache()  # this worker's one signature checker, kept between jobs
+    texts = TextCache()  # the documents this worker read, by the hash of their bytes
     while (frame := _read_frame(source)) is not None:
-        result = pickle.dumps(_answer(frame, checkers), protocol=pickle.HIGHEST_PROTOCOL)
+        result = pickle.dumps(_answer(frame, checkers, texts), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             sink.write(FRAME.pack(len(result)) + result)
             sink.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from gateway.analysis import filetypes
 from gateway.analysis.doctype import (
@@ -15,6 +16,7 @@ from gateway.analysis.doctype import (
     identify_from_text,
 )
 from gateway.analysis.extract import Extraction, extract_text
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.markings import MarkingRules, MarkingScan, scan_filename, scan_text
 from gateway.analysis.model import Document
 from gateway.analysis.settings import AnalysisLimits
@@ -43,9 +45,16 @@ class Reading:
     scan: MarkingScan
 
 
-def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool) -> Reading:
-    """Extract the leaf's text (within the time limit) and classify it."""
-    extraction = _extract(leaf, classifiers.limits)
+def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
+              texts: TextCache | None = None) -> Reading:
+    """Extract the leaf's text (within the time limit, or as read before from `texts`)
+    and classify it."""
+    extract = partial(_extract, leaf, classifiers.limits)
+    if texts is None or leaf.refused is not None:  # a refused leaf's bytes are not read
+        extraction = extract()
+    else:
+        extraction = texts.extraction(leaf.data, leaf.detected_type, leaf.charset,
+                                      classifiers.limits, extract)
     scan = _scan(leaf, extraction.text, classifiers.rules)
     finding = _doc_type(leaf, extraction.text, classifiers.types, subject_allowed)
     return Reading(extraction, finding, scan)

@@ -27,6 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import run_analysis
@@ -74,13 +75,13 @@ class AnalysisJob:
     path: Path | None = None
 
 
-def analyse_job(job: AnalysisJob, checkers: CheckerCache, *, plain_only: bool = False
-                ) -> Analysis:
+def analyse_job(job: AnalysisJob, checkers: CheckerCache, texts: TextCache | None = None,
+                *, plain_only: bool = False) -> Analysis:
     """Run one job (in a worker process, or in-process for `check` and for small text
     messages: `plain_only`, see `gateway.analysis.walk.NotPlainText`), with that process's
-    checkers."""
+    checkers and the texts of the documents it read before."""
     wire = job.message if job.message is not None else _read(job.path)
-    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers,
+    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers, texts,
                         plain_only=plain_only)
 
 

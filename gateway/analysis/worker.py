@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.analysis.analyse import analyse
+from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.timing import TimedChecking
@@ -17,13 +18,15 @@ def run_analysis(
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
     checkers: CheckerCache,
+    texts: TextCache | None = None,
     *,
     plain_only: bool = False,
 ) -> Analysis:
     """The analysis of `message`, its signatures checked under `signatures` by the checker
-    that `checkers` keeps for it (none checked without a setup)."""
+    that `checkers` keeps for it (none checked without a setup), documents read before
+    taken from `texts`."""
     if signatures is None:
-        return analyse(message, settings, None, plain_only=plain_only)
+        return analyse(message, settings, None, texts, plain_only=plain_only)
     checker = TimedChecking(checkers.checker(signatures))
-    analysis = analyse(message, settings, checker, plain_only=plain_only)
+    analysis = analyse(message, settings, checker, texts, plain_only=plain_only)
     return replace(analysis, signature_seconds=checker.seconds)

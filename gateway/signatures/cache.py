@@ -11,11 +11,20 @@ from typing import Generic, TypeVar
 Value = TypeVar("Value")
 
 
+def _one(_: object) -> int:
+    return 1
+
+
+def _always(_: object) -> bool:
+    return True
+
+
 class VerdictCache(Generic[Value]):
-    """LRU of at most `max_entries`; entries older than `ttl_seconds` are recomputed.
+    """LRU of at most `max_entries` (and, given `weigh`, at most `max_weight` in all);
+    entries older than `ttl_seconds` are recomputed.
 
     The TTL bounds how long a verdict computed "now" is reused while CRLs and
-    certificates age.
+    certificates age. A value heavier than `max_weight` on its own is not kept.
     """
 
     def __init__(
@@ -23,13 +32,19 @@ class VerdictCache(Generic[Value]):
         max_entries: int = 1024,
         ttl_seconds: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        weigh: Callable[[Value], int] = _one,
+        max_weight: int | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        self._entries: OrderedDict[tuple[str, ...], tuple[float, Value]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, ...], tuple[float, Value, int]] = OrderedDict()
         self._max = max_entries
         self._ttl = ttl_seconds
         self._clock = clock
+        self._weigh = weigh
+        self._max_weight = max_weight
+        self._weight = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -37,11 +52,17 @@ class VerdictCache(Generic[Value]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: tuple[str, ...]) -> Value | None:
+    @property
+    def weight(self) -> int:
+        """The summed weight of the values held."""
+        return self._weight
+
+    def get(self, key: tuple[str, ...], fresh: Callable[[Value], bool] = _always) -> Value | None:
+        """The value under `key`, unless absent, past the TTL or not `fresh` any more."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or self._clock() - entry[0] > self._ttl:
-                self._entries.pop(key, None)
+            if entry is None or self._clock() - entry[0] > self._ttl or not fresh(entry[1]):
+                self._drop(key)
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
@@ -49,17 +70,19 @@ class VerdictCache(Generic[Value]):
             return entry[1]
 
     def put(self, key: tuple[str, ...], value: Value) -> None:
+        weight = self._weigh(value)
         with self._lock:
-            self._entries[key] = (self._clock(), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._drop(key)
+            if self._max_weight is not None and weight > self._max_weight:
+                return
+            self._entries[key] = (self._clock(), value, weight)
+            self._weight += weight
+            while len(self._entries) > self._max or (
+                self._max_weight is not None and self._weight > self._max_weight
+            ):
+                self._weight -= self._entries.popitem(last=False)[1][2]
 
-    def get_or_compute(self, key: tuple[str, ...], compute: Callable[[], Value]) -> Value:
-        """The cached value, or `compute()` stored under `key`."""
-        cached = self.get(key)
-        if cached is not None:
-            return cached
-        value = compute()
-        self.put(key, value)
-        return value
+    def _drop(self, key: tuple[str, ...]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._weight -= entry[2]

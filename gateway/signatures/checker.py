@@ -13,6 +13,7 @@ from gateway.signatures import cms, pdf, quiet
 from gateway.signatures.cache import VerdictCache
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
+from gateway.signatures.horizon import Interval, material_dates
 from gateway.signatures.model import SignatureKind, SignatureResult, SignatureVerdict
 from gateway.signatures.outcome import failed
 from gateway.signatures.settings import SignatureSettings
@@ -23,6 +24,8 @@ quiet.install()
 Result = TypeVar("Result")
 Opaque = tuple[SignatureVerdict, bytes | None]
 Clock = Callable[[], datetime]
+Work = Callable[[Checking], Awaitable[SignatureVerdict]]
+Dated = tuple[SignatureVerdict, Interval]  # a verdict and the time it holds in
 
 
 def utcnow() -> datetime:
@@ -51,7 +54,8 @@ def _crlf(data: bytes) -> bytes:
 
 
 class SignatureChecker:
-    """Validates signatures against one trust material and settings; verdicts cached by hash.
+    """Validates signatures against one trust material and settings; verdicts cached by hash
+    while the dates they depended on allow (see `horizon`).
 
     Picklable (the cache is not carried over); a process keeps one in its
     `gateway.signatures.setup.CheckerCache`.
@@ -69,7 +73,8 @@ class SignatureChecker:
         self.settings = settings
         self._clock = clock
         self._checking = Checking.of(material, sources, settings)
-        self.cache: VerdictCache[Any] = VerdictCache(
+        self._material_dates = material_dates(material)
+        self.cache: VerdictCache[Dated] = VerdictCache(
             settings.cache_entries, settings.cache_ttl_seconds
         )
 
@@ -81,16 +86,26 @@ class SignatureChecker:
         """Fingerprint of the trust material this checker trusts."""
         return self.material.generation
 
-    def _cached(self, kind: str, digest: str, compute: Callable[[], Result]) -> Result:
-        result: Result = self.cache.get_or_compute((kind, digest), compute)
-        return result
+    def _cached(self, kind: str, digest: str, work: Work) -> SignatureVerdict:
+        """The verdict of `work` for these bytes, computed again unless one was computed
+        before (within the cache's TTL) in the stretch of time the clock is still in: no
+        certificate, CRL or signing date it depended on lies between then and now."""
+        now = self._clock()
+        cached = self.cache.get((kind, digest), fresh=lambda entry: entry[1].holds(now))
+        if cached is not None:
+            return cached[0]
+        checking = self._checking.at(now)
+        verdict = _run(self._checked(work, checking))
+        self.cache.put((kind, digest),
+                       (verdict, Interval.around(now, [*self._material_dates, *checking.dates])))
+        return verdict
 
     def _one(self, result: SignatureResult) -> SignatureVerdict:
         return combine([result], self.settings)
 
-    async def _checked(self, work: Callable[[Checking], Awaitable[Result]]) -> Result:
-        """Run `work` with a context at the current time; close what it opened."""
-        checking = self._checking.at(self._clock())
+    @staticmethod
+    async def _checked(work: Work, checking: Checking) -> SignatureVerdict:
+        """Run `work` with `checking`; close what it opened."""
         try:
             return await work(checking)
         finally:
@@ -99,13 +114,13 @@ class SignatureChecker:
     def check_pdf(self, data: bytes) -> SignatureVerdict:
         """Embedded PDF signatures; `missing` when the PDF has none."""
 
-        def compute() -> SignatureVerdict:
+        async def work(checking: Checking) -> SignatureVerdict:
             try:
-                return _run(self._checked(lambda checking: pdf.check_pdf(data, checking)))
+                return await pdf.check_pdf(data, checking)
             except Exception as exc:  # fail closed
                 return self._one(failed(SignatureKind.PDF, exc))
 
-        return self._cached("pdf", _digest(data), compute)
+        return self._cached("pdf", _digest(data), work)
 
     @staticmethod
     async def _detached(
@@ -120,13 +135,11 @@ class SignatureChecker:
     def check_detached(self, content: bytes, signature: bytes) -> SignatureVerdict:
         """A detached CMS signature (`X.pdf.p7s`, `X.pdf.sig`) over `content`."""
 
-        async def work(checking: Checking) -> SignatureResult:
-            return await self._detached(content, signature, SignatureKind.DETACHED_CMS, checking)
+        async def work(checking: Checking) -> SignatureVerdict:
+            return self._one(
+                await self._detached(content, signature, SignatureKind.DETACHED_CMS, checking))
 
-        def compute() -> SignatureVerdict:
-            return self._one(_run(self._checked(work)))
-
-        return self._cached("detached", _digest(content, signature), compute)
+        return self._cached("detached", _digest(content, signature), work)
 
     @classmethod
     async def _smime_signed(
@@ -158,14 +171,11 @@ class SignatureChecker:
         """`multipart/signed`: the signer certificate's e-mail must be the From address."""
         sender = (from_address, from_problem)
 
-        async def work(checking: Checking) -> SignatureResult:
-            return await self._smime_signed(signed_part, signature, sender, checking)
-
-        def compute() -> SignatureVerdict:
-            return self._one(_run(self._checked(work)))
+        async def work(checking: Checking) -> SignatureVerdict:
+            return self._one(await self._smime_signed(signed_part, signature, sender, checking))
 
         digest = _digest(signed_part, signature, _sender_key(sender))
-        return self._cached("smime-signed", digest, compute)
+        return self._cached("smime-signed", digest, work)
 
     @staticmethod
     async def _smime_opaque(
@@ -193,14 +203,11 @@ class SignatureChecker:
 
         sender = (from_address, from_problem)
 
-        async def work(checking: Checking) -> SignatureResult:
-            return await self._smime_opaque(pkcs7, sender, checking)
-
-        def compute() -> SignatureVerdict:
-            return self._one(_run(self._checked(work)))
+        async def work(checking: Checking) -> SignatureVerdict:
+            return self._one(await self._smime_opaque(pkcs7, sender, checking))
 
         digest = _digest(pkcs7, _sender_key(sender))
-        verdict = self._cached("smime-opaque", digest, compute)
+        verdict = self._cached("smime-opaque", digest, work)
         return verdict, _enclosed(pkcs7)
 
 

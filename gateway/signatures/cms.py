@@ -92,6 +92,7 @@ async def validate_cms(
     """One CMS signature over `content`: detached, or (`enclosed`) the content it carries."""
     signer_info = extract_signer_info(signed_data)
     claimed = generic_cms.extract_self_reported_ts(signer_info)
+    checking.depends_on(signed_data)
     when = validation_time(signer_info, claimed, checking.now, checking.settings)
     signer_context = checking.context(when.moment, past=when.past)
     if enclosed:

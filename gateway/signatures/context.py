@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from asn1crypto import crl, x509
+from asn1crypto import cms, crl, x509
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
@@ -18,6 +18,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from gateway.signatures.horizon import signature_dates
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustMaterial, TrustSources
 
@@ -57,7 +58,8 @@ def key_usage_constraints(settings: SignatureSettings) -> KeyUsageConstraints:
 
 @dataclass(frozen=True)
 class Checking:
-    """Trust material (parsed once), its sources, the settings and the current time."""
+    """Trust material (parsed once), its sources, the settings and the current time; `dates`
+    collects the dates of the signatures one check read."""
 
     material: TrustMaterial
     sources: TrustSources
@@ -67,6 +69,7 @@ class Checking:
     others: tuple[x509.Certificate, ...] = field(default=(), repr=False)
     crls: tuple[crl.CertificateList, ...] = field(default=(), repr=False)
     fetchers: list[AIOHttpFetcherBackend] = field(default_factory=list, repr=False)
+    dates: list[datetime | None] = field(default_factory=list, repr=False)
 
     @classmethod
     def of(
@@ -108,6 +111,10 @@ class Checking:
             revinfo_policy=revocation_policy(self.settings, retroactive=past),
             algorithm_usage_policy=algorithms,
         )
+
+    def depends_on(self, signed_data: cms.SignedData, *claimed: datetime | None) -> None:
+        """Note the dates of a signature this check reads (see `horizon`)."""
+        self.dates.extend(signature_dates(signed_data, *claimed))
 
     async def close(self) -> None:
         """Close the HTTP sessions that online fetching opened during this check."""

@@ -227,6 +227,7 @@ async def _check_field(
             return _unsupported(name, subfilter)
         field_object = field.get_object()  # type: ignore[no-untyped-call]
         emb = EmbeddedPdfSignature(reader, field_object, name)
+        checking.depends_on(emb.signed_data, emb.self_reported_timestamp)
         validate = _validate_timestamp if is_timestamp else _validate_signature
         return await validate(emb, data, checking)
     except Exception as exc:  # fail closed: the validator raising is a finding, not an error

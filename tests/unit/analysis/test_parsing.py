@@ -67,14 +67,21 @@ def _safe(read: Any) -> object:
         return f"raises {exc.__class__.__name__}"
 
 
+def _field(part: Message, name: str) -> object:
+    """A field as a reader sees it (the registry may raise on a mangled value: both
+    parsers must then raise alike)."""
+    value = part.get(name)
+    return (name, str(value), type(value).__mro__[1].__name__,
+            [d.__class__.__name__ for d in getattr(value, "defects", ())])
+
+
 def dump(message: Message) -> list[object]:
     """Everything a reader of the tree can see, entity by entity."""
     out: list[object] = []
     pending = [message]
     while pending:
         part = pending.pop()
-        fields = [(name, str(part.get(name)), type(part.get(name)).__mro__[1].__name__,
-                   [d.__class__.__name__ for d in getattr(part.get(name), "defects", ())])
+        fields = [_safe(lambda part=part, name=name: _field(part, name))
                   for name, _ in part.raw_items()]
         out.append((list(part.raw_items()), fields, part.get_content_type(),
                     part.get_default_type(),
