@@ -21,8 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.realistic_messages import (
-    OFFICIAL,
-    PARTNER,
     invitation,
     invitation_pdf,
     invitations,
@@ -30,8 +28,7 @@ from bench.realistic_messages import (
 )
 from gateway.analysis.analyse import analyse
 from gateway.analysis.extract.cache import TextCache
-from gateway.analysis.loader import analysis_settings_from_files
-from gateway.analysis.model import Direction, Envelope
+from gateway.policy.loader import load_policy
 from gateway.signatures.checker import build_checker
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.trust import TrustSources
@@ -46,8 +43,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--no-text-cache", action="store_true")
     args = parser.parse_args()
-    settings = analysis_settings_from_files(
-        [POLICIES / "document_types.yaml", POLICIES / "classification.yaml"])
+    settings = load_policy(POLICIES).analysis_settings
     with tempfile.TemporaryDirectory(prefix="tth-pdfcost-") as directory:
         pki = build_pki(Path(directory) / "pki")
         checker = build_checker(TrustSources(pki.anchors, pki.intermediates, pki.crls),
@@ -55,15 +51,13 @@ def main() -> None:
         bodies = {"letter": lambda: [letter_with_pdf()],
                   "resent": lambda: [invitation(invitation_pdf(pki))],
                   "distinct": lambda: invitations(pki, 40)}[args.case]()
-    envelope = Envelope(PARTNER, (OFFICIAL,))
     texts = None if args.no_text_cache else TextCache()
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < args.seconds:
         if args.case == "distinct":
             checker.cache = type(checker.cache)(1)
             texts = None if texts is None else TextCache()
-        analyse(bodies[count % len(bodies)], envelope, Direction.INBOUND, settings, checker,
-                texts)
+        analyse(bodies[count % len(bodies)], settings, checker, texts)
         count += 1
     elapsed = time.perf_counter() - started
     print(f"{args.case}: {count} analyses in {elapsed:.1f} s, {1000 * elapsed / count:.1f} ms "
