@@ -20,6 +20,8 @@ from gateway.analysis.documents import (
     read_leaf,
 )
 from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.extract.ocr import MessageOcr, OcrEngine
+from gateway.analysis.extract.ocrbudget import OcrBudget
 from gateway.analysis.headers import read_headers
 from gateway.analysis.markings import (
     MarkingRules,
@@ -48,9 +50,11 @@ def analyse(
     texts: TextCache | None = None,
     *,
     plain_only: bool = False,
+    ocr: OcrEngine | None = None,
 ) -> Analysis:
     """What `message` contains: everything the policies need to know of it besides its
-    envelope (documents' texts reused from `texts` when their bytes were read before).
+    envelope (documents' texts reused from `texts` when their bytes were read before;
+    scans read by `ocr`, a fresh engine when None, within this message's OCR budget).
     With `plain_only`, raises `NotPlainText` as soon as the walk meets anything but text
     (before any extraction)."""
     headers, walk = _walk(message, settings, signatures, plain_only)
@@ -60,7 +64,8 @@ def analyse(
         rules,
         settings.limits,
     )
-    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, texts)
+    scans = MessageOcr(ocr or OcrEngine(), OcrBudget.for_message(settings.limits))
+    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, texts, scans)
     message_scan = _message_markings(headers, walk, rules)
     problems = [*rules.problems, *walk.problems, *reading_problems]
     return Analysis.of(
@@ -94,7 +99,7 @@ def _walk(
 
 def _documents(
     leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None,
-    texts: TextCache | None,
+    texts: TextCache | None, scans: MessageOcr,
 ) -> tuple[tuple[Document, ...], list[str]]:
     pairing = pair_signatures(leaves)
     alone = _single_document_scopes(leaves, pairing)
@@ -103,7 +108,7 @@ def _documents(
     for index, leaf in enumerate(leaves):
         if index in pairing.consumed:
             continue
-        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts)
+        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts, scans)
         signature = document_signature(index, leaf, pairing, signatures)
         unread = leaf.refused or reading.extraction.uninspectable
         if signatures is not None and unread:

@@ -16,6 +16,7 @@ import sys
 from typing import BinaryIO
 
 from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.pool import FRAME, analyse_job
 from gateway.processes import die_with_parent
 from gateway.signatures.setup import CheckerCache
@@ -30,13 +31,14 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer(frame: bytes, checkers: CheckerCache, texts: TextCache) -> tuple[str, object]:
+def _answer(frame: bytes, checkers: CheckerCache, texts: TextCache,
+            ocr: OcrEngine) -> tuple[str, object]:
     """("ok", result), ("error", text), or ("memory", text) when the job ran out of memory."""
     try:
         job = pickle.loads(frame)
         if job is None:
             return ("ok", None)
-        return ("ok", analyse_job(job, checkers, texts))
+        return ("ok", analyse_job(job, checkers, texts, ocr=ocr))
     except MemoryError as exc:
         return ("memory", f"MemoryError: {exc}")
     except Exception as exc:
@@ -63,8 +65,10 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
     checkers = CheckerCache()  # this worker's one signature checker, kept between jobs
     texts = TextCache()  # the documents this worker read, by the hash of their bytes
+    ocr = OcrEngine()  # Tesseract and the scanned pages it read, by document, page, settings
     while (frame := _read_frame(source)) is not None:
-        result = pickle.dumps(_answer(frame, checkers, texts), protocol=pickle.HIGHEST_PROTOCOL)
+        answer = _answer(frame, checkers, texts, ocr)
+        result = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             sink.write(FRAME.pack(len(result)) + result)
             sink.flush()

@@ -17,6 +17,7 @@ from gateway.analysis.doctype import (
 )
 from gateway.analysis.extract import Extraction, extract_text
 from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.extract.ocr import MessageOcr
 from gateway.analysis.markings import MarkingRules, MarkingScan, scan_filename, scan_text
 from gateway.analysis.model import Document
 from gateway.analysis.settings import AnalysisLimits
@@ -46,10 +47,10 @@ class Reading:
 
 
 def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
-              texts: TextCache | None = None) -> Reading:
-    """Extract the leaf's text (within the time limit, or as read before from `texts`)
-    and classify it."""
-    extract = partial(_extract, leaf, classifiers.limits)
+              texts: TextCache | None = None, ocr: MessageOcr | None = None) -> Reading:
+    """Extract the leaf's text (within the time limit, scans read by `ocr`, or as read
+    before from `texts`) and classify it."""
+    extract = partial(_extract, leaf, classifiers.limits, ocr)
     if texts is None or leaf.refused is not None:  # a refused leaf's bytes are not read
         extraction = extract()
     else:
@@ -96,14 +97,14 @@ def is_document_file(leaf: Leaf) -> bool:
     return not leaf.is_body and leaf.detected_type in filetypes.DOCUMENT_TYPES
 
 
-def _extract(leaf: Leaf, limits: AnalysisLimits) -> Extraction:
+def _extract(leaf: Leaf, limits: AnalysisLimits, ocr: MessageOcr | None) -> Extraction:
     if leaf.refused is not None or not leaf.data:
         return Extraction()
     seconds = limits.document_seconds
     try:
         with alarm(seconds):
             return extract_text(
-                leaf.data, leaf.detected_type, leaf.charset, limits, Deadline.after(seconds)
+                leaf.data, leaf.detected_type, leaf.charset, limits, Deadline.after(seconds), ocr
             )
     except TimeLimitExceeded:
         return Extraction(uninspectable=f"text extraction ran out of time ({seconds:g} s)")

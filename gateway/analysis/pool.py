@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import run_analysis
@@ -76,13 +77,13 @@ class AnalysisJob:
 
 
 def analyse_job(job: AnalysisJob, checkers: CheckerCache, texts: TextCache | None = None,
-                *, plain_only: bool = False) -> Analysis:
+                *, plain_only: bool = False, ocr: OcrEngine | None = None) -> Analysis:
     """Run one job (in a worker process, or in-process for `check` and for small text
     messages: `plain_only`, see `gateway.analysis.walk.NotPlainText`), with that process's
-    checkers and the texts of the documents it read before."""
+    checkers, the texts of the documents it read before and its OCR engine."""
     wire = job.message if job.message is not None else _read(job.path)
     return run_analysis(unstuff(wire), job.settings, job.signatures, checkers, texts,
-                        plain_only=plain_only)
+                        plain_only=plain_only, ocr=ocr)
 
 
 def _read(path: Path | None) -> bytes:

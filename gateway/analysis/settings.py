@@ -47,6 +47,8 @@ class AnalysisLimits:
     ratio_floor_bytes: int = 1024 * 1024
     text_pages: int = 3
     ocr_pages: int = 1  # pages without a text layer read by OCR (Tesseract), from the first
+    ocr_message_pages: int = 20  # pages OCR reads in one message, over all its documents
+    ocr_message_seconds: float = 30.0  # seconds OCR may take in one message, in all
     text_chars: int = 20000
     document_seconds: float = 10.0
 

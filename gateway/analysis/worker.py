@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from gateway.analysis.analyse import analyse
 from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.timing import TimedChecking
@@ -21,12 +22,13 @@ def run_analysis(
     texts: TextCache | None = None,
     *,
     plain_only: bool = False,
+    ocr: OcrEngine | None = None,
 ) -> Analysis:
     """The analysis of `message`, its signatures checked under `signatures` by the checker
     that `checkers` keeps for it (none checked without a setup), documents read before
-    taken from `texts`."""
+    taken from `texts`, scans read by `ocr` (and its cache)."""
     if signatures is None:
-        return analyse(message, settings, None, texts, plain_only=plain_only)
+        return analyse(message, settings, None, texts, plain_only=plain_only, ocr=ocr)
     checker = TimedChecking(checkers.checker(signatures))
-    analysis = analyse(message, settings, checker, texts, plain_only=plain_only)
+    analysis = analyse(message, settings, checker, texts, plain_only=plain_only, ocr=ocr)
     return replace(analysis, signature_seconds=checker.seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.analysis import filetypes
 from gateway.analysis.extract.html import html_text
 from gateway.analysis.extract.model import Extraction
+from gateway.analysis.extract.ocr import MessageOcr
 from gateway.analysis.extract.office import docx_text, legacy_word_text, odt_text, ooxml_text
 from gateway.analysis.extract.pdf import pdf_text
 from gateway.analysis.legacy import decode_text, repair_text
@@ -22,11 +23,13 @@ _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
 
 
 def extract_text(
-    data: bytes, detected_type: str, charset: str | None, limits: AnalysisLimits, deadline: Deadline
+    data: bytes, detected_type: str, charset: str | None, limits: AnalysisLimits,
+    deadline: Deadline, ocr: MessageOcr | None = None,
 ) -> Extraction:
-    """The text of `data` (a document of `detected_type`); empty for types without text."""
+    """The text of `data` (a document of `detected_type`), scans read by `ocr` (see
+    `pdf_text`); empty for types without text."""
     if detected_type == filetypes.PDF:
-        result = pdf_text(data, limits, deadline)
+        result = pdf_text(data, limits, deadline, ocr)
     elif detected_type == filetypes.DOCX:
         result = docx_text(data, limits)
     elif detected_type in _ODF_TYPES:

@@ -8,7 +8,7 @@ import logging
 from pypdf import PasswordType, PdfReader
 
 from gateway.analysis.extract.model import Extraction
-from gateway.analysis.extract.ocr import ocr_pdf_pages
+from gateway.analysis.extract.ocr import MessageOcr, OcrEngine
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.timelimit import Deadline
 
@@ -16,9 +16,11 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 _LAYER = 10  # fewer visible characters than this on a page: no text layer (a scan)
 
 
-def pdf_text(data: bytes, limits: AnalysisLimits, deadline: Deadline) -> Extraction:
-    """Text of the first `limits.text_pages` pages, scanned ones read by OCR (the first
-    `limits.ocr_pages` of them); encrypted PDFs are uninspectable."""
+def pdf_text(data: bytes, limits: AnalysisLimits, deadline: Deadline,
+             ocr: MessageOcr | None = None) -> Extraction:
+    """Text of the first `limits.text_pages` pages, scanned ones read by `ocr` (the first
+    `limits.ocr_pages` of them; a fresh engine without budget when None); encrypted PDFs
+    are uninspectable."""
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -41,7 +43,7 @@ def pdf_text(data: bytes, limits: AnalysisLimits, deadline: Deadline) -> Extract
         if length >= limits.text_chars:
             break
     scanned = [number for number, text in texts.items() if len("".join(text.split())) < _LAYER]
-    uninspectable = _read_scans(data, scanned, texts, problems, limits, deadline)
+    uninspectable = _read_scans(data, scanned, texts, problems, limits, deadline, ocr)
     text = "\n".join(texts.values())[: limits.text_chars]
     if count and not text.strip() and uninspectable is None:
         problems.append("PDF has no text layer (a scan?) and OCR found no text: only its name "
@@ -50,7 +52,7 @@ def pdf_text(data: bytes, limits: AnalysisLimits, deadline: Deadline) -> Extract
 
 
 def _read_scans(data: bytes, scanned: list[int], texts: dict[int, str], problems: list[str],
-                limits: AnalysisLimits, deadline: Deadline) -> str | None:
+                limits: AnalysisLimits, deadline: Deadline, ocr: MessageOcr | None) -> str | None:
     """OCR the first `ocr_pages` pages without a text layer into `texts`; returns why the
     document is uninspectable (OCR could not run, or not in time), or None."""
     wanted = [number for number in scanned if number <= limits.ocr_pages]
@@ -60,7 +62,7 @@ def _read_scans(data: bytes, scanned: list[int], texts: dict[int, str], problems
                         f"(only the first {limits.ocr_pages} are)")
     if not wanted:
         return None
-    result = ocr_pdf_pages(data, wanted, deadline)
+    result = (ocr or MessageOcr(OcrEngine())).read(data, wanted, deadline)
     texts.update(result.pages)
     if result.failure is not None:
         return f"scanned PDF (pages {wanted} have no text layer): {result.failure}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.analysis.extract.ocr import ocr_pdf_pages
+from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.extract.pdf import pdf_text
 from gateway.analysis.model import Analysis, Classification
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
@@ -63,7 +63,7 @@ def test_pages_with_a_text_layer_are_not_ocred() -> None:
 
 @pytest.mark.parametrize("seconds", [0.0, 0.01])
 def test_ocr_out_of_time_fails(seconds: float) -> None:
-    result = ocr_pdf_pages(SCAN, [1], Deadline.after(seconds))
+    result = OcrEngine().read(SCAN, [1], Deadline.after(seconds))
     assert result.failure == "OCR ran out of time"
 
 
