@@ -1,6 +1,6 @@
 """The gateway with the DEFAULT policy on realistic mail, against the null relay (issue 14).
 
-    python bench/realistic.py [--seconds 2.5] [--rounds 2] [--distinct 80]
+    python bench/realistic.py [--seconds 2.5] [--rounds 2] [--distinct 80] [--only scan]
 
 Messages (bench/realistic_messages.py): a citizen's 8.5 KB letter in Vietnamese (base64
 UTF-8), the same with a typed 80 KB PDF, the same with a scanned 1.5 MB PDF, and a
@@ -244,6 +244,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs per figure (best is kept)")
     parser.add_argument("--distinct", type=int, default=80,
                         help="different signed invitations, each sent once")
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="only the messages whose label holds TEXT (e.g. 'scan')")
     args = parser.parse_args()
     for tool in ("smtp-sink", "smtp-source"):
         if shutil.which(tool) is None:
@@ -252,7 +254,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tth-bench-") as directory:
         work = Path(directory)
         pki = build_pki(work / "pki")
-        cases = build_cases(work, pki, args.distinct)
+        cases = [case for case in build_cases(work, pki, args.distinct) if args.only in case.label]
+        if not cases:
+            raise SystemExit(f"no message's label holds {args.only!r}")
         for case in cases:
             check(case, pki)
         print(f"built and checked {len(cases)} kinds of message in "
