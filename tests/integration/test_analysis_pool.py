@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.analysis.model import Analysis
 from gateway.analysis.pool import (
     AnalysisBusy,
     AnalysisFailed,
@@ -16,11 +17,12 @@ from gateway.analysis.pool import (
     AnalysisPool,
     Unanalysable,
 )
-from gateway.analysis.settings import AnalysisSettings
+from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.signatures.settings import SignatureSettings
 from gateway.signatures.setup import SignatureSetup
 from gateway.signatures.trust import TrustSources
 from tests.fixtures.documents import Attachment, message, to_bytes
+from tests.fixtures.scans import scanned_official_pdf
 from tests.fixtures.signed import pki_at, signed_pdf
 
 MESSAGE = (b"From: a@gmail.com\r\nTo: b@sotttt.thuathienhue.gov.vn\r\n"
@@ -63,6 +65,27 @@ def test_a_worker_analyses_the_unstuffed_message() -> None:
     level, size = run(scenario())  # type: ignore[misc]
     assert level == "mat"
     assert size == len(MESSAGE) - 1
+
+
+def test_a_worker_keeps_its_ocr_engine_between_messages() -> None:
+    """The child owns one OCR engine: a scan it read is read again from its cache, free of
+    the next message's budget (other limits: the text cache does not hold it)."""
+    scan = to_bytes(message(attachments=[Attachment("scan0001.pdf", scanned_official_pdf())]))
+    patient = AnalysisLimits(document_seconds=120.0)
+
+    async def scenario() -> list[Analysis]:
+        pool = AnalysisPool(1, 300)
+        try:
+            return [await pool.run(job(message=scan, settings=AnalysisSettings(limits=limits)))
+                    for limits in (patient, AnalysisLimits(document_seconds=120.0,
+                                                           ocr_message_pages=0))]
+        finally:
+            await pool.close()
+
+    first, again = run(scenario())  # type: ignore[misc]
+    assert first.documents[1].uninspectable is None
+    assert again.documents[1].uninspectable is None  # no page left to OCR: from the cache
+    assert first.documents[1].official_number == again.documents[1].official_number
 
 
 def test_a_spooled_message_is_read_from_its_path(tmp_path: Path) -> None:
