@@ -34,7 +34,7 @@ def count_rules(verdict: Verdict) -> None:
         metrics.RULE_HITS.labels(hit.name, hit.mode.value, hit.action.value).inc()
 
 
-class Actions:
+class ActionChains:
     """`gateway.deciding.seam.ActionStage`: `holding` takes quarantined messages (None: a
     hold tempfails), `route_upstream` reaches a redirect's own host."""
 

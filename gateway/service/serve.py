@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.actions.hold import Holding
-from gateway.actions.stage import Actions
+from gateway.actions.stage import ActionChains
 from gateway.config import Settings, parse_hostport
 from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
@@ -77,7 +77,7 @@ class Gateway:
             decider, holding = self.decisions.decider, self.decisions.holding
         self.handler = RelayHandler(
             settings.server, self.hostname, self.upstream, decider,
-            Actions(holding, route_upstream=self.route_upstream), self.audit,
+            ActionChains(holding, route_upstream=self.route_upstream), self.audit,
         )
         self.limiter = ConnectionLimiter(
             settings.server.max_connections, settings.server.max_connections_per_ip

@@ -1,8 +1,10 @@
-"""The aiosmtpd handler: small hook methods that forward the envelope live and relay DATA.
+"""The aiosmtpd handler: small hook methods that forward the envelope live and hand the
+decided message to the action stage.
 
 MAIL and each RCPT reach the upstream as they arrive (a before-queue proxy,
-like Postfix's smtpd_proxy_filter); the message goes upstream only after the
-decider said so. The client hears 250 only when the upstream said 250.
+like Postfix's smtpd_proxy_filter); after DATA the decider decides and the
+action stage carries the verdict out on the transaction's connection. The
+client hears 250 only when the upstream said 250 (or the hold is fsynced).
 """
 
 from __future__ import annotations
