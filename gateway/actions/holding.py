@@ -23,7 +23,7 @@ log = logging.getLogger("gateway.actions.holding")
 
 
 class QuarantineHolding:
-    """`gateway.deciding.seam.Holding` backed by a quarantine store and its notice queue."""
+    """`gateway.actions.hold.Holding` backed by a quarantine store and its notice queue."""
 
     def __init__(self, settings: Settings, upstream: Upstream,
                  store: Store | None = None) -> None:

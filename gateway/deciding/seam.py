@@ -1,15 +1,22 @@
-"""What the SMTP layer asks of the decision side: a verdict at MAIL, RCPT and end of DATA."""
+"""What the SMTP layer asks of the decision side: a verdict at MAIL, RCPT and end of DATA
+(`Decider`), and that verdict carried out (`ActionStage`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.analysis.model import Analysis
 from gateway.auth.results import Authentication
 from gateway.mail.envelope import Direction, Envelope
+from gateway.mail.replies import Reply
 from gateway.mail.spool import Spool
 from gateway.policy.verdict import Verdict
+from gateway.record.audit import AuditRecord
+
+if TYPE_CHECKING:
+    from gateway.outbound.upstream import UpstreamConnection
 
 
 class Finisher(Protocol):
@@ -68,14 +75,41 @@ class AcceptAll:
         return MessageDecision(Verdict())
 
 
-class Holding(Protocol):
-    """Where quarantined messages go, and who is told about them."""
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A whole message and its decision, with what carrying it out needs from the session."""
 
-    async def hold(self, message: Spool, envelope: Envelope, decision: MessageDecision,
-                   session_ref: str) -> str:
-        """Store the message durably (fsynced) and return its reference id."""
+    envelope: Envelope
+    spool: Spool
+    decision: MessageDecision
+    #: The transaction's connection, MAIL and the accepted RCPTs sent; lent: the session
+    #: that opened it releases it, whatever happens here.
+    upstream: UpstreamConnection
+    #: The client's MAIL parameters and the real client for XFORWARD (a redirect re-sends MAIL).
+    mail_options: tuple[str, ...]
+    xforward: Mapping[str, str]
+    #: The `Received:` field the session adds on top of a message that leaves.
+    received: bytes
+    #: The transaction's audit record: the stage fills in the decision and the outcome.
+    record: AuditRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Disposed:
+    """The client's final reply, and whether the lent connection may be pooled again."""
+
+    reply: Reply
+    reusable: bool
+
+
+class ActionStage(Protocol):
+    """Carries out verdicts; never speaks to the SMTP client (it returns the replies)."""
+
+    def at_envelope(self, verdict: Verdict, utf8: bool) -> Reply | None:
+        """Count a MAIL or RCPT verdict; the refusal when it stops the step, else None."""
         ...
 
-    def notify(self, reference: str, envelope: Envelope, decision: MessageDecision) -> None:
-        """Start telling the sender and the security officer, in the background."""
+    async def dispose(self, message: Decided) -> Disposed:
+        """Relay, hold, redirect or refuse the message as its verdict says. 250 only after
+        the upstream's 250 or the fsynced hold; every failure is a 4xx or 5xx."""
         ...

@@ -46,6 +46,10 @@ DEFAULT_ENHANCED = {
 }
 
 CONFIG_ERROR = (451, "4.3.5", "Server configuration error; try again later")
+UPSTREAM_DOWN = (451, "4.4.1", "Upstream mail system unavailable, try again later")
+UPSTREAM_FAILED = (451, "4.4.2", "Upstream mail system failed, try again later")
+DECIDER_FAILED = (451, "4.3.0", "Temporary policy failure, try again later")
+INTERNAL_ERROR = (451, "4.3.0", "Temporary local problem, try again later")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,10 @@ class Reply:
             f"{self.code}{' ' if i == last else '-'}{prefix}{text}".rstrip()
             for i, text in enumerate(lines)
         )
+
+    def one_line(self) -> str:
+        """The wire form on one line (lines joined with " | "), for logs and the audit."""
+        return self.render().replace("\r\n", " | ")
 
     def __str__(self) -> str:
         return self.render()
@@ -115,7 +123,7 @@ def reply(
         return Reply(*CONFIG_ERROR[:2], (CONFIG_ERROR[2],))
     result = Reply(code, enhanced, lines or ("",))
     if code >= 400:
-        log.info("refusal %s (%s)", result.render().replace("\r\n", " | "), reason or "-")
+        log.info("refusal %s (%s)", result.one_line(), reason or "-")
     return result
 
 

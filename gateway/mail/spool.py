@@ -58,6 +58,10 @@ class Spool:
             offset += len(chunk)
             yield chunk
 
+    def isascii(self) -> bool:
+        """True when every stored byte is ASCII (read block by block, never all at once)."""
+        return all(bytes(chunk).isascii() for chunk in self.chunks())
+
     def getvalue(self) -> bytes:
         """All stored bytes at once (for analysis)."""
         return b"".join(bytes(chunk) for chunk in self.chunks())

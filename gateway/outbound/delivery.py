@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.mail.replies import Reply, reply
-from gateway.mail.spool import message_spool
+from gateway.mail.spool import Spool, message_spool
 from gateway.outbound.upstream import Upstream, UpstreamConnection, mail_parameters
 
 
@@ -26,10 +26,11 @@ class DeliveryResult:
         return self.reply.is_temporary
 
 
-def _mail_options(connection: UpstreamConnection, message: bytes, utf8: bool) -> list[str] | Reply:
+def _mail_options(connection: UpstreamConnection, header: bytes, message: Spool,
+                  utf8: bool) -> list[str] | Reply:
     """SMTPUTF8 and BODY=8BITMIME as the message needs them, if the upstream has them."""
     wanted = ["SMTPUTF8"] if utf8 else []
-    if not message.isascii():
+    if not (header.isascii() and message.isascii()):
         wanted.append("BODY=8BITMIME")
     return mail_parameters(connection, wanted)
 
@@ -38,17 +39,30 @@ async def deliver(
     connection: UpstreamConnection,
     mail_from: str,
     recipients: tuple[str, ...],
-    message: bytes,
+    message: bytes | Spool,
     *,
     header: bytes = b"",
     utf8: bool = False,
     every_recipient: bool = False,
 ) -> DeliveryResult:
-    """MAIL, RCPT for each recipient, DATA. A temporary refusal of any recipient stops it all,
-    so that a retry never sends twice; permanently refused recipients are skipped, unless
-    `every_recipient` is set: then any refusal stops it before DATA.
-    Raises UpstreamError when the upstream cannot be talked to."""
-    options = _mail_options(connection, header + message, utf8)
+    """MAIL, RCPT for each recipient, DATA of `message`: the message, or its wire form
+    already spooled (streamed as it is; a redirect sends the spool it received). A
+    temporary refusal of any recipient stops it all, so that a retry never sends twice;
+    permanently refused recipients are skipped, unless `every_recipient` is set: then any
+    refusal stops it before DATA. Raises UpstreamError when the upstream cannot be talked to."""
+    spool = message if isinstance(message, Spool) else message_spool(message)
+    try:
+        return await _deliver(connection, mail_from, recipients, spool, header, utf8,
+                              every_recipient)
+    finally:
+        if spool is not message:
+            spool.close()
+
+
+async def _deliver(connection: UpstreamConnection, mail_from: str, recipients: tuple[str, ...],
+                   spool: Spool, header: bytes, utf8: bool,
+                   every_recipient: bool) -> DeliveryResult:
+    options = _mail_options(connection, header, spool, utf8)
     if isinstance(options, Reply):
         return DeliveryResult(options)
     answer = await connection.mail(mail_from, options, utf8)
@@ -70,11 +84,7 @@ async def deliver(
         await connection.rset()
         last = answer if refused else reply(554, "5.5.1", "No valid recipients")
         return DeliveryResult(last, (), tuple(refused))
-    spool = message_spool(message)
-    try:
-        final = await connection.data(header, spool, utf8)
-    finally:
-        spool.close()
+    final = await connection.data(header, spool, utf8)
     return DeliveryResult(final, tuple(accepted), tuple(refused))
 
 
@@ -82,7 +92,7 @@ async def deliver_via(
     upstream: Upstream,
     mail_from: str,
     recipients: tuple[str, ...],
-    message: bytes,
+    message: bytes | Spool,
     *,
     header: bytes = b"",
     utf8: bool = False,

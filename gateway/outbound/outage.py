@@ -9,6 +9,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+log = logging.getLogger("gateway.outbound.outage")
+
 
 @dataclass(slots=True)
 class _Outage:
@@ -17,23 +19,24 @@ class _Outage:
 
 
 class UpstreamOutage:
-    def __init__(self, log: logging.Logger) -> None:
-        self._log = log
+    """The outages of one owner's points (the session at MAIL, the relay at end of data)."""
+
+    def __init__(self) -> None:
         self._outages: dict[str, _Outage] = {}
 
     def failed(self, where: str, detail: object) -> None:
         outage = self._outages.get(where)
         if outage is None:
             outage = self._outages[where] = _Outage(time.monotonic())
-            self._log.warning("upstream failed at %s: %s (further failures there are logged "
+            log.warning("upstream failed at %s: %s (further failures there are logged "
                               "at DEBUG until it works again)", where, detail)
         else:
-            self._log.debug("upstream failed at %s: %s", where, detail)
+            log.debug("upstream failed at %s: %s", where, detail)
         outage.failures += 1
 
     def succeeded(self, where: str) -> None:
         outage = self._outages.pop(where, None)
         if outage is not None:
-            self._log.warning("upstream works again at %s after %.0f s and %d failed "
+            log.warning("upstream works again at %s after %.0f s and %d failed "
                               "attempt(s)", where, time.monotonic() - outage.since,
                               outage.failures)

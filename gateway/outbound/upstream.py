@@ -77,6 +77,16 @@ def mail_parameters(connection: UpstreamConnection, options: list[str]) -> list[
     return forwarded
 
 
+async def reset(connection: UpstreamConnection) -> bool:
+    """RSET after a transaction that sent no message: True when the connection may be
+    pooled again, False when the upstream failed (then it is closed on release)."""
+    try:
+        await connection.rset()
+    except UpstreamError:
+        return False
+    return True
+
+
 def _address_bytes(address: str) -> bytes:
     return b"<>" if address in ("", "<>") else b"<" + address.encode("utf-8") + b">"
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,22 +19,25 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gateway.analysis.settings import AnalysisSettings, DocumentTypeSpec
-from gateway.mail.addresses import canonical_domain, parse_envelope_address
+from gateway.policy.compile_rule import compile_rule
+from gateway.policy.compile_settings import (
+    address_list,
+    agency_organizations,
+    compile_settings,
+    network_list,
+)
 from gateway.policy.conditions import default_registry
-from gateway.policy.conditions.base import Condition, Registry, Resolver, Stage
-from gateway.policy.lists import AddressList, IPNetwork, NetworkList
+from gateway.policy.conditions.base import Registry, Resolver, Stage
+from gateway.policy.lists import AddressList, NetworkList
 from gateway.policy.lookalike import LookalikeDetector
-from gateway.policy.rules import Rule, stage_of
+from gateway.policy.rules import Rule
 from gateway.policy.schema import (
-    NOTIFY_WORDS,
     ListSpec,
     NetworkListSpec,
-    RuleSpec,
     SettingsSpec,
 )
-from gateway.policy.settings import DEFAULT_DIRECTIVE_EN, DEFAULT_DIRECTIVE_VI, PolicySettings
+from gateway.policy.settings import PolicySettings
 from gateway.policy.typed import validate_typed
-from gateway.policy.verdict import Action, Mode
 from gateway.signatures.settings import SignatureSettings
 from gateway.yamlsource import YamlDocument, YamlSourceError, parse_yaml
 
@@ -214,11 +215,11 @@ class _Builder:
             return
         try:
             if key == "lists":
-                self.lists[name] = _address_list(
+                self.lists[name] = address_list(
                     name, ListSpec.model_validate(spec), document, loc, self.errors
                 )
             else:
-                self.networks[name] = _network_list(
+                self.networks[name] = network_list(
                     name, NetworkListSpec.model_validate(spec), document, loc, self.errors
                 )
         except ValidationError as exc:
@@ -278,8 +279,8 @@ class _Builder:
             self.errors.extend(_problems(document, ("settings",), exc, SettingsSpec))
             return None
         agencies = signatures.agency_organisations if signatures is not None else {}
-        compiled = _compile_settings(spec, document, self.lists, self.networks, self.errors)
-        return dataclasses.replace(compiled, agency_organizations=_agencies(agencies))
+        compiled = compile_settings(spec, document, self.lists, self.networks, self.errors)
+        return dataclasses.replace(compiled, agency_organizations=agency_organizations(agencies))
 
     def _rules(
         self, settings: PolicySettings, document_types: Mapping[str, DocumentTypeSpec]
@@ -297,7 +298,7 @@ class _Builder:
             )
             resolver.detectors = detectors
             for index, raw in enumerate(section.value):
-                rule = _compile_rule(raw, resolver, ("rules", index), settings)
+                rule = compile_rule(raw, resolver, ("rules", index), settings)
                 if rule is None:
                     continue
                 if rule.name in seen:
@@ -309,194 +310,3 @@ class _Builder:
                 compiled.append(rule)
             self.errors.extend(resolver.errors)
         return tuple(compiled)
-
-
-def _address_list(
-    name: str, spec: ListSpec, document: YamlDocument, loc: tuple[Any, ...], errors: list[str]
-) -> AddressList:
-    domains = set()
-    for index, text in enumerate(spec.domains):
-        domain, valid = canonical_domain(text.strip().removeprefix("."))
-        if not valid or "." not in domain:
-            errors.append(document.error((*loc, "domains", index), f"invalid domain '{text}'"))
-        domains.add(domain)
-    addresses = set()
-    for index, text in enumerate(spec.addresses):
-        address = parse_envelope_address(text)
-        if address is None or address.is_null:
-            errors.append(document.error((*loc, "addresses", index), f"invalid address '{text}'"))
-        else:
-            addresses.add(address.key)
-    return AddressList(name, frozenset(domains), frozenset(addresses), spec.subdomains,
-                       spec.label_vi)
-
-
-def _network_list(
-    name: str,
-    spec: NetworkListSpec,
-    document: YamlDocument,
-    loc: tuple[Any, ...],
-    errors: list[str],
-) -> NetworkList:
-    networks: list[IPNetwork] = []
-    for index, text in enumerate(spec.networks):
-        try:
-            networks.append(ipaddress.ip_network(text.strip(), strict=True))
-        except ValueError as exc:
-            errors.append(document.error((*loc, "networks", index), f"invalid CIDR: {exc}"))
-    return NetworkList(name, tuple(networks), spec.label_vi)
-
-
-def _compile_settings(
-    spec: SettingsSpec,
-    document: YamlDocument,
-    lists: Mapping[str, AddressList],
-    networks: Mapping[str, NetworkList],
-    errors: list[str],
-) -> PolicySettings:
-    def need(key: str, name: str | None, known: Mapping[str, object], kind: str) -> None:
-        if name is not None and name not in known:
-            defined = ", ".join(sorted(known)) or "none"
-            message = f"settings.{key}: unknown {kind} '{name}' (defined: {defined})"
-            errors.append(document.error(("settings", key), message))
-
-    for key in ("official_list", "freemail_list", "lookalike_exempt_list", "local_domains"):
-        need(key, getattr(spec, key), lists, "list")
-    need("internal_networks", spec.internal_networks, networks, "network list")
-    return PolicySettings(
-        official_list=spec.official_list,
-        freemail_list=spec.freemail_list,
-        lookalike_exempt_list=spec.lookalike_exempt_list,
-        local_domains=spec.local_domains,
-        internal_networks=spec.internal_networks,
-        security_officer=_address(
-            spec.security_officer, document, ("settings", "security_officer"), errors
-        ),
-        directive_vi=spec.directive_vi or DEFAULT_DIRECTIVE_VI,
-        directive_en=spec.directive_en or DEFAULT_DIRECTIVE_EN,
-        agency_name_patterns=tuple(re.compile(p, re.IGNORECASE) for p in spec.agency_names),
-        result_header=spec.result_header,
-        documents_header=spec.documents_header,
-        redirect_to=_routes(spec.redirect_to, document, ("settings", "redirect_to"), errors),
-        unanalysable=spec.unanalysable,
-    )
-
-
-def _agencies(mapping: Mapping[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
-    return MappingProxyType({canonical_domain(d)[0]: tuple(n) for d, n in mapping.items()})
-
-
-def _address(
-    text: str | None, document: YamlDocument, loc: tuple[Any, ...], errors: list[str]
-) -> str | None:
-    if text is None:
-        return None
-    address = parse_envelope_address(text)
-    if address is None or address.is_null:
-        errors.append(document.error(loc, f"invalid address '{text}'"))
-        return None
-    return str(address)
-
-
-_HOST_ROUTE = re.compile(r"\Asmtp:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\Z")
-
-
-def _route_problem(text: str) -> str | None:
-    """Why `text` is no redirect entry (address, `smtp:HOST[:PORT]`, `maildir:DIR`), or None."""
-    if text.startswith("smtp:"):
-        return None if _HOST_ROUTE.match(text) else f"invalid route '{text}' (smtp:HOST[:PORT])"
-    if text.startswith("maildir:"):
-        return None if text.removeprefix("maildir:") else "maildir: needs a folder"
-    return None if _valid_address(text) else f"invalid address '{text}'"
-
-
-def _routes(
-    texts: list[str], document: YamlDocument, loc: tuple[Any, ...], errors: list[str]
-) -> tuple[str, ...]:
-    problems = [(i, _route_problem(text)) for i, text in enumerate(texts)]
-    errors.extend(document.error((*loc, i), problem) for i, problem in problems if problem)
-    if sum(1 for text in texts if text.startswith(("smtp:", "maildir:"))) > 1:
-        errors.append(document.error(loc, "a redirect has at most one smtp: or maildir: route"))
-    return tuple(texts)
-
-
-def _compile_rule(
-    raw: Any, resolver: Resolver, loc: tuple[Any, ...], settings: PolicySettings
-) -> Rule | None:
-    try:
-        spec = RuleSpec.model_validate(raw)
-    except ValidationError as exc:
-        resolver.validation_error(loc, exc, RuleSpec)
-        return None
-    when = resolver.conditions(spec.when, (*loc, "when"))
-    unless = _unless(spec.unless, resolver, (*loc, "unless"))
-    notify = _notify(spec.notify, resolver, (*loc, "notify"), settings)
-    redirect = _redirect(spec, resolver, loc, settings)
-    return Rule(
-        name=spec.name,
-        description=spec.description,
-        when=when,
-        unless=unless,
-        action=Action(spec.action),
-        mode=Mode(spec.mode),
-        stop=spec.stop,
-        status_code=spec.status_code,
-        enhanced_status=spec.enhanced_status,
-        message_vi=spec.message_vi,
-        message_en=spec.message_en,
-        notify=notify,
-        redirect_to=redirect,
-        headers=tuple(spec.headers.items()),
-        origin=str(resolver.document.position(loc)),
-        stage=stage_of(when, unless),
-    )
-
-
-def _unless(
-    value: dict[str, Any] | list[dict[str, Any]] | None, resolver: Resolver, loc: tuple[Any, ...]
-) -> tuple[tuple[Condition, ...], ...]:
-    if value is None:
-        return ()
-    groups = (
-        [(loc, value)] if isinstance(value, dict) else [((*loc, i), g) for i, g in enumerate(value)]
-    )
-    compiled = []
-    for where, group in groups:
-        if not group:
-            resolver.error(where, "an exception needs at least one condition")
-            continue
-        compiled.append(resolver.conditions(group, where))
-    return tuple(compiled)
-
-
-def _notify(
-    targets: list[str], resolver: Resolver, loc: tuple[Any, ...], settings: PolicySettings
-) -> tuple[str, ...]:
-    for index, target in enumerate(targets):
-        if target == "security_officer" and settings.security_officer is None:
-            message = "notify security_officer: settings.security_officer is not set"
-            resolver.error((*loc, index), message)
-        elif target not in NOTIFY_WORDS and _valid_address(target) is None:
-            words = ", ".join(sorted(NOTIFY_WORDS))
-            resolver.error((*loc, index), f"notify '{target}': not an address nor one of {words}")
-    return tuple(targets)
-
-
-def _redirect(
-    spec: RuleSpec, resolver: Resolver, loc: tuple[Any, ...], settings: PolicySettings
-) -> tuple[str, ...]:
-    if spec.action != "redirect":
-        return ()
-    given = spec.redirect_to or []
-    for index, text in enumerate(given):
-        problem = _route_problem(text)
-        if problem is not None:
-            resolver.error((*loc, "redirect_to", index), problem)
-    if not given and not settings.redirect_to:
-        resolver.error((*loc, "action"), "redirect needs redirect_to here or in settings")
-    return tuple(given)
-
-
-def _valid_address(text: str) -> str | None:
-    address = parse_envelope_address(text)
-    return None if address is None or address.is_null else str(address)

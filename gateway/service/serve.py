@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.actions.hold import Holding
+from gateway.actions.stage import ActionChains
 from gateway.config import Settings, parse_hostport
-from gateway.deciding.seam import Decider, Holding
+from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
 from gateway.outbound.upstreams import upstream_for
 from gateway.record.audit import AuditLog
@@ -74,8 +76,8 @@ class Gateway:
             self.decisions = Decisions(settings, self.upstream)
             decider, holding = self.decisions.decider, self.decisions.holding
         self.handler = RelayHandler(
-            settings.server, self.hostname, self.upstream, decider, self.audit, holding,
-            route_upstream=self.route_upstream,
+            settings.server, self.hostname, self.upstream, decider,
+            ActionChains(holding, route_upstream=self.route_upstream), self.audit,
         )
         self.limiter = ConnectionLimiter(
             settings.server.max_connections, settings.server.max_connections_per_ip

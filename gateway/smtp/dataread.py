@@ -31,6 +31,24 @@ class DataProblem(Enum):
     EIGHT_BIT_HEADER = "8-bit header without SMTPUTF8"
 
 
+#: The client's reply for each problem: a clear 5xx, never a 4xx loop.
+PROBLEM_REPLIES: dict[DataProblem, tuple[int, str, str]] = {
+    DataProblem.TOO_BIG: (552, "5.3.4", "Message size exceeds fixed maximum message size"),
+    DataProblem.BARE_LINE_ENDING: (
+        554,
+        "5.6.0",
+        "Bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)",
+    ),
+    DataProblem.NUL: (554, "5.6.0", "NUL byte in message data"),
+    DataProblem.LINE_TOO_LONG: (554, "5.6.0", "Line too long (RFC 5322 2.1.1)"),
+    DataProblem.EIGHT_BIT_HEADER: (
+        554,
+        "5.6.7",
+        "Non-ASCII message header without SMTPUTF8 (RFC 6532)",
+    ),
+}
+
+
 @dataclass(slots=True)
 class DataResult:
     """`own_headers`: fields of the gateway's namespace removed or renamed on entry."""

@@ -12,6 +12,22 @@ from aiosmtpd.smtp import Session
 from gateway.deciding.seam import TransactionDecider
 from gateway.outbound.upstream import UpstreamConnection
 
+UNAVAILABLE = "[UNAVAILABLE]"
+
+
+def encodable(text: str) -> bool:
+    """False for arguments that arrived as bytes that are not UTF-8 (surrogate escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """`text` with bytes that are not UTF-8 replaced, for headers and XFORWARD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
 
 @dataclass(slots=True)
 class ClientFacts:
@@ -22,6 +38,29 @@ class ClientFacts:
     helo: str | None = None
     proto: str | None = None
     forwarded: bool = False
+
+    def apply_xforward(self, attributes: dict[str, str]) -> None:
+        """What a trusted relay's XFORWARD says about the real client."""
+        for key, value in attributes.items():
+            known = None if value in (UNAVAILABLE, "[TEMPUNAVAIL]") else value
+            if key == "ADDR" and known:
+                self.ip = known.removeprefix("IPV6:")
+            elif key == "NAME":
+                self.name = known
+            elif key == "HELO":
+                self.helo = known
+            elif key == "PROTO":
+                self.proto = known
+        self.forwarded = True
+
+    def xforward(self, esmtp: bool) -> dict[str, str]:
+        """The real client, for an upstream that offers XFORWARD."""
+        return {
+            "NAME": printable(self.name or UNAVAILABLE),
+            "ADDR": printable(self.ip or UNAVAILABLE),
+            "HELO": printable(self.helo or UNAVAILABLE),
+            "PROTO": printable(self.proto or ("ESMTP" if esmtp else "SMTP")),
+        }
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ MESSAGE = b"From: a@x.test\r\nSubject: t\r\n\r\nbody\r\n"
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [record.getMessage() for record in caplog.records
-            if record.name == "gateway.smtp.handler" and record.levelno >= logging.WARNING]
+            if record.name == "gateway.outbound.outage" and record.levelno >= logging.WARNING]
 
 
 def mail_reply(address: tuple[str, int]) -> int:
@@ -29,7 +29,7 @@ def mail_reply(address: tuple[str, int]) -> int:
 def test_upstream_down_at_mail_is_one_warning_then_recovery(
     gateway_at: Callable[..., Gateway], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="gateway.smtp.handler")
+    caplog.set_level(logging.DEBUG, logger="gateway.outbound.outage")
     port = free_port()
     address = gateway_at(f"127.0.0.1:{port}").addresses()[0]
     for _ in range(5):

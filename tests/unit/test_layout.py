@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "quarantine": GROUND | {"config", "record", "outbound", "analysis", "policy"},
     "actions": GROUND | {"config", "record", "outbound", "quarantine", "analysis", "policy",
                          "deciding"},
-    "smtp": GROUND | {"config", "record", "policy", "deciding", "outbound", "actions"},
+    "smtp": GROUND | {"config", "record", "policy", "deciding", "outbound"},
     "service": GROUND | {"config", "record", "signatures", "analysis", "auth", "policy",
                          "deciding", "outbound", "quarantine", "actions", "smtp"},
     "cli": GROUND | {"config", "record", "yamlsource", "signatures", "analysis", "auth",
