@@ -76,15 +76,10 @@ class DnsServer:
     @contextlib.contextmanager
     def running(self) -> Iterator[DnsServer]:
         """Serve on UDP and TCP at the same loopback port until the block ends."""
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        udp, tcp = self._bind_pair()
         stop = threading.Event()
         threads: list[threading.Thread] = []
         try:
-            udp.bind((self.host, self.port))
-            self.port = udp.getsockname()[1]
-            tcp.bind((self.host, self.port))
             tcp.listen(16)
             udp.settimeout(0.2)
             tcp.settimeout(0.2)
@@ -99,6 +94,28 @@ class DnsServer:
                 thread.join(5)
             udp.close()
             tcp.close()
+
+    def _bind_pair(self) -> tuple[socket.socket, socket.socket]:
+        """A UDP and a TCP socket bound to one loopback port: the given one, or else a free
+        ephemeral port for both (another process may hold the TCP side of the first UDP
+        port the kernel offers, so a few are tried)."""
+        attempts = 1 if self.port else 50
+        for attempt in range(attempts):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                udp.bind((self.host, self.port))
+                tcp.bind((self.host, udp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                tcp.close()
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self.port = udp.getsockname()[1]
+            return udp, tcp
+        raise AssertionError("unreachable")
 
     @property
     def address(self) -> str:
