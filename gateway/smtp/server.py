@@ -6,9 +6,7 @@ The protocol does SMTP I/O only; every decision is made by the handler's hooks.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import Any, AnyStr
@@ -22,19 +20,16 @@ from gateway.mail.spool import Spool
 from gateway.record import metrics
 from gateway.smtp.dataread import read_data
 from gateway.smtp.session import GatewaySession
+from gateway.smtp.wiresyntax import (
+    XFORWARD_ATTRIBUTES,
+    Network,
+    in_networks,
+    plain_address,
+    well_formed,
+    xtext_decode,
+)
 
 log = logging.getLogger("gateway.smtp.server")
-
-XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_XTEXT_HEX = re.compile(rb"\+([0-9A-Fa-f]{2})")
-_BAD_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f]")
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(
-    rf"\s*<(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)>"
-    r"(?=\s|$)"
-)
-_QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
 
 
 class QuietUnknownCommands(logging.Filter):
@@ -48,42 +43,6 @@ class QuietUnknownCommands(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(QuietUnknownCommands())
-
-
-def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
-
-
-def valid_domain_literal(domain: str) -> bool:
-    """A `[...]` domain must hold an IPv4 address or `IPv6:` and an IPv6 one (RFC 5321 4.1.3)."""
-    if not domain.startswith("["):
-        return True
-    if not domain.endswith("]"):
-        return False
-    inner = domain[1:-1]
-    try:
-        if inner[:5].upper() == "IPV6:":
-            ipaddress.IPv6Address(inner[5:])
-        else:
-            ipaddress.IPv4Address(inner)
-    except ValueError:
-        return False
-    return True
-
-
-def xtext_decode(value: str) -> str:
-    """RFC 3461 xtext (`+2B` for '+'), as XFORWARD values are sent."""
-    raw = value.encode("utf-8", "surrogateescape")
-    decoded = _XTEXT_HEX.sub(lambda match: bytes([int(match[1], 16)]), raw)
-    return decoded.decode("utf-8", "replace")
 
 
 _TOO_MANY = {
@@ -180,27 +139,18 @@ class GatewaySMTP(SMTP):
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's parser, but an unclosed `<address` or a space or control is malformed.
 
-        The plain `<dot-atom@domain>` form is taken without the email header
-        parser (a tenth of the CPU of a 5 KB relay); anything else goes to it.
+        The plain `<dot-atom@domain>` form is read without the email header parser.
         """
-        plain = _PLAIN_ADDRESS.match(arg)
+        plain = plain_address(arg, self.local_part_limit)
         if plain is not None:
-            limit = self.local_part_limit
-            if limit and len(plain["local"]) > limit:
-                return None, None
-            return f"{plain['local']}@{plain['domain']}", arg[plain.end() :].lstrip()
+            return plain
         try:
             address, rest = super()._getaddr(arg)
         except (IndexError, AttributeError, TypeError, ValueError):
             # email's header parser raises more than HeaderParseError on cut-off input
             # (`u@`, `"a"@`, `<a@[>`): that is a malformed address, not a local failure.
             return None, None
-        if address is None or not valid_domain_literal(address.rpartition("@")[2]):
-            return None, None
-        consumed = arg[: len(arg) - len(rest or "")].strip()
-        if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
-            return None, None
-        if consumed.startswith("<") and not consumed.endswith(">"):
+        if address is None or not well_formed(address, arg, rest):
             return None, None
         return address, rest
 

@@ -1,0 +1,77 @@
+"""The syntax of what a client writes on the wire: addresses, networks, xtext."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
+_XTEXT_HEX = re.compile(rb"\+([0-9A-Fa-f]{2})")
+_BAD_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f]")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"\s*<(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)>"
+    r"(?=\s|$)"
+)
+_QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
+
+
+def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
+def valid_domain_literal(domain: str) -> bool:
+    """A `[...]` domain must hold an IPv4 address or `IPv6:` and an IPv6 one (RFC 5321 4.1.3)."""
+    if not domain.startswith("["):
+        return True
+    if not domain.endswith("]"):
+        return False
+    inner = domain[1:-1]
+    try:
+        if inner[:5].upper() == "IPV6:":
+            ipaddress.IPv6Address(inner[5:])
+        else:
+            ipaddress.IPv4Address(inner)
+    except ValueError:
+        return False
+    return True
+
+
+def xtext_decode(value: str) -> str:
+    """RFC 3461 xtext (`+2B` for '+'), as XFORWARD values are sent."""
+    raw = value.encode("utf-8", "surrogateescape")
+    decoded = _XTEXT_HEX.sub(lambda match: bytes([int(match[1], 16)]), raw)
+    return decoded.decode("utf-8", "replace")
+
+
+def plain_address(arg: str, local_limit: int) -> tuple[str | None, str | None] | None:
+    """The common `<dot-atom@domain>` form, read without the email header parser (a tenth of
+    the CPU of a 5 KB relay): (address, rest), (None, None) if the local part is too long,
+    or None when the argument takes another form."""
+    plain = _PLAIN_ADDRESS.match(arg)
+    if plain is None:
+        return None
+    if local_limit and len(plain["local"]) > local_limit:
+        return None, None
+    return f"{plain['local']}@{plain['domain']}", arg[plain.end() :].lstrip()
+
+
+def well_formed(address: str, arg: str, rest: str | None) -> bool:
+    """What aiosmtpd's parser lets through but a mail server must not: a bad domain literal,
+    a space or control outside quotes, an unclosed `<address`."""
+    if not valid_domain_literal(address.rpartition("@")[2]):
+        return False
+    consumed = arg[: len(arg) - len(rest or "")].strip()
+    if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
+        return False
+    return not (consumed.startswith("<") and not consumed.endswith(">"))
