@@ -101,3 +101,13 @@ def test_the_map_has_no_cycle() -> None:
 
     for floor in ALLOWED:
         visit(floor, ())
+
+
+MAX_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Small modules: a file that grows past the limit is split by what its parts do."""
+    long = {str(path.relative_to(GATEWAY)): count for path in GATEWAY.rglob("*.py")
+            if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
