@@ -35,6 +35,7 @@ from tests.support.sink import Sink, free_port  # noqa: E402
 
 SENDER = "nguoidan@example.org"
 RECIPIENT = "vanthu@thuathienhue.gov.vn"
+#: The default policy's security officer (policies/settings.yaml).
 OFFICER = "baomat@thuathienhue.gov.vn"
 MESSAGE = (
     f"From: {SENDER}\r\nTo: {RECIPIENT}\r\nSubject: [TỐI MẬT] Kế hoạch\r\n"
@@ -43,9 +44,14 @@ MESSAGE = (
 
 
 def config(folder: Path, upstream: str, port: int, source: Path) -> Path:
-    """The gateway's settings; quick notice retries when that code has them."""
-    notices: dict[str, object] = {"security_officer": OFFICER}
-    if "retry_initial" in (source / "gateway" / "config.py").read_text():
+    """The gateway's settings; quick notice retries when that code has them, and the
+    officer in the settings when that code still reads it there (before issue 9 the
+    config's notices.security_officer; now the policy's settings.security_officer)."""
+    code = (source / "gateway" / "config.py").read_text()
+    notices: dict[str, object] = {}
+    if "security_officer: str" in code:
+        notices["security_officer"] = OFFICER
+    if "retry_initial" in code:
         notices |= {"retry_initial": 0.5, "retry_max": 2, "poll_interval": 0.5}
     path = folder / "gateway.json"
     path.write_text(json.dumps({

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -201,8 +201,17 @@ class QuarantineSettings(_Strict):
 
 
 class NoticeSettings(_Strict):
+    """The notices about held messages: who they come from, and how they are retried.
+    Who is told is the policy's business (rules' `notify`, the policy's
+    `settings.security_officer`)."""
+
+    MOVED_KEYS: ClassVar[dict[str, str]] = {
+        "security_officer": "the security officer's address is the policy's "
+                            "settings.security_officer (policies/settings.yaml); the rules' "
+                            "`notify: [security_officer]` tell the officer of a hold",
+    }
+
     from_address: str = "postmaster@thuathienhue.gov.vn"
-    security_officer: str | None = None
     retry_initial: Annotated[float, Field(gt=0, strict=False)] = 30.0
     retry_max: Annotated[float, Field(gt=0, strict=False)] = 3600.0
     expire_after: Annotated[float, Field(gt=0, strict=False)] = 5 * 86400.0

@@ -64,18 +64,31 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def model_keys(model: type[BaseModel] | None, path: Loc = ()) -> list[str]:
-    """The keys accepted at `path` inside `model` (aliases where they exist)."""
+def model_at(model: type[BaseModel] | None, path: Loc = ()) -> type[BaseModel] | None:
+    """The model validated at `path` inside `model`, or None."""
     for part in path:
         if model is None:
-            return []
+            return None
         if isinstance(part, int):
             continue
         fields = {info.alias or name: info for name, info in model.model_fields.items()}
         model = _inner_model(fields[part].annotation) if part in fields else None
-    if model is None:
+    return model
+
+
+def model_keys(model: type[BaseModel] | None, path: Loc = ()) -> list[str]:
+    """The keys accepted at `path` inside `model` (aliases where they exist)."""
+    found = model_at(model, path)
+    if found is None:
         return []
-    return [info.alias or name for name, info in model.model_fields.items()]
+    return [info.alias or name for name, info in found.model_fields.items()]
+
+
+def moved_key(model: type[BaseModel] | None, path: Loc, key: str) -> str | None:
+    """Where a key that the model at `path` no longer takes went (its `MOVED_KEYS`)."""
+    found = model_at(model, path)
+    moved: dict[str, str] = getattr(found, "MOVED_KEYS", {})
+    return moved.get(key)
 
 
 def explain(errors: list[ErrorDetails], prefix: Loc, data: Any,
@@ -90,7 +103,12 @@ def explain(errors: list[ErrorDetails], prefix: Loc, data: Any,
         kind = error["type"]
         if kind == "missing" and loc in meant:
             continue  # reported with the misspelt key
-        if kind == "extra_forbidden":
+        moved = (moved_key(model, loc[len(prefix):-1], str(loc[-1]))
+                 if kind == "extra_forbidden" else None)
+        if moved is not None:
+            message = f"'{loc[-1]}' is no longer read here: {moved}"
+            where = place(loc[:-1], data)
+        elif kind == "extra_forbidden":
             if loc in pairs:
                 hint = f" (did you mean '{pairs[loc]}'?)"
             else:

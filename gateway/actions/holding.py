@@ -46,7 +46,8 @@ class QuarantineHolding:
 
         def notices(reference: str) -> Sequence[OutgoingNotice]:
             built = build_notices(reference, decision.analysis, decision.verdict,
-                                  self.notices, envelope=envelope)
+                                  self.notices, envelope=envelope,
+                                  officer=decision.security_officer)
             return [outgoing(notice) for notice in built]
 
         try:

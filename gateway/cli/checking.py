@@ -110,7 +110,8 @@ async def run_check(transaction: PolicyTransaction, envelope: Envelope, raw: byt
         if refusal is not None:
             analysis = await transaction.analyse(spool)
             return replace(done, message=MessageDecision(
-                refusal, analysis, direction=transaction.direction(delivered)))
+                refusal, analysis, direction=transaction.direction(delivered),
+                security_officer=transaction.policy.settings.security_officer))
         decision = await transaction.message(delivered, spool)
     except Exception as exc:
         return replace(done, final=refusal or Verdict(Action.TEMPFAIL),

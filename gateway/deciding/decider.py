@@ -107,26 +107,29 @@ class PolicyTransaction:
         with metrics.STAGE_TIME.labels("policy").time():
             verdict = evaluate_message(self.policy, transaction, analysis, authentication)
         _count(analysis)
+        officer = self.policy.settings.security_officer
         if authenticator is None:
-            return MessageDecision(verdict, analysis, direction=direction)
+            return MessageDecision(verdict, analysis, direction=direction,
+                                   security_officer=officer)
         verdict = authenticator.with_results(verdict, authentication, envelope)
         return MessageDecision(verdict, analysis, authentication,
-                               authenticator.finishing(direction, spool), direction)
+                               authenticator.finishing(direction, spool), direction, officer)
 
     def _not_analysed(self, transaction: Transaction, spool: Spool,
                       exc: AnalysisBusy | Unanalysable) -> MessageDecision:
         """No worker was free (tempfail), or the analysis can never finish (policy's choice)."""
         analysis = unanalysed(spool.size, str(exc))
+        officer = self.policy.settings.security_officer
         if isinstance(exc, AnalysisBusy):
             log.warning("analysis busy: %s; tempfail", exc)
             return MessageDecision(busy_verdict(str(exc)), analysis,
-                                   direction=transaction.direction)
+                                   direction=transaction.direction, security_officer=officer)
         metrics.UNANALYSABLE.labels(exc.cause).inc()
         log.warning("message not analysable (%s): %s; policy says %s", exc.cause, exc,
                     self.policy.settings.unanalysable)
         return MessageDecision(
             unanalysable_verdict(self.policy.settings, exc.cause, str(exc)), analysis,
-            direction=transaction.direction)
+            direction=transaction.direction, security_officer=officer)
 
     async def analyse(self, spool: Spool) -> Analysis:
         """The full analysis, unless no rule of the policy looks at the message at all."""

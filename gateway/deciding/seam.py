@@ -30,13 +30,16 @@ class Finisher(Protocol):
 class MessageDecision:
     """The verdict on a message and what it was decided on: the analysis (what the message
     contains), the direction the policy computed from the envelope, the sender
-    authentication; `finish` is the relay path's last step."""
+    authentication; `finish` is the relay path's last step; `security_officer` the address
+    of the policy's security officer (`settings.security_officer`), who is sent the
+    officer's version of a hold notice."""
 
     verdict: Verdict
     analysis: Analysis | None = None
     authentication: Authentication | None = None
     finish: Finisher | None = None
     direction: Direction | None = None
+    security_officer: str | None = None
 
 
 class TransactionDecider(Protocol):

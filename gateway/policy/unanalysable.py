@@ -24,7 +24,7 @@ def unanalysed(size: int, reason: str) -> Analysis:
 
 def unanalysable_verdict(settings: PolicySettings, cause: str, reason: str) -> Verdict:
     """`settings.unanalysable` (quarantine, tempfail or reject) with the reason in both
-    languages; a held message's sender is told."""
+    languages; a held message's sender is told, and the policy's security officer."""
     action = _ACTIONS[settings.unanalysable]
     code, enhanced = _STATUS.get(action, (None, None))
     what_vi = _CAUSES_VI.get(cause, "không phân tích được")
@@ -37,9 +37,15 @@ def unanalysable_verdict(settings: PolicySettings, cause: str, reason: str) -> V
         name=RULE, action=action, reason=reason, status_code=code, enhanced_status=enhanced,
         message_vi=f"Thư không phân tích được ({what_vi}) và {done_vi}.",
         message_en=f"The message could not be analysed ({reason}) and {done_en}.",
-        notify=("sender",) if action is Action.QUARANTINE else (),
+        notify=_held_notify(settings) if action is Action.QUARANTINE else (),
     )
     return Verdict(action=action, rules=(hit,), deciding_rule=hit)
+
+
+def _held_notify(settings: PolicySettings) -> tuple[str, ...]:
+    """Whom a hold of an unanalysable message is told: its sender and the officer."""
+    officer = settings.security_officer
+    return ("sender", officer) if officer else ("sender",)
 
 
 def busy_verdict(reason: str) -> Verdict:

@@ -12,6 +12,7 @@ from typing import Any
 from gateway.config import Settings
 from gateway.outbound.delivery import deliver_via
 from gateway.outbound.upstreams import upstream_for
+from gateway.policy.loader import PolicyError, load_policy
 from gateway.quarantine.digest import build_digest
 from gateway.quarantine.interface import Search, Store
 from gateway.quarantine.lifecycle import purge
@@ -33,13 +34,26 @@ def add_lifecycle_parsers(actions: Any, common: argparse.ArgumentParser) -> None
     digest.add_argument("--print", action="store_true", help="print it instead of sending it")
 
 
+def security_officer(settings: Settings) -> str | None:
+    """The security officer's address: the policy's `settings.security_officer` (the policy
+    the gateway reads, `policies` of the settings); raises `PolicyError`."""
+    return load_policy(settings.policies).settings.security_officer
+
+
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     until = args.until or datetime.now(UTC)
     since = args.since or until - timedelta(days=1)
-    officer = settings.notices.security_officer
+    try:
+        officer = security_officer(settings)
+    except PolicyError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        print(f"tth-gateway quarantine: the policy in {settings.policies} does not load; "
+              "its settings.security_officer is the digest's recipient", file=sys.stderr)
+        return 2
     if officer is None and not args.print:
-        print("tth-gateway quarantine: notices.security_officer is not configured",
-              file=sys.stderr)
+        print(f"tth-gateway quarantine: the policy in {settings.policies} names no security "
+              "officer (settings.security_officer), to whom the digest goes", file=sys.stderr)
         return 2
     records = store.find(Search(since=since, until=until))
     message = build_digest(records, since, until, settings.notices, officer or "officer@invalid")

@@ -85,17 +85,21 @@ def _audience(address: str, envelope: Envelope) -> Audience:
 
 
 def notice_targets(verdict: Verdict, envelope: Envelope, analysis: Analysis | None,
-                   settings: NoticeSettings) -> dict[str, Audience]:
-    """Address → audience: the configured security officer, and the rules' `notify` targets
-    (words `sender`, `security_officer`, or addresses; default: the sender)."""
+                   officer: str | None) -> dict[str, Audience]:
+    """Address → audience: the rules' `notify` targets (addresses, or the words `sender` and
+    `security_officer`; default: the sender). `officer` is the policy's security officer
+    (the decision carries it): told when a rule asks, and sent the officer's version."""
     asked = [t for hit in verdict.rules if hit.mode is Mode.ENFORCE for t in hit.notify]
-    wanted = [settings.security_officer] if settings.security_officer else []
+    wanted: list[str] = []
     for target in asked or ["sender"]:
         if target == "sender":
             wanted.append(envelope.mail_from)
         elif target == "security_officer":
-            if settings.security_officer is None:
-                log.warning("notice to the security officer asked, but none is configured")
+            if officer is None:
+                log.warning("notice to the security officer asked, but the policy names none "
+                            "(settings.security_officer)")
+            else:
+                wanted.append(officer)
         elif "@" in target:
             wanted.append(target)
         else:
@@ -106,8 +110,9 @@ def notice_targets(verdict: Verdict, envelope: Envelope, analysis: Analysis | No
         is_sender = address.lower() == sender
         if address in ("", "<>") or (is_sender and _is_automatic(analysis)):
             continue
-        officer = address == settings.security_officer
-        targets.setdefault(address, Audience.OFFICER if officer else _audience(address, envelope))
+        is_officer = officer is not None and address.lower() == officer.lower()
+        targets.setdefault(address,
+                           Audience.OFFICER if is_officer else _audience(address, envelope))
     return targets
 
 
@@ -223,13 +228,14 @@ def build_notices(
     settings: NoticeSettings,
     *,
     envelope: Envelope,
+    officer: str | None,
     now: datetime | None = None,
 ) -> list[EmailMessage]:
     """One notice per target address (sender version, officer version) about the message
-    held with `envelope`."""
+    held with `envelope`; `officer` is the policy's security officer, from the decision."""
     facts = _facts(held_id, envelope, analysis, verdict)
     moment = now or datetime.now(UTC)
-    targets = notice_targets(verdict, envelope, analysis, settings)
+    targets = notice_targets(verdict, envelope, analysis, officer)
     return [_notice(facts, to, audience, settings, moment) for to, audience in targets.items()]
 
 

@@ -41,8 +41,7 @@ def settings_for(upstream: str, tmp_path: Path, **quarantine: object) -> Setting
         "upstream": {"address": upstream, "starttls": "off", "timeout": 5.0,
                      "connect_timeout": 2.0},
         "quarantine": {"path": str(tmp_path / "q"), **quarantine},
-        "notices": {"security_officer": OFFICER, "retry_initial": 0.2, "retry_max": 0.5,
-                    "poll_interval": 0.2},
+        "notices": {"retry_initial": 0.2, "retry_max": 0.5, "poll_interval": 0.2},
         "audit": {"path": str(tmp_path / "audit.jsonl")},
     }, strict=False)
 
@@ -67,7 +66,8 @@ def serving(settings: Settings) -> Iterator[tuple[LoopThread, QuarantineHolding]
 
 
 def hold(loop: LoopThread, holding: QuarantineHolding) -> str:
-    decision = MessageDecision(quarantine_verdict(), classified_analysis())
+    decision = MessageDecision(quarantine_verdict("sender", "security_officer"),
+                               classified_analysis(), security_officer=OFFICER)
     spool = Spool(threshold=1 << 20)
     spool.write(MESSAGE.replace(b"\r\n.", b"\r\n.."))
 

@@ -17,6 +17,7 @@ from gateway.actions.release import NotAllowed
 from gateway.cli.quarantine import acting_user, login_user
 from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
+from tests.support.builders import LISTS, copy_default
 from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
@@ -26,17 +27,20 @@ from tests.support.samples import (
 )
 from tests.support.sink import Sink
 
+#: The default policy's security officer (policies/settings.yaml).
 OFFICER = "baomat@thuathienhue.gov.vn"
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 FIRST, SECOND = ENVELOPE.rcpt_tos
 
 
-def config_for(tmp_path: Path, upstream: str, officers: list[str]) -> str:
+def config_for(tmp_path: Path, upstream: str, officers: list[str],
+               policies: Path = POLICIES) -> str:
     path = tmp_path / "gateway.json"
     path.write_text(json.dumps({
         "upstream": {"address": upstream, "starttls": "off", "connect_timeout": 2},
         "quarantine": {"path": str(tmp_path / "q"), "officers": officers},
-        "notices": {"security_officer": OFFICER},
         "audit": {"path": str(tmp_path / "audit.jsonl")},
+        "policies": str(policies),
     }))
     return str(path)
 
@@ -163,3 +167,34 @@ def test_the_digest_goes_to_the_officer_in_both_languages(
     assert held in text and "1 message(s)" in text
     assert "Bản tổng hợp thư bị giữ lại" in text and "classified-never-by-mail" in text
     assert "MẬT" not in text  # the digest itself carries no stamp
+
+
+def test_the_digest_goes_to_the_policys_officer_and_needs_one(
+    sink: Sink, store: QuarantineStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The officer's address is the policy's settings.security_officer, the one place it
+    is written (not the configuration's notices, which no longer take it)."""
+    hold(store, classified=True)
+    (tmp_path / "policies").mkdir()
+    policies = copy_default(tmp_path / "policies")
+    settings = policies / "settings.yaml"
+    text = settings.read_text("utf-8")
+    settings.write_text(text.replace(f"security_officer: {OFFICER}",
+                                     "security_officer: thanhtra@hue.gov.vn"), "utf-8")
+    config = config_for(tmp_path, sink.address, [], policies)
+    assert quarantine_cli("digest", "--config", config) == 0
+    assert [m.rcpt_tos for m in sink.messages] == [["thanhtra@hue.gov.vn"]]
+    settings.write_text(text.replace(f"  security_officer: {OFFICER}\n", ""), "utf-8")
+    capsys.readouterr()
+    assert quarantine_cli("digest", "--config", config) == 2  # rules notify a missing officer
+    error = capsys.readouterr().err
+    assert "notify security_officer: settings.security_officer is not set" in error
+    assert f"the policy in {policies} does not load" in error
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "lists.yaml").write_text(LISTS.replace(f"  security_officer: {OFFICER}\n", ""),
+                                     "utf-8")
+    assert quarantine_cli("digest", "--config", config_for(tmp_path, sink.address, [], bare)) == 2
+    error = capsys.readouterr().err
+    assert f"the policy in {bare} names no security officer (settings.security_officer)" in error
+    assert len(sink.messages) == 1

@@ -27,7 +27,6 @@ from gateway.quarantine.lifecycle import purge
 from gateway.quarantine.postgres import PostgresStore
 from tests.support import postgres
 from tests.support.live import (
-    OFFICER,
     Live,
     command,
     live_gateway,
@@ -188,8 +187,7 @@ def fleet_settings(sink: Sink, tmp: Path, database: str) -> Settings:
     key.write_text(base64.b64encode(KEY).decode())
     data["quarantine"] = {"database": database, "path": str(tmp / "unused"),
                           "database_timeout": 2.0, "encryption_key_file": str(key)}
-    data["notices"] = {"security_officer": OFFICER, "retry_initial": 0.2, "retry_max": 1.0,
-                       "poll_interval": 0.2}
+    data["notices"] = {"retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.2}
     return Settings.model_validate(data, strict=False)
 
 

@@ -30,6 +30,7 @@ from tests.support.sink import Received, Sink, free_port
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 COMMAND = Path(sys.executable).parent / "tth-gateway"
+#: The default policy's security officer (policies/settings.yaml).
 OFFICER = "baomat@thuathienhue.gov.vn"
 #: Labels of `tth_upstream_connections`.
 IN_USE = {"state": "in_use"}
@@ -70,7 +71,6 @@ def live_settings(
         "policies": str(policies),
         "trust": trust,
         "quarantine": {"path": str(tmp / "quarantine")},
-        "notices": {"security_officer": OFFICER},
         "analysis": {"workers": 1, "time_limit": time_limit,
                      "watch_interval": watch_interval, "watch": watch},
         "dns": {"resolvers": [dns or shared_dns()]},

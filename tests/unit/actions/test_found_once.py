@@ -25,7 +25,7 @@ from tests.fixtures.documents import Attachment, encrypted_pdf, message, to_byte
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 ENVELOPE = Envelope("van.a@thuathienhue.gov.vn", ("phong.b@thuathienhue.gov.vn",),
                     client_ip="10.0.0.5")
-SETTINGS = NoticeSettings(security_officer="baomat@thuathienhue.gov.vn")
+SETTINGS = NoticeSettings()
 LOCKED = "MẬT ke-hoach.pdf"
 
 
@@ -65,8 +65,9 @@ def test_an_encrypted_stamped_pdf_is_reported_once_everywhere() -> None:
     assert [(m.level, m.stamp, m.where) for m in held.markings] == [("mat", "MẬT", where)]
     assert [d.filename for d in held.documents].count(LOCKED) == 1
 
+    assert decision.security_officer == "baomat@thuathienhue.gov.vn"
     notices = build_notices("ID1", decision.analysis, decision.verdict, SETTINGS,
-                            envelope=ENVELOPE)
+                            envelope=ENVELOPE, officer=decision.security_officer)
     assert len(notices) == 2
     for notice in notices:
         text = text_of(notice)
@@ -99,6 +100,9 @@ def test_nothing_is_rebuilt_from_the_documents() -> None:
     verdict = evaluate_message(policy, transaction, whole)
     held = hold_request(ENVELOPE, verdict, bare).decision
     assert (held.classification, held.markings) == (None, ())
-    for notice in build_notices("ID2", bare, verdict, SETTINGS, envelope=ENVELOPE):
+    notices = build_notices("ID2", bare, verdict, SETTINGS, envelope=ENVELOPE,
+                            officer=policy.settings.security_officer)
+    assert len(notices) == 2  # the sender and the officer: the rule notifies both
+    for notice in notices:
         assert "found in" not in text_of(notice)
         assert "highest degree" not in text_of(notice)

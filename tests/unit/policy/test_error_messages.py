@@ -61,3 +61,17 @@ def test_settings_typos_are_one_error_each(tmp_path: Path) -> None:
         f"{path}:2:3: server: unknown key 'listn' (did you mean 'listen'?)",
         f"{path}:3:3: server: unknown key 'max_conections' (did you mean 'max_connections'?)",
     ]
+
+
+def test_the_moved_security_officer_setting_names_its_new_place(tmp_path: Path) -> None:
+    """The security officer's address is the policy's (settings.security_officer), the one
+    place it is written: a configuration that still sets notices.security_officer is
+    refused, and told where the address lives now."""
+    path = tmp_path / "gateway.yaml"
+    path.write_text("notices:\n  from_address: postmaster@hue.gov.vn\n"
+                    "  security_officer: baomat@hue.gov.vn\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    [message] = error.value.errors
+    assert message.startswith(f"{path}:3:3: notices: 'security_officer' is no longer read here")
+    assert "the policy's settings.security_officer (policies/settings.yaml)" in message

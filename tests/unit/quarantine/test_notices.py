@@ -32,16 +32,20 @@ from tests.support.samples import (
 
 HELD_ID = "20261125T090035Z-0123456789abcdef0123"
 OFFICER = "baomat@thuathienhue.gov.vn"
-SETTINGS = NoticeSettings(security_officer=OFFICER)
+SETTINGS = NoticeSettings()
+#: A hold by a rule with `notify: [sender, security_officer]`, as the default policy's are.
+HELD = quarantine_verdict("sender", "security_officer")
 
 
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 
 def notices_for(analysis: Analysis | None, verdict: Verdict,
-                settings: NoticeSettings = SETTINGS) -> list[EmailMessage]:
-    """The notices about the message held as HELD_ID with the sample envelope."""
-    return build_notices(HELD_ID, analysis, verdict, settings, envelope=ENVELOPE)
+                officer: str | None = OFFICER) -> list[EmailMessage]:
+    """The notices about the message held as HELD_ID with the sample envelope, `officer`
+    being the policy's security officer (the decision carries it)."""
+    return build_notices(HELD_ID, analysis, verdict, SETTINGS, envelope=ENVELOPE,
+                         officer=officer)
 
 
 def by_recipient(notices: list[EmailMessage]) -> dict[str, EmailMessage]:
@@ -56,7 +60,7 @@ def text_of(notice: EmailMessage) -> str:
 
 def test_sender_and_officer_each_get_one_notice() -> None:
     notices = by_recipient(
-        notices_for(classified_analysis(), quarantine_verdict())
+        notices_for(classified_analysis(), HELD)
     )
     assert set(notices) == {"b@thuathienhue.gov.vn", OFFICER}
     for notice in notices.values():
@@ -69,7 +73,7 @@ def test_sender_and_officer_each_get_one_notice() -> None:
 
 def test_notice_says_what_and_why_in_both_languages() -> None:
     notices = by_recipient(
-        notices_for(classified_analysis(), quarantine_verdict())
+        notices_for(classified_analysis(), HELD)
     )
     text = text_of(notices["b@thuathienhue.gov.vn"])
     for expected in (
@@ -94,7 +98,7 @@ def test_notice_says_what_and_why_in_both_languages() -> None:
 
 
 def test_notice_never_carries_the_content() -> None:
-    for notice in notices_for(classified_analysis(), quarantine_verdict()):
+    for notice in notices_for(classified_analysis(), HELD):
         raw = notice.as_string()
         assert SECRET_TEXT not in text_of(notice)
         assert SECRET_TEXT not in raw
@@ -104,7 +108,7 @@ def test_notice_never_carries_the_content() -> None:
 
 def test_notice_text_bears_no_stamp_the_detector_would_hold() -> None:
     rules = compile_rules(ClassificationSpec())
-    for notice in notices_for(classified_analysis(), quarantine_verdict()):
+    for notice in notices_for(classified_analysis(), HELD):
         assert scan_text(text_of(notice), "body", rules).markings == ()
         assert scan_text(str(notice["Subject"]), "subject", rules).markings == ()
 
@@ -161,11 +165,11 @@ def test_quoted_stamps_do_not_make_the_notice_classified() -> None:
     analysis = classified_analysis()
     stamped = replace(analysis.documents[0], filename="[TỐI MẬT] Kế hoạch 12.pdf")
     analysis = replace(analysis, documents=(stamped,))
-    rule = replace(quarantine_verdict().rules[0],
+    rule = replace(HELD.rules[0],
                    reason="classified toi_mat (TỐI MẬT in subject)",
                    message_vi="Thư mang dấu độ mật (TỐI MẬT in subject) đã bị giữ lại.",
                    message_en="")
-    verdict = replace(quarantine_verdict(), rules=(rule,))
+    verdict = replace(HELD, rules=(rule,))
     for notice in notices_for(analysis, verdict):
         text = text_of(notice)
         assert "[toi_mat] Kế hoạch 12.pdf" in text
@@ -175,20 +179,20 @@ def test_quoted_stamps_do_not_make_the_notice_classified() -> None:
 
 def test_no_notice_to_the_null_sender() -> None:
     envelope = replace(ENVELOPE, mail_from="")
-    notices = build_notices(HELD_ID, classified_analysis(), quarantine_verdict(), SETTINGS,
-                            envelope=envelope)
+    notices = build_notices(HELD_ID, classified_analysis(), HELD, SETTINGS,
+                            envelope=envelope, officer=OFFICER)
     assert [str(n["To"]) for n in notices] == [OFFICER]
 
 
 def test_no_notice_answers_an_automatic_message() -> None:
     analysis = classified_analysis(auto_submitted="auto-replied")
-    notices = notices_for(analysis, quarantine_verdict())
+    notices = notices_for(analysis, HELD)
     assert [str(n["To"]) for n in notices] == [OFFICER]
 
 
 def test_rule_targets_choose_who_is_told() -> None:
     notices = notices_for(classified_analysis(),
-                            quarantine_verdict("security_officer", "vanthu@hue.gov.vn"), SETTINGS)
+                          quarantine_verdict("security_officer", "vanthu@hue.gov.vn"))
     assert sorted(str(n["To"]) for n in notices) == [OFFICER, "vanthu@hue.gov.vn"]
 
 
@@ -200,24 +204,43 @@ def test_targets_resolved_to_addresses_by_the_policy() -> None:
     assert "10.20.30.40" not in text_of(notices["d@hue.gov.vn"])
     assert "10.20.30.40" in text_of(notices[OFFICER])
     automatic = notices_for(classified_analysis(auto_submitted="auto-generated"),
-                              verdict, NoticeSettings())
+                            verdict, officer=None)
     assert sorted(str(n["To"]) for n in automatic) == [OFFICER, "d@hue.gov.vn"]
 
 
 def test_without_an_officer_only_the_sender_is_told() -> None:
-    notices = notices_for(classified_analysis(), quarantine_verdict(),
-                            NoticeSettings())
+    notices = notices_for(classified_analysis(), HELD, officer=None)
     assert [str(n["To"]) for n in notices] == ["b@thuathienhue.gov.vn"]
 
 
+def test_the_officer_is_told_only_when_a_rule_asks() -> None:
+    """The policy's rules say who is told (`notify`, default: the sender); the officer of
+    the decision is not added to every hold (the config's notices.security_officer was)."""
+    notices = notices_for(classified_analysis(), quarantine_verdict())
+    assert [str(n["To"]) for n in notices] == ["b@thuathienhue.gov.vn"]
+
+
+def test_the_officer_of_the_decision_gets_the_officer_notice() -> None:
+    """Whoever the policy names officer gets the officer's version, with the client's
+    address and the commands; the same address as a mere `notify` target would not."""
+    other = "thanhtra@hue.gov.vn"
+    notices = by_recipient(notices_for(classified_analysis(), HELD, officer=other))
+    assert set(notices) == {"b@thuathienhue.gov.vn", other}
+    assert "10.20.30.40" in text_of(notices[other])
+    assert f"show|release|delete {HELD_ID}" in text_of(notices[other])
+    mixed_case = by_recipient(notices_for(
+        classified_analysis(), quarantine_verdict("sender", "ThanhTra@hue.gov.vn"), other))
+    assert "10.20.30.40" in text_of(mixed_case["ThanhTra@hue.gov.vn"])
+
+
 def test_envelope_is_enough_without_analysis() -> None:
-    notices = notices_for(None, quarantine_verdict())
+    notices = notices_for(None, HELD)
     assert len(notices) == 2
     assert "classified-never-by-mail" in text_of(notices[0])
 
 
 def test_notices_go_out_with_the_null_sender(tmp_path: Path) -> None:
-    notices = notices_for(classified_analysis(), quarantine_verdict())
+    notices = notices_for(classified_analysis(), HELD)
     queued = [QueuedNotice(str(n), HELD_ID, item.recipients, item.data, 0, NOW)
               for n, item in enumerate(map(outgoing, notices))]
     errors = [asyncio.run(send_notice(MaildirUpstream(tmp_path), item)) for item in queued]
@@ -232,7 +255,7 @@ def test_notices_go_out_with_the_null_sender(tmp_path: Path) -> None:
 
 def test_a_hold_for_another_reason_gives_no_classified_advice() -> None:
     notices = by_recipient(
-        notices_for(None, quarantine_verdict())
+        notices_for(None, HELD)
     )
     text = text_of(notices["b@thuathienhue.gov.vn"])
     assert "confidential channel" not in text
