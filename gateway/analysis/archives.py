@@ -98,7 +98,8 @@ def open_zip(data: bytes, budget: int, limits: AnalysisLimits) -> Opened:
     except ZIP_ERRORS as exc:
         return Opened(refused=f"broken ZIP archive ({exc.__class__.__name__})")
     with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
+        # not ZipInfo.is_dir(): it raises IndexError on a member with an empty name
+        infos = [info for info in archive.infolist() if not info.filename.endswith("/")]
         return read_members(
             infos, lambda info, left: _read_member(archive, info, left, limits), member_name,
             budget, limits,

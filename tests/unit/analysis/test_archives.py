@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -252,3 +253,16 @@ def test_archives_that_cannot_be_opened_are_uninspectable(
 ) -> None:
     analysis = _attached(analysed, name, magic + bytes(range(256)) * 4)
     assert any("archive format not supported" in r for r in analysis.uninspectable), name
+
+
+def test_a_zip_member_with_an_empty_name_is_read_not_a_crash() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"MAT noi dung")
+        archive.writestr("thu muc/", b"")
+        archive.writestr("thu muc/a.txt", b"a")
+    limits = AnalysisLimits()
+    opened = open_archive(buffer.getvalue(), "application/zip", "a.zip",
+                          limits.max_decompressed_bytes, limits)
+    assert [(member.data, member.refused) for member in opened.members] == [
+        (b"MAT noi dung", None), (b"a", None)]
