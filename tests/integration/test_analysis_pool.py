@@ -38,11 +38,11 @@ def job(**changes: object) -> AnalysisJob:
 
 @pytest.fixture(scope="module")
 def heavy(tmp_path_factory: pytest.TempPathFactory) -> AnalysisJob:
-    """A message whose analysis takes a worker more than a second: twenty distinct signed
+    """A message whose analysis takes a worker well over a second: sixty distinct signed
     PDFs, each validated against the fixture trust store (tens of milliseconds each)."""
     pki = pki_at(tmp_path_factory.mktemp("pool-pki"))
     pdfs = [Attachment(f"giay-moi-{i}.pdf", signed_pdf(pki, "valid", noise_bytes=1000 * i))
-            for i in range(20)]
+            for i in range(60)]
     setup = SignatureSetup(TrustSources(pki.anchors, pki.intermediates, pki.crls), "test",
                            SignatureSettings())
     return job(message=to_bytes(message(attachments=pdfs)), signatures=setup)
@@ -193,7 +193,7 @@ def test_the_queue_is_bounded_and_the_wait_counts_in_the_time_limit(heavy: Analy
             await pool.close()
 
     slow, waiting, refused = run(scenario())  # type: ignore[misc]
-    assert isinstance(slow, Unanalysable) and slow.cause == "timeout"
+    assert isinstance(slow, Unanalysable) and slow.cause == "timeout", repr(slow)
     assert isinstance(waiting, AnalysisBusy)
     assert "no analysis worker free within 0.2 s" in str(waiting)
     assert isinstance(refused, AnalysisBusy)
