@@ -1,0 +1,138 @@
+"""The SMTP worker's side of its zygote: start it, have it fork analysis children, and
+watch and kill each child through its pidfd (it is the zygote's child, not ours)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+
+#: A request: the child's memory cap in MiB. An answer: the child's pid (0: none started).
+NUMBER = struct.Struct(">I")
+
+
+async def _readable(fd: int) -> None:
+    """Wait until `fd` is readable (a pidfd: its process has exited)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+class ForkedChild:
+    """An analysis child: its pid, its job socket as streams, and its pidfd."""
+
+    def __init__(self, pid: int, pidfd: int, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.pid, self.pidfd = pid, pidfd
+        self.reader, self.writer = reader, writer
+
+    @property
+    def alive(self) -> bool:
+        """False once the child has exited (its pidfd polls readable)."""
+        if self.pidfd < 0:
+            return False
+        return not select.select([self.pidfd], [], [], 0)[0]
+
+    async def wait(self) -> None:
+        """Until the child has exited."""
+        if self.pidfd >= 0:
+            await _readable(self.pidfd)
+
+    async def stop(self) -> None:
+        """Kill the child, wait for its end, close its socket and pidfd."""
+        if self.pidfd < 0:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        await self.wait()
+        self.writer.close()
+        with contextlib.suppress(OSError, ConnectionError):
+            await self.writer.wait_closed()
+        os.close(self.pidfd)
+        self.pidfd = -1
+
+
+class Zygote:
+    """One `gateway.analysis.zygote` process, started on first use and again if it died."""
+
+    def __init__(self, startup_limit: float) -> None:
+        self.startup_limit = startup_limit
+        self._process: asyncio.subprocess.Process | None = None
+        self._control: socket.socket | None = None
+        self._lock = asyncio.Lock()
+
+    async def _start(self) -> socket.socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "gateway.analysis.zygote", str(theirs.fileno()),
+                str(os.getpid()), pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        self._control = ours
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.startup_limit):
+            hello = await loop.sock_recv(ours, NUMBER.size)
+        if len(hello) != NUMBER.size:
+            raise OSError("the analysis zygote exited while starting")
+        return ours
+
+    async def fork(self, memory_limit_mb: int) -> ForkedChild:
+        """A new analysis child, capped at `memory_limit_mb` MiB (0: no cap)."""
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    return await self._fork(memory_limit_mb)
+                except (OSError, ConnectionError):
+                    await self.close()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def _fork(self, memory_limit_mb: int) -> ForkedChild:
+        control = self._control if self._control is not None else await self._start()
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(control, NUMBER.pack(memory_limit_mb))
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, NUMBER.size, 2)
+                break
+            except BlockingIOError:
+                await _readable(control.fileno())
+        if len(data) != NUMBER.size:
+            raise OSError("the analysis zygote is gone")
+        (pid,) = NUMBER.unpack(data)
+        if pid == 0 or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise OSError("the analysis zygote could not start a child")
+        channel, pidfd = fds
+        reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
+        return ForkedChild(pid, pidfd, reader, writer)
+
+    async def close(self) -> None:
+        """Stop the zygote (its children die with it)."""
+        control, self._control = self._control, None
+        process, self._process = self._process, None
+        if control is not None:
+            control.close()
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()

@@ -1,0 +1,82 @@
+"""The zygote: one process per SMTP worker that imports the analysis once and forks the
+analysis children, which share its pages copy-on-write instead of each importing it all.
+
+Started by `gateway.analysis.forked.Zygote` as `python -m gateway.analysis.zygote FD PID`,
+FD its end of a SOCK_SEQPACKET pair, PID the worker's. Each request is a memory cap
+(4 bytes, MiB); the answer is the new child's pid with two descriptors: the child's end
+of its job socket and a pidfd by which the worker watches and kills it. The kernel reaps the children
+(SIGCHLD ignored). Every child dies with the zygote, and the zygote with its worker
+(PR_SET_PDEATHSIG, and the end of its socket).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+
+from gateway.analysis.child import cap_memory, serve_jobs
+from gateway.analysis.forked import NUMBER
+from gateway.processes import die_with_parent
+
+
+def _child(control: socket.socket, channel: socket.socket, zygote: int, memory_mb: int) -> None:
+    """In the forked child: tie it to the zygote, cap it, answer jobs, never return."""
+    status = 1
+    try:
+        control.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own subprocesses are waited for
+        die_with_parent(signal.SIGKILL, zygote)
+        cap_memory(memory_mb)
+        serve_jobs(channel)
+        status = 0
+    except BaseException:
+        logging.getLogger("gateway.analysis.child").exception("analysis child failed")
+    finally:
+        os._exit(status)  # never the zygote's cleanup, never back into its loop
+
+
+def _fork(control: socket.socket, memory_mb: int) -> None:
+    """Fork one child and send its pid, job socket and pidfd to the worker."""
+    ours, theirs = socket.socketpair()
+    zygote = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        _child(control, theirs, zygote, memory_mb)
+    theirs.close()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:  # it died at once: no child this time
+        ours.close()
+        control.sendall(NUMBER.pack(0))
+        return
+    try:
+        socket.send_fds(control, [NUMBER.pack(pid)], [ours.fileno(), pidfd])
+    finally:
+        ours.close()
+        os.close(pidfd)
+
+
+def main() -> None:
+    """Import the analysis, say so, then fork a child per request until the worker goes."""
+    die_with_parent(signal.SIGKILL, int(sys.argv[2]))
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s analysis-worker %(name)s %(message)s")
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() goes to the log
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    control = socket.socket(fileno=int(sys.argv[1]))
+    gc.collect()
+    gc.freeze()  # the collector leaves the imported objects' pages shared with the children
+    control.sendall(NUMBER.pack(os.getpid()))
+    while len(request := control.recv(NUMBER.size)) == NUMBER.size:
+        (memory_mb,) = NUMBER.unpack(request)
+        _fork(control, memory_mb)
+
+
+if __name__ == "__main__":
+    main()
