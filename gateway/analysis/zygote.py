@@ -1,12 +1,12 @@
 """The zygote: one process per SMTP worker that imports the analysis once and forks the
 analysis children, which share its pages copy-on-write instead of each importing it all.
 
-Started by `gateway.analysis.forked.Zygote` as `python -m gateway.analysis.zygote FD PID`,
+Started by `gateway.analysis.forked.Zygote` as `python -m gateway.analysis.zygote FD PID`:
 FD its end of a SOCK_SEQPACKET pair, PID the worker's. Each request is a memory cap
 (4 bytes, MiB); the answer is the new child's pid with two descriptors: the child's end
-of its job socket and a pidfd by which the worker watches and kills it. The kernel reaps the children
-(SIGCHLD ignored). Every child dies with the zygote, and the zygote with its worker
-(PR_SET_PDEATHSIG, and the end of its socket).
+of its job socket and a pidfd by which the worker watches and kills it. The kernel
+reaps the children (SIGCHLD ignored). Every child dies with the zygote, and the zygote
+with its worker (PR_SET_PDEATHSIG, and the end of its socket).
 """
 
 from __future__ import annotations
