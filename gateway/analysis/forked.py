@@ -45,7 +45,9 @@ class ForkedChild:
         """False once the child has exited (its pidfd polls readable)."""
         if self.pidfd < 0:
             return False
-        return not select.select([self.pidfd], [], [], 0)[0]
+        poller = select.poll()  # not select(): a busy worker's descriptors pass 1024
+        poller.register(self.pidfd, select.POLLIN)
+        return not poller.poll(0)
 
     async def wait(self) -> None:
         """Until the child has exited."""
@@ -74,6 +76,8 @@ class Zygote:
         self._process: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
         self._lock = asyncio.Lock()
+        #: Requests sent whose answer was not read (a fork cancelled while waiting).
+        self._unanswered = 0
 
     async def _start(self) -> socket.socket:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -98,7 +102,8 @@ class Zygote:
         async with self._lock:
             for attempt in (1, 2):
                 try:
-                    return await self._fork(memory_limit_mb)
+                    async with asyncio.timeout(self.startup_limit):
+                        return await self._fork(memory_limit_mb)
                 except (OSError, ConnectionError):
                     await self.close()
                     if attempt == 2:
@@ -107,14 +112,18 @@ class Zygote:
 
     async def _fork(self, memory_limit_mb: int) -> ForkedChild:
         control = self._control if self._control is not None else await self._start()
-        loop = asyncio.get_running_loop()
-        await loop.sock_sendall(control, NUMBER.pack(memory_limit_mb))
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(control, NUMBER.size, 2)
-                break
-            except BlockingIOError:
-                await _readable(control.fileno())
+        while self._unanswered:  # a child nobody waits for: kill it
+            _, fds = await self._answer(control)
+            self._unanswered -= 1
+            if len(fds) == 2:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(fds[1], signal.SIGKILL)
+            for fd in fds:
+                os.close(fd)
+        await asyncio.get_running_loop().sock_sendall(control, NUMBER.pack(memory_limit_mb))
+        self._unanswered += 1
+        data, fds = await self._answer(control)
+        self._unanswered -= 1
         if len(data) != NUMBER.size:
             raise OSError("the analysis zygote is gone")
         (pid,) = NUMBER.unpack(data)
@@ -126,10 +135,21 @@ class Zygote:
         reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
         return ForkedChild(pid, pidfd, reader, writer)
 
+    @staticmethod
+    async def _answer(control: socket.socket) -> tuple[bytes, list[int]]:
+        """The zygote's next answer: its bytes and the descriptors that came with them."""
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, NUMBER.size, 2)
+                return data, fds
+            except BlockingIOError:
+                await _readable(control.fileno())
+
     async def close(self) -> None:
         """Stop the zygote (its children die with it)."""
         control, self._control = self._control, None
         process, self._process = self._process, None
+        self._unanswered = 0
         if control is not None:
             control.close()
         if process is not None:
