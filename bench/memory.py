@@ -62,15 +62,21 @@ def _parent(pid: int) -> int:
     return 0
 
 
+def _name(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    return ""
+
+
 def role(pid: int, leader: int) -> str:
-    """What a process of `leader`'s session is (see the module's docstring)."""
-    command = _cmdline(pid)
+    """What a process of `leader`'s session is (see the module's docstring); the gateway
+    names its zygotes and analysis children (tth-zygote, tth-analysis)."""
+    command, name = _cmdline(pid), _name(pid)
     if pid == leader:
         return "master"
-    if b"gateway.analysis.zygote" in command:
-        parent_is_zygote = b"gateway.analysis.zygote" in _cmdline(_parent(pid))
-        return "analysis child" if parent_is_zygote else "zygote"
-    if b"gateway.analysis.child" in command:
+    if name == "tth-zygote":
+        return "zygote"
+    if name == "tth-analysis" or b"gateway.analysis.child" in command:
         return "analysis child"
     if _parent(pid) == leader and b"resource_tracker" not in command:
         return "smtp worker"

@@ -14,6 +14,13 @@ import sys
 
 #: A request: the child's memory cap in MiB. An answer: the child's pid (0: none started).
 NUMBER = struct.Struct(">I")
+#: The zygote this worker forked before its event loop (pid, control socket), not yet adopted.
+_forked_early: list[tuple[int, socket.socket]] = []
+
+
+def adopt_later(pid: int, control: socket.socket) -> None:
+    """Keep a zygote forked by this process for the first `Zygote` to start."""
+    _forked_early.append((pid, control))
 
 
 async def _readable(fd: int) -> None:
@@ -30,6 +37,22 @@ async def _readable(fd: int) -> None:
         await ready
     finally:
         loop.remove_reader(fd)
+
+
+async def _reap(pid: int) -> None:
+    """Kill and reap a zygote this process forked."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        await _readable(pidfd)
+    finally:
+        os.close(pidfd)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 class ForkedChild:
@@ -73,6 +96,8 @@ class Zygote:
 
     def __init__(self, startup_limit: float) -> None:
         self.startup_limit = startup_limit
+        self.pid: int | None = None
+        #: Set when this one exec'd the zygote; one forked early is reaped by pid.
         self._process: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
         self._lock = asyncio.Lock()
@@ -80,15 +105,20 @@ class Zygote:
         self._unanswered = 0
 
     async def _start(self) -> socket.socket:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if _forked_early:
+            self.pid, ours = _forked_early.pop()
+        else:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "gateway.analysis.zygote", str(theirs.fileno()),
+                    str(os.getpid()), pass_fds=(theirs.fileno(),),
+                    stdin=asyncio.subprocess.DEVNULL,
+                )
+            finally:
+                theirs.close()
+            self.pid = self._process.pid
         ours.setblocking(False)
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gateway.analysis.zygote", str(theirs.fileno()),
-                str(os.getpid()), pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL,
-            )
-        finally:
-            theirs.close()
         self._control = ours
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.startup_limit):
@@ -149,6 +179,7 @@ class Zygote:
         """Stop the zygote (its children die with it)."""
         control, self._control = self._control, None
         process, self._process = self._process, None
+        pid, self.pid = self.pid, None
         self._unanswered = 0
         if control is not None:
             control.close()
@@ -156,3 +187,5 @@ class Zygote:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+        elif pid is not None:
+            await _reap(pid)

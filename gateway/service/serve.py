@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from gateway.actions.hold import Holding
 from gateway.actions.stage import ActionChains
+from gateway.analysis.zygote import fork_zygote
 from gateway.config import Settings
 from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
@@ -150,6 +151,7 @@ def worker_main(settings: Settings, master: MasterLink) -> None:
     master.bind()
     configure_logging(settings.logging)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fork_zygote([master.channel])  # single-threaded still
     _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
 
 
@@ -160,6 +162,7 @@ def serve(settings: Settings) -> int:
         exec_master(settings)
     configure_logging(settings.logging)
     with pid_file(settings.server.pid_file):
+        fork_zygote([])  # before the metrics thread starts
         start_metrics(settings)
         _run(lambda: run_worker(settings, reuse_port=False, announce=True))
         return 0

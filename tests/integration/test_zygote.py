@@ -41,8 +41,8 @@ def test_children_die_with_their_zygote() -> None:
         child = await zygote.fork(0)
         try:
             answer = await _ping(child)
-            assert zygote._process is not None
-            os.kill(zygote._process.pid, signal.SIGKILL)
+            assert zygote.pid is not None
+            os.kill(zygote.pid, signal.SIGKILL)
             await asyncio.wait_for(child.wait(), 10)
             return answer, child.alive
         finally:
@@ -59,14 +59,14 @@ def test_an_answer_nobody_read_is_drained_and_its_child_killed() -> None:
         zygote = Zygote(120)
         first = await zygote.fork(0)
         try:
-            assert zygote._control is not None and zygote._process is not None
+            assert zygote._control is not None and zygote.pid is not None
             # as a fork cancelled after its request: the answer is left on the socket
             await asyncio.get_running_loop().sock_sendall(zygote._control, NUMBER.pack(0))
             zygote._unanswered += 1
             second = await zygote.fork(0)
             answer = await _ping(second)
             await asyncio.sleep(0.5)
-            alive = _children(zygote._process.pid)
+            alive = _children(zygote.pid)
             await second.stop()
             return answer, sorted(alive) == sorted([first.pid, second.pid])
         finally:
