@@ -1,18 +1,28 @@
-"""Peak memory of a server and every process it started, summed from /proc.
+"""Peak memory of a server and every process it started, summed from /proc, per role.
 
 A server started with `start_new_session=True` leads its own session: its worker
 processes and their analysis children share that session id, so summing VmRSS (and
-PSS, which splits the pages they share) over the session counts them all.
+PSS, which splits the pages they share) over the session counts them all. Roles: the
+master (the session leader), its SMTP workers, the analysis zygotes, the analysis
+children they fork, and other helpers (resource tracker, pdftoppm, tesseract).
+
+    python bench/memory.py PID   # the current figures of a running server's session
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 KB = 1024
+MB = 1024 * 1024
+ROLES = ("master", "smtp worker", "zygote", "analysis child", "other")
+#: Per role (and "total"): summed RSS, summed PSS, process count, in bytes.
+Figures = dict[str, tuple[int, int, int]]
 
 
 def _session_of(stat: str) -> int:
@@ -40,12 +50,62 @@ def _field_kb(path: Path, name: str) -> int:
     return 0
 
 
-def session_memory(leader: int) -> tuple[int, int, int]:
-    """(summed RSS, summed PSS, process count) of `leader`'s session, in bytes."""
-    members = session_members(leader)
-    rss = sum(_field_kb(Path(f"/proc/{pid}/status"), "VmRSS:") for pid in members)
-    pss = sum(_field_kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss:") for pid in members)
-    return rss, pss, len(members)
+def _cmdline(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
+
+
+def _parent(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return 0
+
+
+def _name(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    return ""
+
+
+def role(pid: int, leader: int) -> str:
+    """What a process of `leader`'s session is (see the module's docstring); the gateway
+    names its zygotes and analysis children (tth-zygote, tth-analysis)."""
+    command, name = _cmdline(pid), _name(pid)
+    if pid == leader:
+        return "master"
+    if name == "tth-zygote":
+        return "zygote"
+    if name == "tth-analysis" or b"gateway.analysis.child" in command:
+        return "analysis child"
+    if _parent(pid) == leader and b"resource_tracker" not in command:
+        return "smtp worker"
+    return "other"
+
+
+def _add(figures: Figures, key: str, rss: int, pss: int) -> None:
+    old = figures.get(key, (0, 0, 0))
+    figures[key] = (old[0] + rss, old[1] + pss, old[2] + 1)
+
+
+def session_memory(leader: int) -> Figures:
+    """Summed RSS, PSS and process count of `leader`'s session, per role and "total"."""
+    figures: Figures = {}
+    for pid in session_members(leader):
+        rss = _field_kb(Path(f"/proc/{pid}/status"), "VmRSS:")
+        pss = _field_kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
+        _add(figures, role(pid, leader), rss, pss)
+        _add(figures, "total", rss, pss)
+    return figures
+
+
+def report_lines(figures: Figures) -> Iterable[str]:
+    """One line per role present, then the total."""
+    for key in (*ROLES, "total"):
+        if key in figures:
+            rss, pss, count = figures[key]
+            yield (f"{key:<15} RSS {rss / MB:7.1f} MiB   PSS {pss / MB:7.1f} MiB   "
+                   f"({count} processes)")
 
 
 class PeakMemory:
@@ -54,17 +114,17 @@ class PeakMemory:
     def __init__(self, leaders: dict[str, int], interval: float = 0.05) -> None:
         self.leaders, self.interval = leaders, interval
         self.phase = "start"
-        self.peaks: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self.peaks: dict[tuple[str, str], Figures] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._done.is_set():
             for name, leader in self.leaders.items():
-                key = (name, self.phase)
-                rss, pss, count = session_memory(leader)
-                old = self.peaks.get(key, (0, 0, 0))
-                self.peaks[key] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
+                peaks = self.peaks.setdefault((name, self.phase), {})
+                for role_, (rss, pss, count) in session_memory(leader).items():
+                    old = peaks.get(role_, (0, 0, 0))
+                    peaks[role_] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
             time.sleep(self.interval)
 
     def __enter__(self) -> PeakMemory:
@@ -75,10 +135,20 @@ class PeakMemory:
         self._done.set()
         self._thread.join()
 
-    def peak(self, name: str) -> tuple[int, int, int]:
-        """The highest (RSS, PSS, processes) of `name` over every phase."""
-        values = [value for (server, _), value in self.peaks.items() if server == name]
-        if not values:
-            return 0, 0, 0
-        rss, pss, count = zip(*values, strict=True)
-        return max(rss), max(pss), max(count)
+    def peak(self, name: str) -> Figures:
+        """The highest (RSS, PSS, processes) of `name` per role and in total, each over
+        every phase (a role's peak and the total's need not fall in the same sample)."""
+        result: Figures = {}
+        for (server, _), peaks in self.peaks.items():
+            if server != name:
+                continue
+            for key, (rss, pss, count) in peaks.items():
+                old = result.get(key, (0, 0, 0))
+                result[key] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
+        return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        raise SystemExit("usage: python bench/memory.py PID (a server that leads its session)")
+    print("\n".join(report_lines(session_memory(int(sys.argv[1])))))

@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.amavis import amavisd_server
-from bench.memory import PeakMemory
+from bench.memory import PeakMemory, report_lines
 from bench.realistic_messages import (
     CITIZEN,
     OFFICIAL,
@@ -231,11 +231,11 @@ def report(cases: list[Case], rates: dict[str, dict[str, float]], memory: PeakMe
                          ) if amavis else ("", "")
         print(f"{case.label:<27} {size:>9} | {row['null']:>10.1f} {row['gateway']:>8.1f}{column} | "
               f"{row['gateway'] / row['null']:>6.2f}x{ratio}")
-    print("\nPeak memory under that load (summed over the server's processes):")
+    print("\nPeak memory under that load (summed over the server's processes, per role):")
     for name in ("null", "gateway", *([AMAVIS] if amavis else [])):
-        rss, pss, count = memory.peak(name)
-        print(f"  {name:<11} RSS {rss / MB:7.1f} MiB   PSS {pss / MB:7.1f} MiB   "
-              f"({count} processes)")
+        print(f"  {name}")
+        for line in report_lines(memory.peak(name)):
+            print(f"    {line}")
 
 
 def main() -> None:

@@ -6,7 +6,14 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.mail.ownheaders import Namespace
 from gateway.yamlsource import YamlSourceError, load_yaml
@@ -160,10 +167,12 @@ class TrustSettings(_Strict):
 class AnalysisWorkerSettings(_Strict):
     """The analysis workers (MIME, documents, signatures run off the event loop).
 
-    `time_limit` bounds a message's wait for a worker (at most half of it) and its
-    analysis together; at most `max_queue` messages wait; each worker's address space
-    is capped at `memory_limit_mb` (0: no cap). Messages that cannot be analysed are
-    remembered by hash (`remember_entries`, for `remember_seconds`).
+    `workers` counts them all: each of the `server.workers` SMTP workers gets an equal
+    share (rounded down, at least one). `time_limit` bounds a message's wait for a
+    worker (at most half of it) and its analysis together; at most `max_queue` messages
+    wait; each worker's address space is capped at `memory_limit_mb` (0: no cap).
+    Messages that cannot be analysed are remembered by hash (`remember_entries`, for
+    `remember_seconds`).
     """
 
     workers: int = Field(default=2, ge=1, le=64)
@@ -275,6 +284,20 @@ class Settings(_Strict):
     dns: DnsSettings = DnsSettings()
     authentication: AuthenticationSettings = AuthenticationSettings()
     logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _analysis_for_every_worker(self) -> Settings:
+        total, smtp = self.analysis.workers, self.server.workers
+        if total < smtp:
+            raise ValueError(
+                f"analysis.workers is the total over the SMTP workers: {total} cannot give "
+                f"each of the {smtp} server.workers an analysis worker (set it to {smtp} "
+                "or more)")
+        return self
+
+    def analysis_per_worker(self) -> int:
+        """The analysis workers of each SMTP worker: an equal share of `analysis.workers`."""
+        return self.analysis.workers // self.server.workers
 
 
 class ConfigError(Exception):

@@ -11,6 +11,7 @@ import sys
 log = logging.getLogger("gateway.processes")
 
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 
 
 def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None) -> None:
@@ -22,3 +23,9 @@ def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None) -> 
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
     if parent is not None and os.getppid() != parent:
         os.kill(os.getpid(), signum)
+
+
+def name_process(name: str) -> None:
+    """Name this process for ps and /proc/PID/comm (Linux; at most 15 bytes kept)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)

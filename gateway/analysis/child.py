@@ -1,24 +1,21 @@
-"""An analysis worker process: framed pickled jobs on stdin, framed pickled results on stdout.
+"""An analysis child: framed pickled jobs in, framed pickled results out, on one socket.
 
-Started by `gateway.analysis.pool`; only the gateway writes to its stdin. A
-job of `None` is a ping (answered once the libraries are imported). Logs go
-to stderr, never to stdout, which carries the results.
+Forked by `gateway.analysis.zygote` for the pool of one SMTP worker, which
+holds the other end of the socket. A job of `None` is a ping. Logs go to
+stderr; the end of the socket (the SMTP worker is gone) ends the child.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import resource
-import signal
-import sys
+import socket
 from typing import BinaryIO
 
 from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.pool import FRAME, analyse_job
-from gateway.processes import die_with_parent
 from gateway.signatures.setup import CheckerCache
 
 
@@ -54,27 +51,16 @@ def cap_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def main() -> None:
-    die_with_parent(signal.SIGKILL)  # stdin's end of file also stops it, between jobs
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s analysis-worker %(name)s %(message)s")
-    logging.getLogger("pyhanko").setLevel(logging.ERROR)
-    cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    source = sys.stdin.buffer
-    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() cannot break a frame
-    checkers = CheckerCache()  # this worker's one signature checker, kept between jobs
-    texts = TextCache()  # the documents this worker read, by the hash of their bytes
+def serve_jobs(channel: socket.socket) -> None:
+    """Answer jobs on `channel` until its other end closes."""
+    checkers = CheckerCache()  # this child's one signature checker, kept between jobs
+    texts = TextCache()  # the documents this child read, by the hash of their bytes
     ocr = OcrEngine()  # Tesseract and the scanned pages it read, by document, page, settings
+    source = channel.makefile("rb")
     while (frame := _read_frame(source)) is not None:
         answer = _answer(frame, checkers, texts, ocr)
         result = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            sink.write(FRAME.pack(len(result)) + result)
-            sink.flush()
-        except BrokenPipeError:  # the gateway worker is gone: nobody wants the answer
-            os._exit(0)  # not sys.exit: flushing the dead pipe again at exit would fail too
-
-
-if __name__ == "__main__":
-    main()
+            channel.sendall(FRAME.pack(len(result)) + result)
+        except OSError:  # the SMTP worker is gone: nobody wants the answer
+            return

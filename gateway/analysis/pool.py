@@ -2,10 +2,10 @@
 
 PDF parsing and signature validation are CPU-bound; they run in worker
 processes so that one heavy message never stalls the other connections. Each
-worker is a child process (`python -m gateway.analysis.child`) that reads
-pickled jobs on its stdin and writes pickled results on its stdout; the event
-loop talks to it through asyncio pipes, so no helper thread competes with the
-loop for the GIL.
+worker is a child forked by this pool's zygote (`gateway.analysis.zygote`, which
+imported the analysis once, so the children share its pages) that reads pickled
+jobs on a socket and writes pickled results back; the event loop talks to it
+through asyncio streams, so no helper thread competes with the loop for the GIL.
 
 Analysis cannot be used to stall the gateway: at most `max_queue` messages wait
 for a worker, each waits at most half of `time_limit`, and the whole (wait and
@@ -23,12 +23,12 @@ import contextlib
 import logging
 import pickle
 import struct
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
+from gateway.analysis.forked import ForkedChild, Zygote
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import run_analysis
@@ -93,33 +93,21 @@ def _read(path: Path | None) -> bytes:
 
 
 class _Worker:
-    """One child process and its pipes; used by one job at a time."""
+    """One analysis child and its socket; used by one job at a time."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: ForkedChild) -> None:
         self.process = process
-
-    @classmethod
-    async def start(cls, memory_limit_mb: int) -> _Worker:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.analysis.child", str(memory_limit_mb),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )
-        return cls(process)
 
     async def call(self, payload: bytes) -> tuple[str, object]:
         """Send one framed pickle, read one back: ("ok", value) or ("error", text)."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(FRAME.pack(len(payload)) + payload)
-        await self.process.stdin.drain()
-        (size,) = FRAME.unpack(await self.process.stdout.readexactly(FRAME.size))
-        answer: tuple[str, object] = pickle.loads(await self.process.stdout.readexactly(size))
+        self.process.writer.write(FRAME.pack(len(payload)) + payload)
+        await self.process.writer.drain()
+        (size,) = FRAME.unpack(await self.process.reader.readexactly(FRAME.size))
+        answer: tuple[str, object] = pickle.loads(await self.process.reader.readexactly(size))
         return answer
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-        await self.process.wait()
+        await self.process.stop()
 
 
 class AnalysisPool:
@@ -136,6 +124,7 @@ class AnalysisPool:
         self._replacing: set[asyncio.Task[None]] = set()
         self._available: asyncio.Semaphore | None = None
         self._closed = False
+        self._zygote = Zygote(STARTUP_LIMIT)
 
     def _slots(self) -> asyncio.Semaphore:
         if self._available is None:
@@ -149,10 +138,13 @@ class AnalysisPool:
 
     async def _ready_worker(self) -> _Worker:
         """A new worker that has answered a ping (its libraries imported)."""
-        worker = await _Worker.start(self.memory_limit_mb)
+        try:
+            worker = _Worker(await self._zygote.fork(self.memory_limit_mb))
+        except OSError as exc:
+            raise AnalysisFailed(f"analysis worker could not start: {exc}") from None
         try:
             status, _ = await asyncio.wait_for(worker.call(pickle.dumps(None)), STARTUP_LIMIT)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, pickle.UnpicklingError):
+        except (OSError, asyncio.IncompleteReadError, pickle.UnpicklingError):
             status = "dead"
         except BaseException:
             await worker.stop()
@@ -224,7 +216,7 @@ class AnalysisPool:
         the time limit."""
         while self._idle:
             worker = self._idle.pop()
-            if worker.process.returncode is None:
+            if worker.process.alive:
                 return worker
             log.error("analysis worker %s had died while idle; replaced", worker.process.pid)
             await worker.stop()
@@ -233,7 +225,7 @@ class AnalysisPool:
     async def _give_back(self, worker: _Worker, healthy: bool) -> None:
         """Keep a healthy worker; kill one that failed or overran (it may be stuck) and
         start its replacement in the background."""
-        alive = worker.process.returncode is None
+        alive = worker.process.alive
         if healthy and alive and not self._closed and len(self._idle) < self.workers:
             self._idle.append(worker)
             return
@@ -262,3 +254,4 @@ class AnalysisPool:
         idle, self._idle = self._idle, []
         for worker in idle:
             await worker.stop()
+        await self._zygote.close()

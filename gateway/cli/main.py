@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from gateway.cli.admin import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
 from gateway.cli.quarantine import add_quarantine_parser, run_quarantine
 from gateway.config import ConfigError, Settings, load_settings, parse_hostport
@@ -102,7 +104,11 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     if trust:
         update["trust"] = settings.trust.model_copy(update=trust)
     merged = settings.model_copy(update=update)
-    return Settings.model_validate(merged.model_dump(), strict=False)
+    try:
+        return Settings.model_validate(merged.model_dump(), strict=False)
+    except ValidationError as exc:  # the flags with the file's settings (say, --workers)
+        raise ConfigError([f"{'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}"
+                           for error in exc.errors()]) from exc
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -113,7 +113,7 @@ class Decisions:
             shutil.rmtree(self._snapshots, ignore_errors=True)
             raise
         analysis = settings.analysis
-        self.pool = AnalysisPool(analysis.workers, analysis.time_limit,
+        self.pool = AnalysisPool(settings.analysis_per_worker(), analysis.time_limit,
                                  max_queue=analysis.max_queue,
                                  memory_limit_mb=analysis.memory_limit_mb)
         self.decider = PolicyDecider(

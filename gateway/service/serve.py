@@ -1,30 +1,28 @@
-"""Running the gateway: assemble the parts, serve, drain on SIGTERM, fork workers."""
+"""Running the gateway: assemble the parts, serve, drain on SIGTERM; a worker's main."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 import signal
 import socket
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from gateway.actions.hold import Holding
 from gateway.actions.stage import ActionChains
-from gateway.config import Settings, parse_hostport
+from gateway.analysis.zygote import fork_zygote
+from gateway.config import Settings
 from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
 from gateway.outbound.upstreams import upstream_for
 from gateway.record.audit import AuditLog
 from gateway.record.logs import configure_logging
 from gateway.service.assembly import Decisions
+from gateway.service.master import exec_master, start_metrics
 from gateway.service.pidfile import pid_file
 from gateway.service.sdnotify import notify
-from gateway.service.supervise import MasterLink, Supervisor
+from gateway.service.supervise import MasterLink
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
@@ -148,58 +146,23 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
     await gateway.stop()
 
 
-def _worker_main(settings: Settings, master: MasterLink) -> None:
+def worker_main(settings: Settings, master: MasterLink) -> None:
+    """One worker of `serve --workers N`, started by the master (gateway.service.master)."""
     master.bind()
     configure_logging(settings.logging)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fork_zygote([master.channel])  # single-threaded still
     _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
 
 
-def _start_metrics(settings: Settings) -> None:
-    from gateway.record.identity import publish_build_info
-    from gateway.service.httpd import start_operator_http
-
-    publish_build_info()
-    if settings.metrics.listen:
-        host, port = parse_hostport(settings.metrics.listen)
-        start_operator_http(host, port, settings)
-        log.warning("metrics on http://%s:%d/metrics (also /healthz, /readyz)", host, port)
-
-
 def serve(settings: Settings) -> int:
-    """Serve until stopped; exit status 0 after a clean drain."""
+    """Serve until stopped; exit status 0 after a clean drain. Several workers: this
+    process becomes their master (gateway.service.master), and this never returns."""
+    if settings.server.workers > 1:
+        exec_master(settings)
     configure_logging(settings.logging)
     with pid_file(settings.server.pid_file):
-        workers = settings.server.workers
-        if workers == 1:
-            _start_metrics(settings)
-            _run(lambda: run_worker(settings, reuse_port=False, announce=True))
-            return 0
-        return _serve_workers(settings, workers)
-
-
-def _serve_workers(settings: Settings, workers: int) -> int:
-    """N processes bound to the same ports with SO_REUSEPORT, kept alive by this one, which
-    serves /metrics. The workers' temporary files (and the metrics folder, unless one is
-    given) live in a folder this process removes at the end, even after a worker was killed."""
-    run = Path(tempfile.mkdtemp(prefix="tth-run-"))
-    (run / "tmp").mkdir()
-    os.environ["TMPDIR"] = str(run / "tmp")
-    directory = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(run))
-    for stale in Path(directory).glob("*.db"):
-        stale.unlink()
-
-    def announce() -> None:
-        log.warning(
-            "tth-gateway: %d workers listening on %s, relaying to %s",
-            workers,
-            ", ".join(settings.server.listen),
-            settings.upstream.address,
-        )
-
-    try:
-        supervisor = Supervisor(workers, _worker_main, settings, announce)
-        _start_metrics(settings)
-        return supervisor.run()
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
+        fork_zygote([])  # before the metrics thread starts
+        start_metrics(settings)
+        _run(lambda: run_worker(settings, reuse_port=False, announce=True))
+        return 0

@@ -184,7 +184,7 @@ def test_the_queue_is_bounded_and_the_wait_counts_in_the_time_limit(heavy: Analy
     is refused at once; the waiting one gets at most half of the limit, then busy."""
 
     async def scenario() -> list[BaseException | object]:
-        pool = AnalysisPool(1, 0.4, max_queue=1)
+        pool = AnalysisPool(1, 0.2, max_queue=1)
         await pool.warm_up()
         try:
             return await asyncio.gather(pool.run(heavy), pool.run(job()), pool.run(job()),
@@ -195,7 +195,7 @@ def test_the_queue_is_bounded_and_the_wait_counts_in_the_time_limit(heavy: Analy
     slow, waiting, refused = run(scenario())  # type: ignore[misc]
     assert isinstance(slow, Unanalysable) and slow.cause == "timeout", repr(slow)
     assert isinstance(waiting, AnalysisBusy)
-    assert "no analysis worker free within 0.2 s" in str(waiting)
+    assert "no analysis worker free within 0.1 s" in str(waiting)
     assert isinstance(refused, AnalysisBusy)
     assert "queue full (1 messages waiting)" in str(refused)
 

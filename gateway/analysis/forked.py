@@ -1,0 +1,191 @@
+"""The SMTP worker's side of its zygote: start it, have it fork analysis children, and
+watch and kill each child through its pidfd (it is the zygote's child, not ours)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+
+#: A request: the child's memory cap in MiB. An answer: the child's pid (0: none started).
+NUMBER = struct.Struct(">I")
+#: The zygote this worker forked before its event loop (pid, control socket), not yet adopted.
+_forked_early: list[tuple[int, socket.socket]] = []
+
+
+def adopt_later(pid: int, control: socket.socket) -> None:
+    """Keep a zygote forked by this process for the first `Zygote` to start."""
+    _forked_early.append((pid, control))
+
+
+async def _readable(fd: int) -> None:
+    """Wait until `fd` is readable (a pidfd: its process has exited)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _reap(pid: int) -> None:
+    """Kill and reap a zygote this process forked."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        await _readable(pidfd)
+    finally:
+        os.close(pidfd)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+class ForkedChild:
+    """An analysis child: its pid, its job socket as streams, and its pidfd."""
+
+    def __init__(self, pid: int, pidfd: int, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.pid, self.pidfd = pid, pidfd
+        self.reader, self.writer = reader, writer
+
+    @property
+    def alive(self) -> bool:
+        """False once the child has exited (its pidfd polls readable)."""
+        if self.pidfd < 0:
+            return False
+        poller = select.poll()  # not select(): a busy worker's descriptors pass 1024
+        poller.register(self.pidfd, select.POLLIN)
+        return not poller.poll(0)
+
+    async def wait(self) -> None:
+        """Until the child has exited."""
+        if self.pidfd >= 0:
+            await _readable(self.pidfd)
+
+    async def stop(self) -> None:
+        """Kill the child, wait for its end, close its socket and pidfd."""
+        if self.pidfd < 0:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        await self.wait()
+        self.writer.close()
+        with contextlib.suppress(OSError, ConnectionError):
+            await self.writer.wait_closed()
+        os.close(self.pidfd)
+        self.pidfd = -1
+
+
+class Zygote:
+    """One `gateway.analysis.zygote` process, started on first use and again if it died."""
+
+    def __init__(self, startup_limit: float) -> None:
+        self.startup_limit = startup_limit
+        self.pid: int | None = None
+        #: Set when this one exec'd the zygote; one forked early is reaped by pid.
+        self._process: asyncio.subprocess.Process | None = None
+        self._control: socket.socket | None = None
+        self._lock = asyncio.Lock()
+        #: Requests sent whose answer was not read (a fork cancelled while waiting).
+        self._unanswered = 0
+
+    async def _start(self) -> socket.socket:
+        if _forked_early:
+            self.pid, ours = _forked_early.pop()
+        else:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "gateway.analysis.zygote", str(theirs.fileno()),
+                    str(os.getpid()), pass_fds=(theirs.fileno(),),
+                    stdin=asyncio.subprocess.DEVNULL,
+                )
+            finally:
+                theirs.close()
+            self.pid = self._process.pid
+        ours.setblocking(False)
+        self._control = ours
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.startup_limit):
+            hello = await loop.sock_recv(ours, NUMBER.size)
+        if len(hello) != NUMBER.size:
+            raise OSError("the analysis zygote exited while starting")
+        return ours
+
+    async def fork(self, memory_limit_mb: int) -> ForkedChild:
+        """A new analysis child, capped at `memory_limit_mb` MiB (0: no cap)."""
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    async with asyncio.timeout(self.startup_limit):
+                        return await self._fork(memory_limit_mb)
+                except (OSError, ConnectionError):
+                    await self.close()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def _fork(self, memory_limit_mb: int) -> ForkedChild:
+        control = self._control if self._control is not None else await self._start()
+        while self._unanswered:  # a child nobody waits for: kill it
+            _, fds = await self._answer(control)
+            self._unanswered -= 1
+            if len(fds) == 2:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(fds[1], signal.SIGKILL)
+            for fd in fds:
+                os.close(fd)
+        await asyncio.get_running_loop().sock_sendall(control, NUMBER.pack(memory_limit_mb))
+        self._unanswered += 1
+        data, fds = await self._answer(control)
+        self._unanswered -= 1
+        if len(data) != NUMBER.size:
+            raise OSError("the analysis zygote is gone")
+        (pid,) = NUMBER.unpack(data)
+        if pid == 0 or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise OSError("the analysis zygote could not start a child")
+        channel, pidfd = fds
+        reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
+        return ForkedChild(pid, pidfd, reader, writer)
+
+    @staticmethod
+    async def _answer(control: socket.socket) -> tuple[bytes, list[int]]:
+        """The zygote's next answer: its bytes and the descriptors that came with them."""
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, NUMBER.size, 2)
+                return data, fds
+            except BlockingIOError:
+                await _readable(control.fileno())
+
+    async def close(self) -> None:
+        """Stop the zygote (its children die with it)."""
+        control, self._control = self._control, None
+        process, self._process = self._process, None
+        pid, self.pid = self.pid, None
+        self._unanswered = 0
+        if control is not None:
+            control.close()
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        elif pid is not None:
+            await _reap(pid)

@@ -1,0 +1,78 @@
+"""The zygote that forks analysis children: each child dies with it, and a fork
+cancelled while waiting for its answer leaves no child behind nor the next one out of
+step."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+from pathlib import Path
+
+from gateway.analysis.forked import NUMBER, ForkedChild, Zygote
+from gateway.analysis.pool import FRAME
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+async def _ping(child: ForkedChild) -> tuple[str, object]:
+    payload = pickle.dumps(None)
+    child.writer.write(FRAME.pack(len(payload)) + payload)
+    (size,) = FRAME.unpack(await child.reader.readexactly(FRAME.size))
+    answer: tuple[str, object] = pickle.loads(await child.reader.readexactly(size))
+    return answer
+
+
+def test_children_die_with_their_zygote() -> None:
+    async def scenario() -> tuple[tuple[str, object], bool]:
+        zygote = Zygote(120)
+        child = await zygote.fork(0)
+        try:
+            answer = await _ping(child)
+            assert zygote.pid is not None
+            os.kill(zygote.pid, signal.SIGKILL)
+            await asyncio.wait_for(child.wait(), 10)
+            return answer, child.alive
+        finally:
+            await child.stop()
+            await zygote.close()
+
+    answer, alive = asyncio.run(scenario())
+    assert answer == ("ok", None)
+    assert not alive
+
+
+def test_an_answer_nobody_read_is_drained_and_its_child_killed() -> None:
+    async def scenario() -> tuple[tuple[str, object], bool]:
+        zygote = Zygote(120)
+        first = await zygote.fork(0)
+        try:
+            assert zygote._control is not None and zygote.pid is not None
+            # as a fork cancelled after its request: the answer is left on the socket
+            await asyncio.get_running_loop().sock_sendall(zygote._control, NUMBER.pack(0))
+            zygote._unanswered += 1
+            second = await zygote.fork(0)
+            answer = await _ping(second)
+            await asyncio.sleep(0.5)
+            alive = _children(zygote.pid)
+            await second.stop()
+            return answer, sorted(alive) == sorted([first.pid, second.pid])
+        finally:
+            await first.stop()
+            await zygote.close()
+
+    answer, only_ours = asyncio.run(scenario())
+    assert answer == ("ok", None)
+    assert only_ours
