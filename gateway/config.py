@@ -168,14 +168,15 @@ class AnalysisWorkerSettings(_Strict):
     """The analysis workers (MIME, documents, signatures run off the event loop).
 
     `workers` counts them all: each of the `server.workers` SMTP workers gets an equal
-    share (rounded down, at least one). `time_limit` bounds a message's wait for a
-    worker (at most half of it) and its analysis together; at most `max_queue` messages
-    wait; each worker's address space is capped at `memory_limit_mb` (0: no cap).
+    share (rounded down, at least one); unset, one per SMTP worker. `time_limit` bounds a
+    message's wait for a worker (at most half of it) and its analysis together; at most
+    `max_queue` messages wait; each worker's address space is capped at `memory_limit_mb`
+    (0: no cap).
     Messages that cannot be analysed are remembered by hash (`remember_entries`, for
     `remember_seconds`).
     """
 
-    workers: int = Field(default=2, ge=1, le=64)
+    workers: int | None = Field(default=None, ge=1, le=64)
     time_limit: float = Field(default=60.0, gt=0)
     #: Reload on file change: off, so a half-saved edit never goes live (SIGHUP or
     #: `tth-gateway policy apply` after validation does it).
@@ -288,7 +289,7 @@ class Settings(_Strict):
     @model_validator(mode="after")
     def _analysis_for_every_worker(self) -> Settings:
         total, smtp = self.analysis.workers, self.server.workers
-        if total < smtp:
+        if total is not None and total < smtp:
             raise ValueError(
                 f"analysis.workers is the total over the SMTP workers: {total} cannot give "
                 f"each of the {smtp} server.workers an analysis worker (set it to {smtp} "
@@ -296,7 +297,10 @@ class Settings(_Strict):
         return self
 
     def analysis_per_worker(self) -> int:
-        """The analysis workers of each SMTP worker: an equal share of `analysis.workers`."""
+        """The analysis workers of each SMTP worker: an equal share of `analysis.workers`,
+        or one when it is unset."""
+        if self.analysis.workers is None:
+            return 1
         return self.analysis.workers // self.server.workers
 
 

@@ -38,3 +38,18 @@ def test_fewer_than_one_each_is_refused_with_the_flag(
     err = capsys.readouterr().err
     assert err.startswith("settings: ") and MESSAGE in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("smtp", [1, 2, 4, 8])
+def test_unset_gives_each_smtp_worker_one(smtp: int) -> None:
+    settings = Settings.model_validate({"server": {"workers": smtp}})
+    assert settings.analysis.workers is None
+    assert settings.analysis_per_worker() == 1
+
+
+def test_the_flag_alone_needs_no_analysis_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("server:\n  workers: 4\n")
+    assert main(["config", "validate", str(config)]) == 0
+    assert MESSAGE not in capsys.readouterr().err
