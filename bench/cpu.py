@@ -12,15 +12,13 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _times(stat: str) -> int:
-    """utime + stime + cutime + cstime (fields 14-17) of a /proc/PID/stat line, in ticks:
-    a process's own time and that of the children it has waited for."""
+    """Own and reaped children's CPU ticks (fields 14-17) of a /proc/PID/stat line."""
     fields = stat.rsplit(")", 1)[1].split()
     return sum(int(value) for value in fields[11:15])
 
 
 def session_cpu(leader: int) -> float:
-    """Seconds of CPU spent so far by `leader`'s session (its living processes and the
-    children they reaped)."""
+    """CPU seconds so far of `leader`'s session: its living processes and what they reaped."""
     ticks = 0
     for pid in session_members(leader):
         with contextlib.suppress(OSError, ValueError, IndexError):

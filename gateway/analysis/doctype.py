@@ -121,8 +121,7 @@ def find_official_number(text: str) -> OfficialNumber | None:
 
 
 def _first_number(head: str) -> re.Match[str] | None:
-    """`_NUMBER.search(head)`'s groups, tried only where a "Số" stands: at the word ("Số:"),
-    and at the start of its line when only blanks come before it ("  Số 12/QĐ")."""
+    """`_NUMBER.search(head)`, tried only at each "Số" and at its line's start after blanks."""
     for word in _NUMBER_WORD.finditer(head):
         at = word.start()
         line = head.rfind("\n", 0, at) + 1

@@ -27,24 +27,25 @@ _PLAIN = ((0x0000, 0x02FF), (0x1E00, 0x1EFF), (0x2010, 0x205F))
 _LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines cuts
 
 
-def _letter_class(letter: str, *others: str) -> str:
-    """The plain characters that fold, change case or match case-insensitively to `letter`
-    (or one of `others`), as a regular-expression class."""
-    names = (letter, *others)
-    chars = [
-        char
-        for start, end in _PLAIN
-        for char in map(chr, range(start, end + 1))
-        if any(name in fold(char) or name.upper() in char.upper() or name in char.lower()
-               or re.fullmatch(f"(?i){name}", char) for name in names)
-    ]
-    return "[" + re.escape("".join(chars)) + "]"
+def _letter_classes(*groups: str) -> list[str]:
+    """Per group ("m", "aậ"): a class of the plain characters folding or cased to it."""
+    patterns = [[(letter, re.compile(f"(?i){letter}")) for letter in group] for group in groups]
+    classes: list[list[str]] = [[] for _ in groups]
+    for start, end in _PLAIN:
+        for char in map(chr, range(start, end + 1)):
+            folded, upper, lower = fold(char), char.upper(), char.lower()
+            for chars, letters in zip(classes, patterns, strict=True):
+                if any(letter in folded or letter.upper() in upper or letter in lower
+                       or pattern.fullmatch(char) for letter, pattern in letters):
+                    chars.append(char)
+    return ["[" + re.escape("".join(chars)) + "]" for chars in classes]
 
 
 def _candidates() -> re.Pattern[str]:
+    """A character outside `_PLAIN`, m-a-t, a spaced M Ậ T, or a companion's last word."""
     plain = "".join(f"\\u{start:04x}-\\u{end:04x}" for start, end in _PLAIN)
     spaces = f"[^\\S{_LINE_BREAKS}]+"
-    mat = _letter_class("m") + _letter_class("a", "ậ") + _letter_class("t")
+    mat = "".join(_letter_classes("m", "aậ", "t"))
     companions = "|".join(stamp.rsplit(" ", 1)[1] for stamp in COMPANIONS)  # HỒI, BÌ
     return re.compile(f"[^{plain}]|{mat}|M{spaces}Ậ{spaces}T|{companions}")
 
@@ -60,14 +61,14 @@ class StampLayout:
         self._head: frozenset[int] | None = None
 
     def allows(self, index: int) -> bool:
-        """Whether line `index` is laid out as a stamp: among the first filled lines or
-        within two lines of a number ("Số: …"), and not the tail of a wrapped sentence."""
+        """Line `index` is a head line or near a number, and no wrapped sentence's tail."""
         placed = index in self.head or any(
             _NUMBER_LINE.match(line) for line in self.lines[max(index - 2, 0):index + 3])
         return placed and not _sentence_tail(self.lines[index], self._previous(index))
 
     @property
     def head(self) -> frozenset[int]:
+        """The first filled lines."""
         if self._head is None:
             filled: list[int] = []
             for index, line in enumerate(self.lines):
@@ -85,8 +86,7 @@ class StampLayout:
 
 
 def stamp_lines(text: str) -> Iterator[tuple[str, bool]]:
-    """The lines of `text` (as `str.splitlines` cuts them) that could hold a stamp, in
-    order, each with whether its layout is a stamp's (rule 5)."""
+    """The lines of `text` that could hold a stamp, in order, each with `allows` (rule 5)."""
     found = _CANDIDATE.search(text)
     if found is None:
         return
@@ -109,4 +109,5 @@ def _sentence_tail(line: str, previous: str) -> bool:
 
 
 def _bracketed_whole(text: str) -> bool:
+    """The whole line is one bracket ("(Mật)."), which a sentence's tail is not."""
     return text[:1] in "[(" and BRACKETED.fullmatch(text.rstrip(".,;")) is not None
