@@ -1,6 +1,6 @@
 """The gateway with the DEFAULT policy on realistic mail, against the null relay (issue 14).
 
-    python bench/realistic.py [--seconds 2.5] [--rounds 2] [--distinct 80] [--only scan]
+    python bench/realistic.py [--seconds 2.5] [--rounds 2] [--distinct 80] [--only scan]...
 
 Messages (bench/realistic_messages.py): a citizen's 8.5 KB letter in Vietnamese (base64
 UTF-8), the same with a typed 80 KB PDF, the same with a scanned 1.5 MB PDF, and a
@@ -15,8 +15,9 @@ Load: Postfix's `smtp-source -F FILE` (10 sessions, a new connection per message
   gateway   `tth-gateway serve --workers 2` with the shipped policies and the PKI's trust
 to the same `smtp-sink`. A different document each time: 10 threads each running
 `smtp-source -m 1` per file. msg/s is the best of `--rounds` runs, servers taking turns.
-The audit log must show every message with the expected outcome. Memory: the peak of the
-summed RSS and PSS of each server's processes (master, workers, analysis children).
+The audit log must show every message with the expected outcome. CPU: the time the
+server's processes (master, workers, analysis children) spent during the runs, per
+message. Memory: the peak of the summed RSS and PSS of each server's processes.
 When amavisd-new is installed it gets a column too (bench/amavis.py: 4 children,
 no virus or spam scanner). The whole run takes about 2 minutes (3 with amavisd-new).
 """
@@ -41,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.amavis import amavisd_server
+from bench.cpu import session_cpu
 from bench.memory import PeakMemory, report_lines
 from bench.realistic_messages import (
     CITIZEN,
@@ -60,6 +62,14 @@ from tests.fixtures.pki import Pki, build_pki
 MB = 1024 * 1024
 AMAVIS = "amavisd-new"
 CLIENT_IP = "127.0.0.1"  # where smtp-source connects from: outside the agencies (inbound)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One server on one row: its best msg/s, and its CPU ms per message over all runs."""
+
+    rate: float
+    cpu_ms: float
 
 
 @dataclass(frozen=True)
@@ -179,15 +189,18 @@ class Audit:
         return Counter((record.get("action") or "-", record["outcome"]) for record in records)
 
 
-def measure_case(case: Case, servers: dict[str, Server], audit: Audit, memory: PeakMemory,
-                 seconds: float, rounds: int) -> dict[str, float]:
-    """Best msg/s per server; aborts if the gateway gave any message another outcome."""
+def measure_case(case: Case, servers: dict[str, Server], leaders: dict[str, int],
+                 audit: Audit, memory: PeakMemory, seconds: float,
+                 rounds: int) -> dict[str, Figures]:
+    """Best msg/s and CPU per message of each server (its session, `leaders`); aborts if
+    the gateway gave any message another outcome."""
     memory.phase = case.label
     audit.since_last()
     if len(case.files) > 1:
         runs: dict[str, Callable[[], float]] = {
             name: (lambda port=server.port: each_once(port, case.files, case.sender))
             for name, server in servers.items()}
+        counts = dict.fromkeys(servers, len(case.files))
         rounds = 1
     else:
         counts = {}
@@ -198,19 +211,22 @@ def measure_case(case: Case, servers: dict[str, Server], audit: Audit, memory: P
         runs = {name: (lambda port=server.port, count=counts[name]:
                        smtp_source(port, case.files[0], count, case.sender))
                 for name, server in servers.items()}
-    best = dict.fromkeys(servers, 0.0)
+    best, cpu = dict.fromkeys(servers, 0.0), dict.fromkeys(servers, 0.0)
     for _ in range(rounds):
         for name, run in runs.items():
+            before = session_cpu(leaders[name])
             best[name] = max(best[name], run())
+            cpu[name] += session_cpu(leaders[name]) - before
     time.sleep(0.5)  # the last audit lines
     seen = audit.since_last()
     if set(seen) != {(case.action, case.outcome)}:
         raise SystemExit(f"{case.label}: the gateway's audit log shows {dict(seen)}, "
                          f"expected only {case.action}/{case.outcome}")
-    return best
+    return {name: Figures(best[name], cpu[name] * 1000 / (counts[name] * rounds))
+            for name in servers}
 
 
-def report(cases: list[Case], rates: dict[str, dict[str, float]], memory: PeakMemory,
+def report(cases: list[Case], rates: dict[str, dict[str, Figures]], memory: PeakMemory,
            elapsed: float) -> None:
     print(f"\nRealistic mail, DEFAULT policy: {os.cpu_count()} CPUs, smtp-source -s {SESSIONS} "
           "(a connection per message) -> X (2 processes) -> smtp-sink; "
@@ -220,17 +236,19 @@ def report(cases: list[Case], rates: dict[str, dict[str, float]], memory: PeakMe
         print("amavisd-new: not installed (apt-get install amavisd-new adds its column)")
     column, ratio = (f" {'amavisd-new':>11}", f" {'gw/amavis':>9}") if amavis else ("", "")
     print(f"\n{'message':<27} {'size':>9} | {'null msg/s':>10} {'gateway':>8}{column} | "
-          f"{'gw/null':>7}{ratio}")
-    print("-" * (70 + (24 if amavis else 0)))
+          f"{'gw/null':>7}{ratio} | {'CPU ms/msg: null':>16} {'gateway':>8}")
+    print("-" * (98 + (24 if amavis else 0)))
     for case in cases:
         if case.action != "accept":
             print("quarantine path (held, not relayed; not comparable with a relay):")
-        row = rates[case.label]
+        row = {name: figures.rate for name, figures in rates[case.label].items()}
         size = f"{case.size / 1024:.1f} KB" if case.size < MB else f"{case.size / MB:.2f} MB"
         column, ratio = (f" {row[AMAVIS]:>11.1f}", f" {row['gateway'] / row[AMAVIS]:>8.2f}x"
                          ) if amavis else ("", "")
+        cpu = {name: figures.cpu_ms for name, figures in rates[case.label].items()}
         print(f"{case.label:<27} {size:>9} | {row['null']:>10.1f} {row['gateway']:>8.1f}{column} | "
-              f"{row['gateway'] / row['null']:>6.2f}x{ratio}")
+              f"{row['gateway'] / row['null']:>6.2f}x{ratio} | {cpu['null']:>16.2f} "
+              f"{cpu['gateway']:>8.2f}")
     print("\nPeak memory under that load (summed over the server's processes, per role):")
     for name in ("null", "gateway", *([AMAVIS] if amavis else [])):
         print(f"  {name}")
@@ -244,8 +262,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs per figure (best is kept)")
     parser.add_argument("--distinct", type=int, default=80,
                         help="different signed invitations, each sent once")
-    parser.add_argument("--only", metavar="TEXT", default="",
-                        help="only the messages whose label holds TEXT (e.g. 'scan')")
+    parser.add_argument("--only", metavar="TEXT", action="append", default=[],
+                        help="only the messages whose label holds TEXT (e.g. 'scan'); "
+                             "repeat it for several")
     args = parser.parse_args()
     for tool in ("smtp-sink", "smtp-source"):
         if shutil.which(tool) is None:
@@ -254,9 +273,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tth-bench-") as directory:
         work = Path(directory)
         pki = build_pki(work / "pki")
-        cases = [case for case in build_cases(work, pki, args.distinct) if args.only in case.label]
+        cases = [case for case in build_cases(work, pki, args.distinct)
+                 if not args.only or any(text in case.label for text in args.only)]
         if not cases:
-            raise SystemExit(f"no message's label holds {args.only!r}")
+            raise SystemExit(f"no message's label holds any of {args.only!r}")
         for case in cases:
             check(case, pki)
         print(f"built and checked {len(cases)} kinds of message in "
@@ -275,8 +295,8 @@ def main() -> None:
                        for name, server in relays.items()}
             memory = stack.enter_context(PeakMemory(leaders))
             audit = Audit(work / f"audit-{gateway.port}.jsonl")
-            rates = {case.label: measure_case(case, relays, audit, memory, args.seconds,
-                                              args.rounds) for case in cases}
+            rates = {case.label: measure_case(case, relays, leaders, audit, memory,
+                                              args.seconds, args.rounds) for case in cases}
     report(cases, rates, memory, time.monotonic() - started)
 
 

@@ -14,8 +14,6 @@ import re
 import unicodedata
 
 from gateway.analysis.markings import (
-    BRACKETED,
-    COMPANIONS,
     EDGE_PUNCT,
     STAMP,
     MarkingRules,
@@ -24,6 +22,7 @@ from gateway.analysis.markings import (
     scan_text,
 )
 from gateway.analysis.skeleton import stamp_text
+from gateway.analysis.stamplines import BRACKETED, COMPANIONS
 from gateway.analysis.vietnamese import fold
 
 _DEGREE_WORDS = re.compile(r"(?i)(?<!\w)(?:giải|tuyệt|tối)[ \u00a0]+mật(?!\w)")

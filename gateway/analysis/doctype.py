@@ -47,6 +47,7 @@ _NUMBER = re.compile(
     r"(?P<symbol>[A-Za-zĐđÐ][A-Za-zĐđÐ0-9]*(?:\s?[-/]\s?[A-Za-zĐđÐ0-9]+)*)",
     re.MULTILINE,
 )
+_NUMBER_WORD = re.compile(r"S[ốỐoO]")  # where a match of _NUMBER can hold its "Số"
 _VV_LINE = re.compile(r"^\s*V/v\b", re.MULTILINE | re.IGNORECASE)
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|tl|tr|chuyển tiếp|trả lời)\s*:\s*)+", re.I)
 _FILENAME_NUMBER = re.compile(r"(?<![a-z0-9])\d+ (?:(?:19|20)\d\d )?([a-z]+) [a-z]+")
@@ -105,7 +106,7 @@ def type_table(specs: tuple[DocumentTypeSpec, ...], untyped_id: str) -> TypeTabl
 
 def find_official_number(text: str) -> OfficialNumber | None:
     """The first "Số: …" number in the head of `text`."""
-    match = _NUMBER.search(nfc(text[:HEAD_CHARS]))
+    match = _first_number(nfc(text[:HEAD_CHARS]))
     if match is None:
         return None
     symbol = re.sub(r"\s+", "", match.group("symbol"))
@@ -117,6 +118,19 @@ def find_official_number(text: str) -> OfficialNumber | None:
         segments = tuple(symbol.split("-"))
         text_form = f"{number}/{year}/{symbol}" if year else f"{number}/{symbol}"
     return OfficialNumber(text_form, year, segments)
+
+
+def _first_number(head: str) -> re.Match[str] | None:
+    """`_NUMBER.search(head)`, tried only at each "Số" and at its line's start after blanks."""
+    for word in _NUMBER_WORD.finditer(head):
+        at = word.start()
+        line = head.rfind("\n", 0, at) + 1
+        match = _NUMBER.match(head, at)
+        if match is None and line < at and head[line:at].isspace():
+            match = _NUMBER.match(head, line)
+        if match is not None:
+            return match
+    return None
 
 
 def identify_from_text(text: str, table: TypeTable, *, strict: bool = False) -> TypeFinding:

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from gateway.analysis.model import Classification, Marking, highest_classification
 from gateway.analysis.settings import ClassificationSpec
 from gateway.analysis.skeleton import stamp_text
+from gateway.analysis.stamplines import BRACKETED, COMPANIONS, stamp_lines
 from gateway.analysis.vietnamese import fold, is_upper_word
 
 DECLASSIFIED = "GIẢI MẬT"
@@ -83,7 +84,6 @@ FOLDED_DEGREES = {
     "tuyet mat": Classification.TUYET_MAT,
 }
 _SPACED_STAMPS = {"MẬT": "MẬT", "TỐIMẬT": "TỐI MẬT", "TUYỆTMẬT": "TUYỆT MẬT", "GIẢIMẬT": "GIẢI MẬT"}
-COMPANIONS = ("TÀI LIỆU THU HỒI", "CHỈ NGƯỜI CÓ TÊN MỚI ĐƯỢC BÓC BÌ")
 _COMPOUND_BEFORE = frozenset({"bi", "bao", "than", "co", "do"})
 _COMPOUND_AFTER = frozenset({
     "do", "khau", "thiet", "ong", "ma", "tham", "bao", "danh", "dam", "uoc", "ngu",
@@ -91,11 +91,8 @@ _COMPOUND_AFTER = frozenset({
 })  # fmt: skip
 _SPACE = r"[ \u00a0]+"
 STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
-BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]{1,40}?)\s*[\])]")
 _DEGREE_FIELD = re.compile(r"(?i)(?<!\w)độ mật\s*:\s*([^\n,;.]{1,20})")
 _GAP = re.compile(r"\t| {3,}")
-_HEAD_LINES = 6
-_NUMBER_LINE = re.compile(r"(?i)^\W*s[ốo]\s*(?:[:.]|\d)")
 _PREFIXES = re.compile(
     r"(?i)(?:\s*(?:re|fwd?|tl|tr|aw|sv|vv|v/v)\s*:|\s*\[[^\[\]]*\]|\s*\([^()]*\))*\s*"
 )
@@ -193,43 +190,9 @@ def scan_header(name: str, value: str, rules: MarkingRules, where_prefix: str = 
 
 def _scan(text: str, original: str, where: str, rules: MarkingRules) -> MarkingScan:
     text = rules.blank_ignored(text)
-    lines = text.splitlines()
-    layouts = _stamp_layouts(lines)
-    found = [
-        m
-        for line, lower in zip(lines, layouts, strict=True)
-        for m in _scan_line(line, where, lower)
-    ]
+    found = [m for line, lower in stamp_lines(text) for m in _scan_line(line, where, lower)]
     found.extend(_scan_extra(original, where, rules))
     return _result(found)
-
-
-def _stamp_layouts(lines: list[str]) -> list[bool]:
-    """Rule 5: for each line, whether a stamp that is not upper-case may stand on it."""
-    filled = [index for index, line in enumerate(lines) if line.strip()]
-    head = set(filled[:_HEAD_LINES])
-    numbers = [index for index, line in enumerate(lines) if _NUMBER_LINE.match(line)]
-    near = {index + shift for index in numbers for shift in range(-2, 3)}
-    layouts = []
-    previous = ""
-    for index, line in enumerate(lines):
-        placed = index in head or index in near
-        layouts.append(placed and not _sentence_tail(line, previous))
-        previous = line if line.strip() else previous
-    return layouts
-
-
-def _sentence_tail(line: str, previous: str) -> bool:
-    """A line that ends a sentence wrapped from the line before ("mật).", "mật.")."""
-    text = line.strip()
-    unbalanced = text.count(")") > text.count("(") or text.count("]") > text.count("[")
-    ends_sentence = text.endswith((".", ",", ";", ")", "]"))
-    continued = bool(previous.strip()) and previous.rstrip()[-1:].isalnum()
-    return unbalanced or (ends_sentence and continued and not _bracketed_whole(text))
-
-
-def _bracketed_whole(text: str) -> bool:
-    return text[:1] in "[(" and BRACKETED.fullmatch(text.rstrip(".,;")) is not None
 
 
 def _scan_line(line: str, where: str, lower: bool) -> Iterator[Marking]:

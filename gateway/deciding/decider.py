@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -165,14 +164,11 @@ INLINE_LIMIT = 32 * 1024
 #: ... and with at most this many MIME entities (Content-Type fields) and delimiter lines.
 INLINE_ENTITIES = 12
 INLINE_DELIMITERS = 16
-_NOT_TEXT = re.compile(
-    rb"^content-type:[ \t]*+(?!text/|multipart/(?:mixed|alternative|related)\b)"  # not text
-    rb"|^content-transfer-encoding:[ \t]*+(?!(?:7bit|8bit|base64|quoted-printable)\b)"
-    rb"|^content-disposition:|name\*?[0-9]*\*?="  # attachments, named parts
-    rb"|^begin [0-7]{3} |%PDF-|PK\x03\x04",  # uuencode, a PDF or ZIP in the raw text
-    re.I | re.M,
-)
-_CONTENT_TYPE = re.compile(rb"^content-type:", re.I | re.M)
+_TEXT_MULTIPARTS = (b"multipart/mixed", b"multipart/alternative", b"multipart/related")
+_TEXT_ENCODINGS = (b"7bit", b"8bit", b"base64", b"quoted-printable")
+_WORD = b"abcdefghijklmnopqrstuvwxyz0123456789_"  # what \b sees in lower-cased ASCII
+_DIGITS = b"0123456789"
+_OCTAL = b"01234567"
 
 
 def may_analyse_inline(wire: bytes) -> bool:
@@ -180,10 +176,70 @@ def may_analyse_inline(wire: bytes) -> bool:
     in a few parts: its analysis costs less than the round trip to a worker. The walk
     checks what the encodings hide (`plain_only`): a part that decodes to anything but
     text sends the message to a worker after all, under the time limit."""
-    return (len(wire) <= INLINE_LIMIT
-            and wire.count(b"\n--") <= INLINE_DELIMITERS
-            and len(_CONTENT_TYPE.findall(wire)) <= INLINE_ENTITIES
-            and _NOT_TEXT.search(wire) is None)
+    if len(wire) > INLINE_LIMIT or wire.count(b"\n--") > INLINE_DELIMITERS:
+        return False
+    lower = wire.lower()  # header names and values compare in ASCII, case-insensitively
+    types = _values(lower, b"content-type:")
+    return (len(types) <= INLINE_ENTITIES
+            and all(lower.startswith(b"text/", at) or _word_at(lower, at, _TEXT_MULTIPARTS)
+                    for at in types)
+            and all(_word_at(lower, at, _TEXT_ENCODINGS)
+                    for at in _values(lower, b"content-transfer-encoding:"))
+            and not _line_starts(lower, b"content-disposition:")
+            and not any(_uuencode(lower, at) for at in _line_starts(lower, b"begin "))
+            and b"%pdf-" not in lower and b"pk\x03\x04" not in lower
+            and not _named(lower))
+
+
+def _line_starts(lower: bytes, prefix: bytes) -> list[int]:
+    """Where the lines of `lower` that begin with `prefix` go on after it."""
+    found = [len(prefix)] if lower.startswith(prefix) else []
+    needle = b"\n" + prefix
+    at = lower.find(needle)
+    while at >= 0:
+        found.append(at + len(needle))
+        at = lower.find(needle, at + 1)
+    return found
+
+
+def _values(lower: bytes, name: bytes) -> list[int]:
+    """Where the values of the header lines `name` start, past spaces and tabs."""
+    starts = []
+    for at in _line_starts(lower, name):
+        while lower[at:at + 1] in (b" ", b"\t"):
+            at += 1
+        starts.append(at)
+    return starts
+
+
+def _word_at(lower: bytes, at: int, words: tuple[bytes, ...]) -> bool:
+    """One of `words`, whole (as regular expressions' \\b mean it), starts at `at`."""
+    for word in words:
+        end = at + len(word)
+        if lower.startswith(word, at) and (end == len(lower) or lower[end] not in _WORD):
+            return True
+    return False
+
+
+def _uuencode(lower: bytes, at: int) -> bool:
+    """A uuencode header ("begin 644 ") goes on at `at`."""
+    mode = lower[at:at + 4]
+    return len(mode) == 4 and all(c in _OCTAL for c in mode[:3]) and mode[3] == ord(" ")
+
+
+def _named(lower: bytes) -> bool:
+    """A name parameter, plain or RFC 2231: "name=", "name*=", "name*0*=" ..."""
+    at = lower.find(b"name")
+    while at >= 0:
+        end = at + 4
+        end += lower.startswith(b"*", end)
+        while lower[end:end + 1] and lower[end] in _DIGITS:
+            end += 1
+        end += lower.startswith(b"*", end)
+        if lower.startswith(b"=", end):
+            return True
+        at = lower.find(b"name", at + 1)
+    return False
 
 
 def _count(analysis: Analysis) -> None:
