@@ -14,6 +14,10 @@ import sys
 
 #: A request: the child's memory cap in MiB. An answer: the child's pid (0: none started).
 NUMBER = struct.Struct(">I")
+class NoChild(OSError):
+    """The zygote is alive but could not start a child this time (fork refused)."""
+
+
 #: The zygote this worker forked before its event loop (pid, control socket), not yet adopted.
 _forked_early: list[tuple[int, socket.socket]] = []
 
@@ -81,14 +85,16 @@ class ForkedChild:
         """Kill the child, wait for its end, close its socket and pidfd."""
         if self.pidfd < 0:
             return
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-        await self.wait()
-        self.writer.close()
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            await self.wait()
+        finally:
+            self.writer.close()
+            os.close(self.pidfd)
+            self.pidfd = -1
         with contextlib.suppress(OSError, ConnectionError):
             await self.writer.wait_closed()
-        os.close(self.pidfd)
-        self.pidfd = -1
 
 
 class Zygote:
@@ -101,6 +107,7 @@ class Zygote:
         self._process: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
         #: Requests sent whose answer was not read (a fork cancelled while waiting).
         self._unanswered = 0
 
@@ -128,14 +135,28 @@ class Zygote:
         return ours
 
     async def fork(self, memory_limit_mb: int) -> ForkedChild:
-        """A new analysis child, capped at `memory_limit_mb` MiB (0: no cap)."""
+        """A new analysis child, capped at `memory_limit_mb` MiB (0: no cap).
+
+        Only a zygote that is gone or never started is stopped and started again: one
+        that could not fork this time, or is slow to answer (its late answer is drained
+        by the next fork), keeps running, and so do its other children."""
         async with self._lock:
             for attempt in (1, 2):
+                if self._closed:
+                    raise OSError("the analysis pool is closed")
                 try:
                     async with asyncio.timeout(self.startup_limit):
                         return await self._fork(memory_limit_mb)
+                except NoChild:
+                    raise
+                except TimeoutError:
+                    if self._unanswered:
+                        raise
+                    await self._stop()
+                    if attempt == 2:
+                        raise
                 except (OSError, ConnectionError):
-                    await self.close()
+                    await self._stop()
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
@@ -160,15 +181,25 @@ class Zygote:
         if pid == 0 or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
-            raise OSError("the analysis zygote could not start a child")
+            raise NoChild("the analysis zygote could not start a child")
         channel, pidfd = fds
-        reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
+        job_socket = socket.socket(fileno=channel)
+        try:
+            reader, writer = await asyncio.open_unix_connection(sock=job_socket)
+        except BaseException:  # cancelled or failed: the child is nobody's, so it goes
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.close(pidfd)
+            job_socket.close()
+            raise
         return ForkedChild(pid, pidfd, reader, writer)
 
     @staticmethod
     async def _answer(control: socket.socket) -> tuple[bytes, list[int]]:
         """The zygote's next answer: its bytes and the descriptors that came with them."""
         while True:
+            if control.fileno() < 0:
+                raise OSError("the analysis zygote was stopped")
             try:
                 data, fds, _, _ = socket.recv_fds(control, NUMBER.size, 2)
                 return data, fds
@@ -176,6 +207,11 @@ class Zygote:
                 await _readable(control.fileno())
 
     async def close(self) -> None:
+        """Stop the zygote for good (its children die with it); no fork starts another."""
+        self._closed = True
+        await self._stop()
+
+    async def _stop(self) -> None:
         """Stop the zygote (its children die with it)."""
         control, self._control = self._control, None
         process, self._process = self._process, None

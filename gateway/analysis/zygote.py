@@ -50,19 +50,39 @@ def _child(control: socket.socket, channel: socket.socket, zygote: int, memory_m
         os._exit(status)  # never the zygote's cleanup, never back into its loop
 
 
-def _fork(control: socket.socket, memory_mb: int) -> None:
-    """Fork one child and send its pid, job socket and pidfd to the worker."""
+def _start_child(control: socket.socket, memory_mb: int) -> tuple[int, socket.socket, int]:
+    """Fork one child: its pid, the zygote's end of its job socket, its pidfd."""
     ours, theirs = socket.socketpair()
     zygote = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
     if pid == 0:
         ours.close()
         _child(control, theirs, zygote, memory_mb)
     theirs.close()
     try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:  # it died at once: no child this time
+        return pid, ours, os.pidfd_open(pid)
+    except ProcessLookupError:  # it died at once (and was reaped): its pid may be reused
         ours.close()
+        raise
+    except OSError:  # no pidfd for a live child (ENOSYS, EMFILE): it must not stay
+        ours.close()
+        os.kill(pid, signal.SIGKILL)
+        raise
+
+
+def _fork(control: socket.socket, memory_mb: int) -> None:
+    """Fork one child and send its pid, job socket and pidfd to the worker; when the
+    system refuses the fork, answer 0: the zygote and its other children carry on."""
+    try:
+        pid, ours, pidfd = _start_child(control, memory_mb)
+    except OSError as exc:
+        logging.getLogger("gateway.analysis.zygote").error(
+            "could not start an analysis child: %s", exc)
         control.sendall(NUMBER.pack(0))
         return
     try:
@@ -78,6 +98,7 @@ def _serve_forks(control: socket.socket) -> None:
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() goes to the log
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     control.sendall(NUMBER.pack(os.getpid()))
     while len(request := control.recv(NUMBER.size)) == NUMBER.size:
         (memory_mb,) = NUMBER.unpack(request)

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import resource
 import signal
 from pathlib import Path
 
-from gateway.analysis.forked import NUMBER, ForkedChild, Zygote
+import pytest
+
+from gateway.analysis.forked import NUMBER, ForkedChild, NoChild, Zygote
 from gateway.analysis.pool import FRAME
 
 
@@ -76,3 +79,34 @@ def test_an_answer_nobody_read_is_drained_and_its_child_killed() -> None:
     answer, only_ours = asyncio.run(scenario())
     assert answer == ("ok", None)
     assert only_ours
+
+
+def test_a_refused_fork_leaves_the_zygote_and_its_children_running() -> None:
+    """The system refuses one fork (here: no descriptor left for the child's socket);
+    the busy child keeps its zygote, and the next fork works once the system allows."""
+
+    async def scenario() -> tuple[bool, tuple[str, object], tuple[str, object]]:
+        zygote = Zygote(120)
+        first = await zygote.fork(0)
+        second = None
+        try:
+            pid = zygote.pid
+            assert pid is not None
+            soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{pid}/fd")),
+                                                           hard))
+            with pytest.raises(NoChild):
+                await zygote.fork(0)
+            same_zygote = zygote.pid == pid
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+            second = await zygote.fork(0)
+            return same_zygote, await _ping(first), await _ping(second)
+        finally:
+            await first.stop()
+            if second is not None:
+                await second.stop()
+            await zygote.close()
+
+    same_zygote, first_answer, second_answer = asyncio.run(scenario())
+    assert same_zygote
+    assert first_answer == second_answer == ("ok", None)
