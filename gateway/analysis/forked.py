@@ -111,6 +111,16 @@ class Zygote:
         #: Requests sent whose answer was not read (a fork cancelled while waiting).
         self._unanswered = 0
 
+    def gone(self) -> bool:
+        """True once a started zygote has exited (its socket hung up): its children died
+        with it, whatever message they were reading."""
+        control = self._control
+        if control is None or control.fileno() < 0:
+            return False
+        poller = select.poll()
+        poller.register(control.fileno(), select.POLLHUP)
+        return any(event & select.POLLHUP for _, event in poller.poll(0))
+
     async def _start(self) -> socket.socket:
         if _forked_early:
             self.pid, ours = _forked_early.pop()

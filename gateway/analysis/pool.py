@@ -208,6 +208,8 @@ class AnalysisPool:
             detail = f"analysis exceeded {self.time_limit:g} s (of which {waited:.1f} s waiting)"
             raise Unanalysable("timeout", detail) from None
         except (OSError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
+            if self._zygote.gone():  # not this message's doing: the sender tries again
+                raise AnalysisBusy("analysis worker lost with its zygote") from None
             detail = f"analysis worker died on this message: {exc!r}"
             raise Unanalysable("crash", detail) from None
 

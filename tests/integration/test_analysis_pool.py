@@ -146,6 +146,34 @@ def test_a_worker_killed_during_the_analysis_makes_the_message_unanalysable(
     assert subject == "[MẬT] Bao cao"
 
 
+def test_a_worker_lost_with_its_zygote_is_a_tempfail_not_the_message_s_fault(
+    heavy: AnalysisJob,
+) -> None:
+    """The zygote dies while its child reads a message: the child dies with it, and the
+    message is answered busy (4xx, retried), not judged unanalysable and remembered."""
+
+    async def scenario() -> tuple[BaseException, str | None]:
+        pool = AnalysisPool(1, 120)
+        await pool.warm_up()
+        try:
+            running = asyncio.create_task(pool.run(heavy))
+            while pool._idle:
+                await asyncio.sleep(0.01)
+            assert pool._zygote.pid is not None
+            os.kill(pool._zygote.pid, signal.SIGKILL)
+            with pytest.raises(AnalysisFailed) as failure:
+                await running
+            again = await pool.run(job())
+        finally:
+            await pool.close()
+        return failure.value, again.headers.subject
+
+    failure, subject = run(scenario())  # type: ignore[misc]
+    assert isinstance(failure, AnalysisBusy), repr(failure)
+    assert "lost with its zygote" in str(failure)
+    assert subject == "[MẬT] Bao cao"
+
+
 def test_an_error_in_the_worker_is_a_failure_not_a_pass(tmp_path: Path) -> None:
     async def scenario() -> None:
         pool = AnalysisPool(1, 30)
