@@ -43,9 +43,9 @@ def unanalysable_verdict(settings: PolicySettings, cause: str, reason: str) -> V
 
 
 def _held_notify(settings: PolicySettings) -> tuple[str, ...]:
-    """Whom a hold of an unanalysable message is told: its sender and the officer."""
-    officer = settings.security_officer
-    return ("sender", officer) if officer else ("sender",)
+    """Whom a hold of an unanalysable message is told: its sender and, when the policy
+    names one, the security officer (the notices resolve the word, as for any rule)."""
+    return ("sender", "security_officer") if settings.security_officer else ("sender",)
 
 
 def busy_verdict(reason: str) -> Verdict:
