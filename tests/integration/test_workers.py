@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.accept import accept_all_policies
+from tests.support.processes import living_children
 from tests.support.sink import Sink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,30 +36,16 @@ class Served:
         return self.log.read_text("utf-8", "replace")
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 def descendants(pid: int) -> list[int]:
     found = []
-    for child in _children(pid):
+    for child in living_children(pid):
         found += [child, *descendants(child)]
     return found
 
 
 def workers(master: int) -> list[int]:
     """The worker processes (not multiprocessing's resource tracker)."""
-    return [pid for pid in _children(master)
+    return [pid for pid in living_children(master)
             if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 

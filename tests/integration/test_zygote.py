@@ -9,25 +9,12 @@ import os
 import pickle
 import resource
 import signal
-from pathlib import Path
 
 import pytest
 
 from gateway.analysis.forked import NUMBER, ForkedChild, NoChild, Zygote
 from gateway.analysis.pool import FRAME
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+from tests.support.processes import living_children
 
 
 async def _ping(child: ForkedChild) -> tuple[str, object]:
@@ -69,7 +56,7 @@ def test_an_answer_nobody_read_is_drained_and_its_child_killed() -> None:
             second = await zygote.fork(0)
             answer = await _ping(second)
             await asyncio.sleep(0.5)
-            alive = _children(zygote.pid)
+            alive = living_children(zygote.pid)
             await second.stop()
             return answer, sorted(alive) == sorted([first.pid, second.pid])
         finally:
