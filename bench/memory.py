@@ -76,11 +76,17 @@ def role(pid: int, leader: int) -> str:
         return "master"
     if name == "tth-zygote":
         return "zygote"
-    if name == "tth-analysis" or b"gateway.analysis.child" in command:
+    if name == "tth-analysis":
         return "analysis child"
     if _parent(pid) == leader and b"resource_tracker" not in command:
         return "smtp worker"
     return "other"
+
+
+def _higher(figures: Figures, key: str, rss: int, pss: int, count: int) -> None:
+    """Keep in `figures[key]` the higher of each figure."""
+    old = figures.get(key, (0, 0, 0))
+    figures[key] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
 
 
 def _add(figures: Figures, key: str, rss: int, pss: int) -> None:
@@ -122,9 +128,8 @@ class PeakMemory:
         while not self._done.is_set():
             for name, leader in self.leaders.items():
                 peaks = self.peaks.setdefault((name, self.phase), {})
-                for role_, (rss, pss, count) in session_memory(leader).items():
-                    old = peaks.get(role_, (0, 0, 0))
-                    peaks[role_] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
+                for role_, figures in session_memory(leader).items():
+                    _higher(peaks, role_, *figures)
             time.sleep(self.interval)
 
     def __enter__(self) -> PeakMemory:
@@ -142,9 +147,8 @@ class PeakMemory:
         for (server, _), peaks in self.peaks.items():
             if server != name:
                 continue
-            for key, (rss, pss, count) in peaks.items():
-                old = result.get(key, (0, 0, 0))
-                result[key] = (max(old[0], rss), max(old[1], pss), max(old[2], count))
+            for key, figures in peaks.items():
+                _higher(result, key, *figures)
         return result
 
 
