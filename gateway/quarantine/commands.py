@@ -34,17 +34,11 @@ def add_lifecycle_parsers(actions: Any, common: argparse.ArgumentParser) -> None
     digest.add_argument("--print", action="store_true", help="print it instead of sending it")
 
 
-def security_officer(settings: Settings) -> str | None:
-    """The security officer's address: the policy's `settings.security_officer` (the policy
-    the gateway reads, `policies` of the settings); raises `PolicyError`."""
-    return load_policy(settings.policies).settings.security_officer
-
-
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     until = args.until or datetime.now(UTC)
     since = args.since or until - timedelta(days=1)
-    try:
-        officer = security_officer(settings)
+    try:  # the officer's one place: the policy the gateway reads
+        officer = load_policy(settings.policies).settings.security_officer
     except PolicyError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
