@@ -11,6 +11,14 @@ parsed, shared by the message's parts), so every reader gets the same parsed
 value, a field repeated word for word in many parts is parsed once, and the
 registry builds each header class once. Nothing is parsed differently: the
 parsed values are those of the standard registry.
+
+The structural MIME fields (Content-Type, Content-Transfer-Encoding,
+Content-Disposition, MIME-Version) repeat word for word across messages
+(`text/plain; charset="utf-8"`, `base64`): their parsed values are kept for the
+whole process too, at most `SHARED_FIELDS` of them and none longer than
+`SHARED_FIELD_LENGTH` characters. A parsed field is a read-only value (a `str`
+with attributes); a value with a boundary or a file name is new in most messages
+and simply drops out of the cache again.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import email
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
+from functools import lru_cache
 from typing import Any
 
 from gateway.analysis.blocks import parse_in_blocks
@@ -45,6 +54,13 @@ class _Entity(EmailMessage):
         return list(params)  # a copy: the caller may change its list
 
 
+SHARED_FIELDS = 1024
+SHARED_FIELD_LENGTH = 256
+_STRUCTURAL = frozenset({
+    "content-type", "content-transfer-encoding", "content-disposition", "mime-version",
+})
+
+
 class _ParsedOnce(EmailPolicy):
     """`policy.default` keeping each field it parsed: one instance per message parsed."""
 
@@ -56,8 +72,13 @@ class _ParsedOnce(EmailPolicy):
             return super().header_fetch_parse(name, value)
         parsed = self.fields.get((name, value))
         if parsed is None:
-            parsed = self.fields[(name, value)] = super().header_fetch_parse(name, value)
+            parsed = self.fields[(name, value)] = self._parse_field(name, value)
         return parsed
+
+    def _parse_field(self, name: str, value: str) -> Any:
+        if len(value) <= SHARED_FIELD_LENGTH and name.lower() in _STRUCTURAL:
+            return _parse_structural(name, value)
+        return super().header_fetch_parse(name, value)
 
     def for_one_message(self) -> _ParsedOnce:
         """A copy keeping its own parsed fields (they live as long as the message)."""
@@ -67,6 +88,12 @@ class _ParsedOnce(EmailPolicy):
 #: The standard header registry (policy.default's), each header class built once.
 #: policy.default (RFC 2047/2231 decoding by the standard registry), header classes built once.
 PARSE_POLICY = _ParsedOnce(header_factory=HEADER_FACTORY, message_factory=_Entity)
+
+
+@lru_cache(maxsize=SHARED_FIELDS)
+def _parse_structural(name: str, value: str) -> Any:
+    """A structural MIME field as the registry parses it, kept for the whole process."""
+    return EmailPolicy.header_fetch_parse(PARSE_POLICY, name, value)
 
 
 def parse(message: bytes) -> Message:

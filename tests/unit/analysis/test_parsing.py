@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gateway.analysis.analyse as analyse_module
+import gateway.analysis.parsing as parsing_module
 import gateway.analysis.walk as walk_module
 from gateway.analysis.analyse import analyse
 from gateway.analysis.blocks import parse_in_blocks
@@ -233,3 +234,44 @@ def test_long_runs_anywhere_read_as_the_standard_library_reads_them(
     data = with_runs(tree.as_bytes().replace(b"\n", newline), places, run_newline)
     data = mangle(data, cuts, junk)
     assert dump(parse(data)) == dump(stdlib_parse(data))
+
+
+def test_structural_fields_are_parsed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`text/plain; charset="utf-8"` and `base64` recur in every other message: the next
+    message reuses their parsed values; its new boundary and its subject are parsed anew."""
+    parsing_module._parse_structural.cache_clear()
+    parsed: list[tuple[str, str]] = []
+    original = HeaderRegistry.__call__
+
+    def counting(self: HeaderRegistry, name: str, value: str) -> Any:
+        parsed.append((name.lower(), value))
+        return original(self, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", counting)
+    head = ("From: a@b.vn\nSubject: {n}\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed; boundary=\"P{n}\"\n\n"
+            "--P{n}\nContent-Type: text/plain; charset=\"utf-8\"\n"
+            "Content-Transfer-Encoding: base64\n\nxJDDoyBn4butaQ==\n--P{n}--\n")
+    first = parse(head.format(n=1).encode())
+    first_leaf = first.get_payload()[0]
+    assert first_leaf.get_payload(decode=True) == "Đã gửi".encode()
+    assert str(first["subject"]) == "1"
+    parsed.clear()
+    second = parse(head.format(n=2).encode())
+    leaf = second.get_payload()[0]
+    assert leaf.get_content_charset() == "utf-8"
+    assert leaf.get_payload(decode=True) == "Đã gửi".encode()
+    assert leaf["content-type"] is first_leaf["content-type"]
+    assert second.get_boundary() == "P2" and str(second["subject"]) == "2"
+    assert ("content-type", 'text/plain; charset="utf-8"') not in parsed
+    assert ("content-transfer-encoding", "base64") not in parsed
+    assert ("content-type", 'multipart/mixed; boundary="P2"') in parsed
+    assert ("subject", "2") in parsed
+
+
+def test_a_long_structural_field_is_not_kept() -> None:
+    parsing_module._parse_structural.cache_clear()
+    name = "n" * parsing_module.SHARED_FIELD_LENGTH
+    data = (f'Content-Type: application/pdf; name="{name}.pdf"\n\n%PDF-1.4\n').encode()
+    assert parse(data).get_filename() == parse(data).get_filename() == f"{name}.pdf"
+    assert parsing_module._parse_structural.cache_info().currsize == 0
