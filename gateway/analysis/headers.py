@@ -17,6 +17,7 @@ from email import policy
 from email.headerregistry import Address as StdAddress
 from email.headerregistry import BaseHeader
 from email.message import Message
+from functools import lru_cache
 
 from gateway.analysis.encoded import decode_unstructured, eight_bit_text, join_encoded_runs
 from gateway.analysis.model import Address, Headers
@@ -30,6 +31,9 @@ _ADDRESS_LIKE = re.compile(
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
 _CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bBqQ]\?")
 _ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
+#: Address fields kept parsed per process (correspondents write the same fields again).
+KEPT_FIELDS = 2048
+KEPT_FIELD_LENGTH = 512
 _ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc")
 FORWARDING_FIELDS = (
     "x-forwarded-for",
@@ -131,17 +135,33 @@ def _addresses_of(
     found: list[Address] = []
     for field, raw in fields:
         if field == name:
-            found.extend(_parse_field(name, raw, problems))
+            addresses, field_problems = _mailboxes(name, raw)
+            found.extend(addresses)
+            problems.extend(field_problems)
     return tuple(found)
 
 
-def _parse_field(name: str, raw: str, problems: list[str]) -> list[Address]:
+def _mailboxes(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, ...]]:
+    """The mailboxes of one address field and its problems; a field a correspondent
+    writes again (same name, same text) is parsed once per process."""
+    if len(raw) > KEPT_FIELD_LENGTH:
+        return _parse_field(name, raw)
+    return _kept_mailboxes(name, raw)
+
+
+@lru_cache(maxsize=KEPT_FIELDS)
+def _kept_mailboxes(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, ...]]:
+    return _parse_field(name, raw)
+
+
+def _parse_field(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, ...]]:
     """The mailboxes of one address field, as a mail client shows them.
 
     A lone `<addr-spec>` after an unquoted phrase that the parser refuses
     (`eve@x <manager@x>`) is the address clients show and reply to: the
     phrase is read as its display name, quoted.
     """
+    problems: list[str] = []
     try:
         joined = join_encoded_runs(raw)
         parsed, defects = parse_address_list(joined)
@@ -153,14 +173,13 @@ def _parse_field(name: str, raw: str, problems: list[str]) -> list[Address]:
                 problems.append(f"{name}: display name with special characters not quoted")
                 parsed, _ = parse_address_list(_quoted_mailbox(*repaired.groups()))
     except Exception:
-        problems.append(f"{name}: unparsable address list")
-        return []
+        return (), (*problems, f"{name}: unparsable address list")
     result = []
     for std in parsed:
         address = _convert(name, std, raw, problems)
         if address is not None:
             result.append(address)
-    return result
+    return tuple(result), tuple(problems)
 
 
 def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Address | None:

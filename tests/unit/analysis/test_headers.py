@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.analysis.headers import read_headers
+import pytest
+
+import gateway.analysis.headers as headers_module
+from gateway.analysis.headers import KEPT_FIELD_LENGTH, read_headers
 from gateway.analysis.parsing import parse
 from tests.fixtures.documents import raw_message
 
@@ -61,3 +64,44 @@ def test_fields_keep_every_header_in_order() -> None:
     headers = read_headers(parse(raw_message(
         "From: a@x.vn\nX-Classification: TOI_MAT\nSubject: s", b"")))
     assert [name for name, _ in headers.fields] == ["from", "x-classification", "subject"]
+
+
+def test_an_address_field_seen_before_reads_the_same_with_its_problems(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A correspondent's fields are parsed once per process: the next message with the same
+    field gets the same mailboxes and the same problems, without another parse; a field
+    longer than the kept length is parsed every time."""
+    headers_module._kept_mailboxes.cache_clear()
+    calls: list[str] = []
+    original = headers_module.parse_address_list
+    monkeypatch.setattr(headers_module, "parse_address_list",
+                        lambda raw: calls.append(raw) or original(raw))
+    head = ('From: "vanphong@thuathienhue.gov.vn" <attacker-{n}@gmail.com>\n'
+            "To: eve@x <manager@hue.gov.vn>")
+    first = headers_of(head.format(n=1))
+    parsed_first = len(calls)
+    again = headers_of(head.format(n=1))
+    assert len(calls) == parsed_first
+    assert again == first
+    assert {"from: display name contains another address",
+            "to: display name with special characters not quoted"} <= set(again.problems)
+    assert again.to[0].addr_spec == "manager@hue.gov.vn"
+    assert headers_of(head.format(n=2)).from_addresses[0].addr_spec == "attacker-2@gmail.com"
+    many = "To: " + ", ".join(f"r{n}@hue.gov.vn" for n in range(60))
+    assert len(many) > KEPT_FIELD_LENGTH
+    before = len(calls)
+    assert len(headers_of(many).to) == len(headers_of(many).to) == 60
+    assert len(calls) - before >= 2
+
+
+def test_an_unparsable_address_field_stays_a_problem_every_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(raw: str) -> object:
+        raise ValueError(raw)
+
+    headers_module._kept_mailboxes.cache_clear()
+    monkeypatch.setattr(headers_module, "parse_address_list", refuse)
+    for _ in range(2):
+        headers = headers_of("From: unusual-7@x.vn")
+        assert headers.from_addresses == ()
+        assert "from: unparsable address list" in headers.problems
