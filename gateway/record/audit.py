@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,16 @@ class AuditRecord:
     stage: str = "DATA"
 
 
+#: The record's keys in their order; its values are already JSON values (no copy needed).
+_KEYS = tuple(item.name for item in fields(AuditRecord))
+
+
+def _line(record: AuditRecord) -> str:
+    """The record as one JSON line (UTF-8 text, not escaped)."""
+    body = {key: getattr(record, key) for key in _KEYS}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 class AuditLog:
     """Appends records to a file with one write() per line (O_APPEND: safe across workers)."""
 
@@ -56,7 +66,7 @@ class AuditLog:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
     def write(self, record: AuditRecord) -> None:
-        line = json.dumps(asdict(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = _line(record)
         if self._fd is None:
             log.info("audit %s", line.rstrip())
             return
