@@ -76,7 +76,7 @@ def serve_workers(settings: Settings) -> int:
         )
 
     try:
-        supervisor = Supervisor(workers, _worker, settings, announce)
+        supervisor = Supervisor(workers, _worker, settings, announce, "gateway.service.template")
         start_metrics(settings)
         return supervisor.run()
     finally:

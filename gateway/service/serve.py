@@ -16,6 +16,7 @@ from gateway.config import Settings
 from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
 from gateway.outbound.upstreams import upstream_for
+from gateway.processes import name_process
 from gateway.record.audit import AuditLog
 from gateway.record.logs import configure_logging
 from gateway.service.assembly import Decisions
@@ -149,6 +150,7 @@ async def run_worker(settings: Settings, *, reuse_port: bool, announce: bool,
 def worker_main(settings: Settings, master: MasterLink) -> None:
     """One worker of `serve --workers N`, started by the master (gateway.service.master)."""
     master.bind()
+    name_process("tth-worker")
     configure_logging(settings.logging)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fork_zygote([master.channel])  # single-threaded still

@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -44,8 +45,13 @@ class MasterLink:
     replacement: bool = False
 
     def bind(self) -> None:
-        """Called first thing in the worker: die with the master."""
-        die_with_parent(signal.SIGTERM, self.master)
+        """Called first thing in the worker: die with the template it was forked from, which
+        exits with the master, and stop at once if the master is gone already (its end of
+        the socket pair is closed)."""
+        _release_template()
+        die_with_parent(signal.SIGTERM)
+        if self.channel.poll(0):
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def watch(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
         """Call `stop` when the master's end closes (it never writes, so readable means gone)."""
@@ -61,6 +67,17 @@ class MasterLink:
     def ready(self) -> None:
         """Tell the master this worker's sockets are bound."""
         self.channel.send_bytes(READY)
+
+
+def _release_template() -> None:
+    """Close this worker's copy of the write end of the fork server's "alive" pipe (each
+    process it forks gets one; CPython's `multiprocessing.forkserver`): the fork server
+    then exits as soon as the master does, not once the last worker has."""
+    server = forkserver._forkserver
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        os.close(fd)
+        server._forkserver_alive_fd = None  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -82,8 +99,9 @@ class Supervisor:
     forwards SIGTERM/SIGINT/SIGHUP to them, and returns once all stopped after a signal."""
 
     def __init__(self, count: int, target: Callable[..., None], settings: Any,
-                 announce: Callable[[], None]) -> None:
-        self._context = multiprocessing.get_context("spawn")
+                 announce: Callable[[], None], template: str) -> None:
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload([template])
         self._target = target
         self._settings = settings
         self._announce = announce

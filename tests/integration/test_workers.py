@@ -3,6 +3,7 @@ replaced and logged, "listening" is logged once the sockets are bound, nothing i
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import smtplib
@@ -15,6 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from gateway.service.supervise import MasterLink
 from tests.support.accept import accept_all_policies
 from tests.support.processes import living_children
 from tests.support.sink import Sink, free_port
@@ -43,10 +47,29 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def named(pids: list[int], name: str) -> list[int]:
+    """Those of `pids` whose process name (/proc/PID/comm) is `name`."""
+    found = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def template(master: int) -> int:
+    """The master's one template (its fork server), which every worker is forked from."""
+    (pid,) = named(living_children(master), "tth-template")
+    return pid
+
+
 def workers(master: int) -> list[int]:
-    """The worker processes (not multiprocessing's resource tracker)."""
-    return [pid for pid in living_children(master)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """The worker processes: the template's children, every one of them a worker."""
+    forked = living_children(template(master))
+    assert named(forked, "tth-worker") == forked
+    return forked
 
 
 def alive(pid: int) -> bool:
@@ -118,6 +141,7 @@ def test_listening_is_logged_once_the_sockets_answer(sink: Sink, tmp_path: Path)
     with serving_workers(tmp_path, sink.address, 2) as served:
         assert _answers(served.port)  # right after the line, without waiting
         assert len(workers(served.process.pid)) == 2
+        assert not named(living_children(served.process.pid), "tth-worker")
 
 
 def test_kill_9_of_the_master_takes_workers_and_analysis_children_along(
@@ -128,6 +152,7 @@ def test_kill_9_of_the_master_takes_workers_and_analysis_children_along(
             client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
         family = descendants(served.process.pid)
         assert len(family) > 2, "expected workers and their analysis children"
+        assert template(served.process.pid) in family
         served.process.kill()
         served.process.wait(10)
         assert until(lambda: not any(alive(pid) for pid in family), 30), [
@@ -139,17 +164,36 @@ def test_kill_9_of_the_master_takes_workers_and_analysis_children_along(
 def test_a_dead_worker_is_replaced_logged_and_counted(sink: Sink, tmp_path: Path) -> None:
     with serving_workers(tmp_path, sink.address, 2) as served:
         first, second = workers(served.process.pid)
+        forked_from = template(served.process.pid)
         os.kill(first, signal.SIGKILL)
         assert until(lambda: "replaced and listening" in served.text(), 120), served.text()
         now = workers(served.process.pid)
         assert len(now) == 2 and first not in now and second in now
+        assert template(served.process.pid) == forked_from
         assert "exited with -9" in served.text()
         with urllib.request.urlopen(f"http://127.0.0.1:{served.metrics}/metrics",
                                     timeout=10) as page:
             assert "tth_worker_restarts_total 1.0" in page.read().decode()
         with smtplib.SMTP("127.0.0.1", served.port, timeout=30) as client:
             client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+        family = descendants(served.process.pid)
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(60) == 0
+        assert until(lambda: not any(alive(pid) for pid in family), 10), [
+            pid for pid in family if alive(pid)
+        ]
         assert "Traceback" not in served.text(), served.text()
         assert not list(served.metrics_folder.iterdir()), "the metrics folder was left behind"
+
+
+@pytest.mark.parametrize("master_gone", [True, False])
+def test_a_worker_whose_master_is_gone_already_stops_at_once(master_gone: bool) -> None:
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    if master_gone:
+        ours.close()
+    pid = os.fork()
+    if pid == 0:
+        MasterLink(os.getppid(), theirs).bind()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == (-signal.SIGTERM if master_gone else 0)

@@ -1,0 +1,26 @@
+"""The template the SMTP workers of `serve --workers N` are forked from.
+
+The master has multiprocessing's fork server import this module
+(`set_forkserver_preload`) and never imports it itself: the SMTP server, the
+policies and the analysis are imported once, in the fork server, and every
+worker forked from it (and, through the worker, its zygote and analysis
+children) shares those pages copy-on-write instead of importing it all anew.
+The garbage collector's objects are frozen here: no worker's collection writes
+to their pages.
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import gateway.service.serve  # noqa: F401  (the worker's imports, done once here)
+from gateway.processes import name_process
+
+name_process("tth-template")
+# multiprocessing runs the master's main module (gateway.service.master) again in each
+# worker as __mp_main__, as with "spawn"; only here it is imported already, so runpy warns.
+warnings.filterwarnings("ignore", "'gateway.service.master' found in sys.modules",
+                        RuntimeWarning, "runpy")
+gc.collect()
+gc.freeze()
