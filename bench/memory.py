@@ -3,8 +3,9 @@
 A server started with `start_new_session=True` leads its own session: its worker
 processes and their analysis children share that session id, so summing VmRSS (and
 PSS, which splits the pages they share) over the session counts them all. Roles: the
-master (the session leader), its SMTP workers, the analysis zygotes, the analysis
-children they fork, and other helpers (resource tracker, pdftoppm, tesseract).
+master (the session leader), the template its SMTP workers are forked from, the SMTP
+workers, the analysis zygotes, the analysis children they fork, and other helpers
+(resource tracker, pdftoppm, tesseract).
 
     python bench/memory.py PID   # the current figures of a running server's session
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 KB = 1024
 MB = 1024 * 1024
-ROLES = ("master", "smtp worker", "zygote", "analysis child", "other")
+ROLES = ("master", "template", "smtp worker", "zygote", "analysis child", "other")
 #: Per role (and "total"): summed RSS, summed PSS, process count, in bytes.
 Figures = dict[str, tuple[int, int, int]]
 
@@ -70,10 +71,15 @@ def _name(pid: int) -> str:
 
 def role(pid: int, leader: int) -> str:
     """What a process of `leader`'s session is (see the module's docstring); the gateway
-    names its zygotes and analysis children (tth-zygote, tth-analysis)."""
+    names its template, SMTP workers, zygotes and analysis children (tth-template,
+    tth-worker, tth-zygote, tth-analysis)."""
     command, name = _cmdline(pid), _name(pid)
     if pid == leader:
         return "master"
+    if name == "tth-template":
+        return "template"
+    if name == "tth-worker":
+        return "smtp worker"
     if name == "tth-zygote":
         return "zygote"
     if name == "tth-analysis":
