@@ -2,7 +2,8 @@
 (and their analysis children) that never outlive their parent.
 
 Each worker is tied to the master twice: the kernel sends it SIGTERM when the
-master dies (Linux `prctl(PR_SET_PDEATHSIG)`), and it watches its end of a
+template it was forked from dies, and the template exits with the master (Linux
+`prctl(PR_SET_PDEATHSIG)`); it also watches its end of a
 socket pair whose other end only the master holds (end of file: the master is
 gone). The same socket pair carries the worker's "ready" once its listening
 sockets are bound. The master restarts a worker that dies, with a log line,
@@ -29,7 +30,6 @@ from gateway.processes import die_with_parent
 
 log = logging.getLogger("gateway.service.supervise")
 
-PR_SET_PDEATHSIG = 1
 READY = b"ready"
 #: A worker that dies sooner than this after starting is restarted with a growing delay.
 QUICK_DEATH = 10.0
