@@ -14,6 +14,8 @@ from collections.abc import Callable
 from email import policy
 from email.message import Message
 
+import pybase64
+
 from gateway.analysis import filetypes
 from gateway.analysis.legacy import decode_text
 from gateway.analysis.parsing import PARSE_POLICY
@@ -57,8 +59,32 @@ def reserialised(part: Message) -> Callable[[], bytes]:
 
 def decoded(part: Message) -> bytes:
     """The content with its transfer encoding (base64, quoted-printable …) undone."""
+    well_formed = _well_formed_base64(part)
+    if well_formed is not None:
+        return well_formed
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
+
+
+def _well_formed_base64(part: Message) -> bytes | None:
+    """A base64 body that `get_payload(decode=True)` would decode without a defect, decoded
+    by pybase64's vectorised decoder (the same bytes, some 25 times faster on a scan); None
+    for any other body, which the email package decodes as it would.
+
+    The email package joins the lines of an ASCII body and decodes them strictly
+    (`decode_b`); a body pybase64 also takes strictly (alphabet only, padded to a whole
+    quantum, padding only at the end) decodes to the same bytes and with no defect.
+    """
+    payload = part.get_payload()
+    if not isinstance(payload, str) or not payload.isascii():
+        return None
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return None
+    joined = payload.encode("ascii").translate(None, b"\r\n")  # what the package joins
+    try:
+        return pybase64.b64decode(joined, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def file_name(part: Message) -> str | None:
