@@ -148,13 +148,18 @@ class PolicyTransaction:
                 pass  # something to open or extract: a worker does it, under its limits
         if self.unanalysed is None:
             return await self.runner.run(job)
-        digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
-        known = self.unanalysed.cache.get((digest,))
-        if known is not None:
-            raise Unanalysable(known[0], f"{known[1]} (remembered: answered without analysis)")
+        digest = None
+        if len(self.unanalysed.cache):  # with nothing remembered, hash only after a failure
+            digest = await asyncio.to_thread(self.unanalysed.digest, spool)  # off the loop
+            known = self.unanalysed.cache.get((digest,))
+            if known is not None:
+                raise Unanalysable(known[0],
+                                   f"{known[1]} (remembered: answered without analysis)")
         try:
             return await self.runner.run(job)
         except Unanalysable as exc:
+            if digest is None:
+                digest = await asyncio.to_thread(self.unanalysed.digest, spool)
             self.unanalysed.cache.put((digest,), (exc.cause, str(exc)))
             raise
 
