@@ -41,7 +41,7 @@ from gateway.record import metrics
 from gateway.record.audit import AuditLog, AuditRecord
 from gateway.smtp.dataread import PROBLEM_REPLIES, DataProblem, DataResult
 from gateway.smtp.records import envelope_refusal, message_record
-from gateway.smtp.server import GatewaySMTP
+from gateway.smtp.server import GatewaySMTP, members_named
 from gateway.smtp.session import GatewaySession, Transaction, encodable, printable
 from gateway.smtp.trace import received_header
 
@@ -71,6 +71,11 @@ class RelayHandler:
         #: Transactions being abandoned after their client left (awaited at shutdown).
         self.cleanups: set[asyncio.Task[None]] = set()
         self.outage = UpstreamOutage()
+
+    def __dir__(self) -> list[str]:
+        """Only the hooks and AUTH mechanisms: aiosmtpd's __init__ lists the handler's
+        members (inspect.getmembers, dir) on every new connection to find them."""
+        return members_named(type(self), ("handle_", "auth_"))
 
     # connection life
 

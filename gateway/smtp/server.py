@@ -83,6 +83,17 @@ class ConnectionLimiter:
                 del self._by_ip[key]
 
 
+_MEMBERS: dict[tuple[type, tuple[str, ...]], list[str]] = {}
+
+
+def members_named(cls: type, prefixes: tuple[str, ...]) -> list[str]:
+    """The names of `cls`'s attributes that start with one of `prefixes`, listed once."""
+    key = (cls, prefixes)
+    if key not in _MEMBERS:
+        _MEMBERS[key] = [name for name in dir(cls) if name.startswith(prefixes)]
+    return _MEMBERS[key]
+
+
 class GatewaySMTP(SMTP):
     """One client connection."""
 
@@ -110,12 +121,7 @@ class GatewaySMTP(SMTP):
         for every new connection; walking every attribute cost a fifth of the
         CPU of relaying a 5 KB message.
         """
-        cls = type(self)
-        verbs: list[str] | None = cls.__dict__.get("_verb_names")
-        if verbs is None:
-            verbs = [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
-            cls._verb_names = verbs  # type: ignore[attr-defined]
-        return verbs
+        return members_named(type(self), ("smtp_", "auth_"))
 
     def _create_session(self) -> GatewaySession:
         return GatewaySession(self.loop)
