@@ -200,12 +200,11 @@ def identify_from_subject(subject: str, table: TypeTable) -> TypeFinding:
 
 
 def _title_spec(lines: list[str], table: TypeTable) -> tuple[DocumentTypeSpec, str] | None:
-    first_words = _title_first_words(table)
-    longest = max((len(word) for word in first_words), default=0)
+    first_words, longest = _title_first_words(table)
     for line in lines:
         stripped = line.strip()
         head = stripped.split(None, 1)[0] if stripped else ""
-        if not head or len(head) > 2 * longest or fold(head) not in first_words:
+        if not head or len(head) > 2 * longest or _folded(head) not in first_words:
             continue
         if not _mostly_upper(stripped):
             continue
@@ -220,7 +219,7 @@ def _longest_prefix_keyword(folded_line: str, table: TypeTable) -> DocumentTypeS
     best: tuple[int, DocumentTypeSpec] | None = None
     for spec in table.specs:
         for keyword in spec.title_keywords:
-            key = _folded_keyword(keyword)
+            key = _folded(keyword)
             longer = best is None or len(key) > best[0]
             if key and longer and _starts_with_words(folded_line, key):
                 best = (len(key), spec)
@@ -228,16 +227,19 @@ def _longest_prefix_keyword(folded_line: str, table: TypeTable) -> DocumentTypeS
 
 
 @functools.lru_cache(maxsize=64)
-def _title_first_words(table: TypeTable) -> frozenset[str]:
-    """The first word of every title keyword, folded: a line starting otherwise is no title."""
-    keywords = (_folded_keyword(k) for spec in table.specs for k in spec.title_keywords)
-    return frozenset(keyword.split(" ", 1)[0] for keyword in keywords if keyword)
+def _title_first_words(table: TypeTable) -> tuple[frozenset[str], int]:
+    """The first word of every title keyword, folded (a line starting otherwise is no
+    title), and the length of the longest."""
+    keywords = (_folded(k) for spec in table.specs for k in spec.title_keywords)
+    words = frozenset(keyword.split(" ", 1)[0] for keyword in keywords if keyword)
+    return words, max((len(word) for word in words), default=0)
 
 
 @functools.lru_cache(maxsize=4096)
-def _folded_keyword(keyword: str) -> str:
-    """`fold(keyword)`, computed once per keyword rather than once per line read."""
-    return fold(keyword)
+def _folded(text: str) -> str:
+    """`fold(text)` of a title keyword or of a line's first word (at most twice the longest
+    title word), kept: the same words recur in line after line, message after message."""
+    return fold(text)
 
 
 def _starts_with_words(text: str, prefix: str) -> bool:
@@ -272,7 +274,7 @@ def _keyword_in_words(folded: str, table: TypeTable) -> tuple[DocumentTypeSpec, 
     best: tuple[int, int, DocumentTypeSpec, str] | None = None
     for spec in table.specs:
         for keyword in spec.title_keywords:
-            key = _folded_keyword(keyword)
+            key = _folded(keyword)
             for variant in {key, key.replace(" ", "")}:
                 position = folded.find(f" {variant} ") if variant else -1
                 if position < 0:
