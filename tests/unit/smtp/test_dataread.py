@@ -96,6 +96,19 @@ def test_nul_long_lines_and_eight_bit_headers_are_named() -> None:
         DataProblem.NONE)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2200), min_size=1, max_size=12),
+       st.integers(min_value=1, max_value=1200),
+       st.lists(st.integers(min_value=0), max_size=6))
+def test_a_line_over_the_limit_is_found_wherever_it_lies(
+    lengths: list[int], max_line: int, points: list[int]
+) -> None:
+    wire = b"".join(b"x" * length + b"\r\n" for length in lengths)
+    result = read(cut(wire + b".\r\n", points), max_line=max_line)[0]
+    expected = (DataProblem.LINE_TOO_LONG if max(lengths) > max_line else DataProblem.NONE)
+    assert result.problem is expected
+
+
 def test_too_big_is_counted_to_the_end_and_not_spooled_past_the_limit() -> None:
     wire = b"x" * 60 + b"\r\n"
     result, spooled, rest = read([wire * 10, b".\r\n" + NEXT_COMMAND], max_size=100)
