@@ -44,6 +44,7 @@ class Reading:
     extraction: Extraction
     finding: TypeFinding
     scan: MarkingScan
+    sha256: str  # of the leaf's bytes, hex: the text cache's key and the document's hash
 
 
 def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
@@ -51,14 +52,15 @@ def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
     """Extract the leaf's text (within the time limit, scans read by `ocr`, or as read
     before from `texts`) and classify it."""
     extract = partial(_extract, leaf, classifiers.limits, ocr)
+    sha256 = hashlib.sha256(leaf.data).hexdigest()
     if texts is None or leaf.refused is not None:  # a refused leaf's bytes are not read
         extraction = extract()
     else:
-        extraction = texts.extraction(leaf.data, leaf.detected_type, leaf.charset,
+        extraction = texts.extraction(sha256, leaf.detected_type, leaf.charset,
                                       classifiers.limits, extract)
     scan = _scan(leaf, extraction.text, classifiers.rules)
     finding = _doc_type(leaf, extraction.text, classifiers.types, subject_allowed)
-    return Reading(extraction, finding, scan)
+    return Reading(extraction, finding, scan, sha256)
 
 
 def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) -> Document:
@@ -70,7 +72,7 @@ def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) ->
         declared_type=leaf.declared_type,
         detected_type=leaf.detected_type,
         size=leaf.size if leaf.size is not None else len(leaf.data),
-        sha256=hashlib.sha256(leaf.data).hexdigest(),
+        sha256=reading.sha256,
         doc_type=reading.finding.doc_type,
         doc_type_evidence=reading.finding.evidence,
         doc_type_source=reading.finding.source.value,

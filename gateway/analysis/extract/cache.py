@@ -10,7 +10,6 @@ not kept: a time-out or a missing OCR engine may not happen next time.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from gateway.analysis.extract.model import Extraction
@@ -34,13 +33,14 @@ class TextCache:
         self.entries: VerdictCache[Extraction] = VerdictCache(
             max_documents, FOREVER, weigh=_size, max_weight=max_characters)
 
-    def extraction(self, data: bytes, detected_type: str, charset: str | None,
+    def extraction(self, sha256: str, detected_type: str, charset: str | None,
                    limits: AnalysisLimits, extract: Callable[[], Extraction]) -> Extraction:
-        """The extraction of `data` seen before, else `extract()` (kept unless uninspectable;
-        text and HTML parts are never kept: they cost less to read than to look up)."""
+        """The extraction of the bytes hashed to `sha256` (hex) seen before, else `extract()`
+        (kept unless uninspectable; text and HTML parts are never kept: they cost less to
+        read than to look up)."""
         if detected_type.startswith("text/"):
             return extract()
-        key = (hashlib.sha256(data).hexdigest(), detected_type, charset or "", repr(limits))
+        key = (sha256, detected_type, charset or "", repr(limits))
         cached = self.entries.get(key)
         if cached is not None:
             return cached

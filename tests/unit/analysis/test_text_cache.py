@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from gateway.analysis import filetypes
@@ -16,6 +17,10 @@ from gateway.signatures.setup import CheckerCache
 from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf, to_bytes
 
 STAMPED = official_pdf(OfficialPaper(stamp="MẬT", pages=3))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _analyse(data: bytes, settings: AnalysisSettings, texts: TextCache | None) -> Analysis:
@@ -66,7 +71,7 @@ def test_other_limits_read_the_document_again(settings: AnalysisSettings) -> Non
 def test_text_parts_are_read_each_time() -> None:
     texts = TextCache()
     for _ in range(2):
-        found = texts.extraction(b"MAT", "text/html", "utf-8", AnalysisLimits(),
+        found = texts.extraction(_sha256(b"MAT"), "text/html", "utf-8", AnalysisLimits(),
                                  lambda: Extraction("MẬT"))
         assert found.text == "MẬT"
     assert len(texts.entries) == 0 and texts.entries.misses == 0
@@ -81,7 +86,7 @@ def test_uninspectable_results_are_not_kept() -> None:
         return Extraction(uninspectable="text extraction ran out of time (10 s)")
 
     for _ in range(2):
-        found = texts.extraction(b"%PDF", filetypes.PDF, None, AnalysisLimits(), extract)
+        found = texts.extraction(_sha256(b"%PDF"), filetypes.PDF, None, AnalysisLimits(), extract)
         assert found.uninspectable is not None
     assert len(calls) == 2 and len(texts.entries) == 0
 
@@ -90,10 +95,10 @@ def test_the_cache_is_bounded_by_characters() -> None:
     texts = TextCache(max_documents=100, max_characters=25)
     limits = AnalysisLimits()
     for number in range(5):
-        texts.extraction(bytes([number]), filetypes.DOCX, None, limits,
+        texts.extraction(_sha256(bytes([number])), filetypes.DOCX, None, limits,
                          lambda: Extraction("x" * 10))
     assert len(texts.entries) == 2 and texts.entries.weight == 20
-    texts.extraction(b"big", filetypes.DOCX, None, limits, lambda: Extraction("x" * 26))
+    texts.extraction(_sha256(b"big"), filetypes.DOCX, None, limits, lambda: Extraction("x" * 26))
     assert len(texts.entries) == 2  # too big on its own: not kept, nothing evicted for it
 
 
