@@ -77,9 +77,16 @@ async def dated(
     signed_data: cms.SignedData,
     checking: Checking,
     moment: datetime,
+    validated: ValidationPath | None,
 ) -> tuple[SignatureStatus, str]:
-    """`outcome`, or `expired` with the reason when an authority was out of its dates."""
+    """`outcome`, or `expired` with the reason when an authority was out of its dates.
+
+    `validated` is the path the validator accepted, if any: when it is within its dates,
+    one path is, and the paths need not be built again.
+    """
     if outcome[0] not in _OVERRIDDEN or signing_cert is None:
+        return outcome
+    if validated is not None and _lapsed(validated, moment) is None:
         return outcome
     reason = await lapsed_authority(signing_cert, signed_data, checking, moment)
     if reason is None:

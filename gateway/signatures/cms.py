@@ -107,7 +107,7 @@ async def validate_cms(
         )
     outcome, detail = await dated(
         cms_outcome(status, checking.settings), status.signing_cert, signed_data, checking,
-        when.moment,
+        when.moment, status.validation_path,
     )
     timestamp = status.timestamp_validity
     return SignatureResult(

@@ -168,7 +168,7 @@ async def _validate_signature(
         return replace(result, status=SignatureStatus.MODIFIED, detail=modified)
     outcome, detail = await dated(
         cms_outcome(status, settings), status.signing_cert, emb.signed_data, checking,
-        when.moment,
+        when.moment, status.validation_path,
     )
     return replace(result, status=outcome, detail=detail)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gateway.signatures import chaindates
 from gateway.signatures.checker import SignatureChecker, build_checker
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
@@ -79,3 +81,27 @@ def test_claimed_signing_time_inside_the_anchors_validity_is_judged_then(
 
 def test_valid_chain_is_still_valid(checker: SignatureChecker, pdfs: dict[str, bytes]) -> None:
     assert checker.check_pdf(pdfs["valid"]).status is SignatureStatus.VALID
+
+
+def test_a_validated_path_within_its_dates_is_not_built_again(
+    pdfs: dict[str, bytes], pki: Pki, lapsed: ExpiredAuthorities,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The validator's own path decides when it is within its dates; only a path with a
+    lapsed certificate sends the checker looking for another one."""
+    searches: list[str] = []
+    original = chaindates.lapsed_authority
+
+    async def counted(*args: Any) -> str | None:
+        searches.append("built")
+        return await original(*args)
+
+    monkeypatch.setattr(chaindates, "lapsed_authority", counted)
+    fresh = build_checker(TrustSources(pki.anchors, pki.intermediates, pki.crls),
+                          SignatureSettings())  # nothing cached: the chain is validated
+    assert fresh.check_pdf(pdfs["valid"]).status is SignatureStatus.VALID
+    assert searches == []
+    expired = _checker(pki, lapsed, "root")
+    signed = sign_pdf(base_pdf(), signer_for(_signer(lapsed, "root")))
+    assert expired.check_pdf(signed).status is SignatureStatus.EXPIRED
+    assert searches == ["built"]
