@@ -21,6 +21,7 @@ from gateway.signatures.chaindates import dated
 from gateway.signatures.combine import combine
 from gateway.signatures.context import Checking
 from gateway.signatures.diffpolicy import DIFF_POLICY
+from gateway.signatures.hexstrings import install as install_hex_reader
 from gateway.signatures.identity import signer_of
 from gateway.signatures.model import (
     SignatureKind,
@@ -51,6 +52,8 @@ SIGNATURE_MARKERS = (BYTE_RANGE, b"/adbe.pkcs7", b"/ETSI.CAdES", b"/ETSI.RFC3161
 WHITESPACE = b" \t\r\n\x00\x0c"
 EOF_MARKER = b"%%EOF"
 Status = PdfSignatureStatus | DocumentTimestampStatus
+
+install_hex_reader()  # pyHanko would read each /Contents one hex digit at a time
 
 
 @dataclass(frozen=True, slots=True)

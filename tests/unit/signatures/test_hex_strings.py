@@ -1,0 +1,52 @@
+"""PDF hex strings are read in one piece exactly as pyHanko reads them digit by digit."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyhanko.pdf_utils import generic
+
+from gateway.signatures import hexstrings
+from gateway.signatures.hexstrings import read_hex_string
+
+PIECES = st.sampled_from([b"0", b"7", b"a", b"F", b"fe", b"FEFF", b"00", b"41", b" ", b"\n",
+                          b"\r\n", b"\t", b"\x00", b"\x0c", b"%note\n", b"%", b"G", b"(",
+                          b"<", b"\xff", b">", b"> tail"])
+
+
+def _read(reader: object, data: bytes, at: int) -> tuple[str, object, int]:
+    stream = io.BytesIO(data)
+    stream.seek(at)
+    try:
+        found = reader(stream)  # type: ignore[operator]
+    except Exception as exc:
+        return type(exc).__name__, str(exc), -1
+    return type(found).__name__, bytes(found.original_bytes), stream.tell()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=4), st.lists(PIECES, max_size=40), st.binary(max_size=6))
+def test_any_hex_string_reads_as_pyhanko_reads_it(
+    before: bytes, pieces: list[bytes], after: bytes
+) -> None:
+    data = before + b"<" + b"".join(pieces) + after
+    at = len(before)
+    assert _read(read_hex_string, data, at) == _read(hexstrings._PYHANKO, data, at)
+
+
+@pytest.mark.parametrize("data", [
+    b"<>", b"<4>", b"<41 42\r\n43>", b"<FEFF0054>", b"<feff00e1>", b"<41%x>\n42>", b"<41",
+    b"<4G>", b"<" + b"00" * 70_000 + b">rest", b"<" + b"0" * 70_001,
+])
+def test_odd_and_long_hex_strings_read_as_pyhanko_reads_them(data: bytes) -> None:
+    assert _read(read_hex_string, data, 0) == _read(hexstrings._PYHANKO, data, 0)
+
+
+def test_pyhanko_reads_hex_strings_with_it_once_installed() -> None:
+    hexstrings.install()
+    assert generic.read_hex_string_from_stream is read_hex_string
+    value = generic.read_object(io.BytesIO(b"<FEFF00480075>"), None)  # type: ignore[arg-type]
+    assert str(value) == "Hu"
