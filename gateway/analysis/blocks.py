@@ -45,12 +45,13 @@ def parse_in_blocks(message: bytes, parse: Callable[[bytes], Message]) -> Messag
     pieces: list[bytes] = []
     position = 0
     for run in _RUN.finditer(message):
-        if run.end() - run.start() < MIN_BYTES:
+        start, end = run.span()
+        if end - start < MIN_BYTES:
             continue
-        eol = b"\r\n" if run.group().endswith(b"\r\n") else b"\n"
-        pieces += [message[position : run.start()], f"{_PREFIX}{len(runs):08d}x".encode(), eol]
-        runs.append(run.group()[: -len(eol)].decode("ascii"))
-        position = run.end()
+        eol = b"\r\n" if message[end - 2 : end] == b"\r\n" else b"\n"
+        pieces += [message[position:start], f"{_PREFIX}{len(runs):08d}x".encode(), eol]
+        runs.append(message[start : end - len(eol)].decode("ascii"))  # one copy of the run
+        position = end
     if not runs:
         return parse(message)
     pieces.append(message[position:])
