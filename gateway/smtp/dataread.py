@@ -20,6 +20,8 @@ from gateway.mail.spool import Spool
 TERMINATOR = b"\r\n.\r\n"
 BLOCK = 256 * 1024
 _HOLD = len(TERMINATOR) - 1
+#: Every byte but CR and LF: what is left of a block without them is its CRs and LFs.
+_NOT_LINE_ENDS = bytes(byte for byte in range(256) if byte not in b"\r\n")
 
 
 class DataProblem(Enum):
@@ -77,7 +79,7 @@ class _Checker:
         if self.pending_cr:
             block = block[:-1]
         crlf = block.count(b"\r\n")
-        if block.count(b"\n") != crlf or block.count(b"\r") != crlf:
+        if len(block.translate(None, _NOT_LINE_ENDS)) != 2 * crlf:  # a CR or LF not in a pair
             self.problem = DataProblem.BARE_LINE_ENDING
         elif b"\x00" in block:
             self.problem = DataProblem.NUL
