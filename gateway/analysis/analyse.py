@@ -109,7 +109,7 @@ def _documents(
         if index in pairing.consumed:
             continue
         reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts, scans)
-        signature = document_signature(index, leaf, pairing, signatures)
+        signature = document_signature(index, leaf, pairing, signatures, reading.sha256)
         unread = leaf.refused or reading.extraction.uninspectable
         if signatures is not None and unread:
             signature = unchecked_when_missing(signature, unread)

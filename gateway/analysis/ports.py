@@ -10,8 +10,9 @@ from gateway.signatures.model import SignatureVerdict
 class SignatureChecking(Protocol):
     """Validates signatures; one object carries the trust context for one analysis."""
 
-    def check_pdf(self, data: bytes) -> SignatureVerdict:
-        """Embedded PDF signatures; `missing` when the PDF has none."""
+    def check_pdf(self, data: bytes, sha256: str | None = None) -> SignatureVerdict:
+        """Embedded PDF signatures; `missing` when the PDF has none. `sha256`: the hash of
+        `data` (hex), when the caller has it already."""
         ...
 
     def check_detached(self, content: bytes, signature: bytes) -> SignatureVerdict:

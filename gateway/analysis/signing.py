@@ -79,14 +79,16 @@ def pair_signatures(leaves: list[Leaf]) -> Pairing:
 
 
 def document_signature(
-    index: int, leaf: Leaf, pairing: Pairing, signatures: SignatureChecking | None
+    index: int, leaf: Leaf, pairing: Pairing, signatures: SignatureChecking | None,
+    sha256: str,
 ) -> SignatureVerdict:
-    """The verdict for one document (the default `missing` when nothing can check it)."""
+    """The verdict for one document (the default `missing` when nothing can check it);
+    `sha256` is the hash of its bytes (hex)."""
     if signatures is None or leaf.refused is not None:
         return _inherited(SignatureVerdict(), leaf)
     own: list[SignatureVerdict] = []
     if leaf.detected_type == filetypes.PDF:
-        own.append(signatures.check_pdf(leaf.data))
+        own.append(signatures.check_pdf(leaf.data, sha256))
     if index in pairing.detached:
         own.append(signatures.check_detached(leaf.data, pairing.detached[index].data))
     present = [v for v in own if v.status != SignatureStatus.MISSING]

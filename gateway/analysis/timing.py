@@ -26,9 +26,9 @@ class TimedChecking:
         finally:
             self.seconds += time.perf_counter() - started
 
-    def check_pdf(self, data: bytes) -> SignatureVerdict:
+    def check_pdf(self, data: bytes, sha256: str | None = None) -> SignatureVerdict:
         with self._timed():
-            return self.inner.check_pdf(data)
+            return self.inner.check_pdf(data, sha256)
 
     def check_detached(self, content: bytes, signature: bytes) -> SignatureVerdict:
         with self._timed():

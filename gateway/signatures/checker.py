@@ -43,9 +43,14 @@ def _run(coroutine: Coroutine[Any, Any, Result]) -> Result:
 
 
 def _digest(*parts: bytes) -> str:
+    return _combined(*(hashlib.sha256(part).digest() for part in parts))
+
+
+def _combined(*digests: bytes) -> str:
+    """The cache key of parts hashed to `digests` (SHA-256 each)."""
     hasher = hashlib.sha256()
-    for part in parts:
-        hasher.update(hashlib.sha256(part).digest())
+    for digest in digests:
+        hasher.update(digest)
     return hasher.hexdigest()
 
 
@@ -111,8 +116,9 @@ class SignatureChecker:
         finally:
             await checking.close()
 
-    def check_pdf(self, data: bytes) -> SignatureVerdict:
-        """Embedded PDF signatures; `missing` when the PDF has none."""
+    def check_pdf(self, data: bytes, sha256: str | None = None) -> SignatureVerdict:
+        """Embedded PDF signatures; `missing` when the PDF has none. `sha256`: the hash of
+        `data` (hex), when the caller has it already."""
 
         async def work(checking: Checking) -> SignatureVerdict:
             try:
@@ -120,7 +126,8 @@ class SignatureChecker:
             except Exception as exc:  # fail closed
                 return self._one(failed(SignatureKind.PDF, exc))
 
-        return self._cached("pdf", _digest(data), work)
+        key = _combined(bytes.fromhex(sha256)) if sha256 else _digest(data)
+        return self._cached("pdf", key, work)
 
     @staticmethod
     async def _detached(

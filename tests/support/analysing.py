@@ -3,6 +3,7 @@ analysis signature port that records what it is given."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +33,8 @@ class Recorder:
     smime_status: SignatureStatus = SignatureStatus.VALID
     calls: list[tuple[str, bytes, bytes]] = field(default_factory=list)
 
-    def check_pdf(self, data: bytes) -> SignatureVerdict:
+    def check_pdf(self, data: bytes, sha256: str | None = None) -> SignatureVerdict:
+        assert sha256 is None or sha256 == hashlib.sha256(data).hexdigest()
         self.calls.append(("pdf", data, b""))
         if SIGNED_MARK in data:
             return _verdict(SignatureStatus.VALID, SignatureKind.PDF)

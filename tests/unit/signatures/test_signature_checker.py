@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -32,6 +33,17 @@ def test_same_bytes_are_validated_once(trust: TrustSources, pdfs: dict[str, byte
     assert (checker.cache.hits, checker.cache.misses) == (1, 1)
     checker.check_pdf(pdfs["tampered"])
     assert checker.cache.misses == 2
+
+
+def test_a_hash_given_by_the_caller_finds_the_same_verdict(
+    trust: TrustSources, pdfs: dict[str, bytes]
+) -> None:
+    checker = build_checker(trust, SignatureSettings())
+    first = checker.check_pdf(pdfs["valid"])
+    again = checker.check_pdf(pdfs["valid"], hashlib.sha256(pdfs["valid"]).hexdigest())
+    assert again is first and checker.cache.hits == 1
+    tampered = checker.check_pdf(pdfs["tampered"], hashlib.sha256(pdfs["tampered"]).hexdigest())
+    assert tampered is checker.check_pdf(pdfs["tampered"]) and checker.cache.misses == 2
 
 
 def test_cache_is_a_bounded_lru() -> None:
