@@ -14,6 +14,7 @@ import pytest
 from gateway.quarantine.local import QuarantineStore
 from tests.fixtures.documents import Attachment, message, to_bytes
 from tests.fixtures.pki import Pki
+from tests.fixtures.scans import scanned_official_pdf
 from tests.fixtures.signed import pki_at, signed_pdf
 from tests.support.live import (
     OUTSIDE_IP,
@@ -37,10 +38,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def slow_message(pki: Pki) -> bytes:
-    """Twenty distinct signed PDFs: more than a second of a worker's time."""
+    """A scanned page (read by OCR: seconds) and twenty distinct signed PDFs: far more
+    than the 0.2 s time limit below of a worker's time."""
     pdfs = [Attachment(f"giay-moi-{i}.pdf", signed_pdf(pki, "valid", noise_bytes=1000 * i))
             for i in range(20)]
-    return to_bytes(message(sender=CITIZEN, to=OFFICIAL, attachments=pdfs))
+    scan = Attachment("scan0001.pdf", scanned_official_pdf())
+    return to_bytes(message(sender=CITIZEN, to=OFFICIAL, attachments=[scan, *pdfs]))
 
 
 @contextmanager
