@@ -12,6 +12,9 @@ log = logging.getLogger("gateway.processes")
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
+#: Held (blocked) in the workers' template, which must end only with the master; each
+#: worker releases them first thing, and receives any that arrived meanwhile.
+TEMPLATE_HELD_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP})
 
 
 def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
-from gateway.processes import die_with_parent
+from gateway.processes import TEMPLATE_HELD_SIGNALS, die_with_parent
 
 log = logging.getLogger("gateway.service.supervise")
 
@@ -46,10 +46,12 @@ class MasterLink:
 
     def bind(self) -> None:
         """Called first thing in the worker: die with the template it was forked from, which
-        exits with the master, and stop at once if the master is gone already (its end of
-        the socket pair is closed)."""
+        exits with the master, take the signals the template holds (a SIGTERM sent while
+        this worker started is acted on now), and stop at once if the master is gone
+        already (its end of the socket pair is closed)."""
         _release_template()
         die_with_parent(signal.SIGTERM)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, TEMPLATE_HELD_SIGNALS)
         if self.channel.poll(0):
             os.kill(os.getpid(), signal.SIGTERM)
 

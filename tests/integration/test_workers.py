@@ -118,7 +118,7 @@ def serving_workers(tmp_path: Path, upstream: str, workers: int) -> Iterator[Ser
              "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
              "--metrics", f"127.0.0.1:{metrics}", "--workers", str(workers),
              "--policies", str(accept_all_policies(tmp_path / "policies"))],
-            cwd=tmp_path, env=environment, stderr=stderr,
+            cwd=tmp_path, env=environment, stderr=stderr, start_new_session=True,
         )
     seen: set[int] = set()
     served = Served(port, metrics, process, log, folder)
@@ -184,6 +184,35 @@ def test_a_dead_worker_is_replaced_logged_and_counted(sink: Sink, tmp_path: Path
         ]
         assert "Traceback" not in served.text(), served.text()
         assert not list(served.metrics_folder.iterdir()), "the metrics folder was left behind"
+
+
+def test_a_stop_sent_to_the_whole_group_waits_for_the_workers_to_finish(
+    sink: Sink, tmp_path: Path
+) -> None:
+    """As a shell's `kill -TERM -PGID` or systemd's stop of the control group: every process
+    gets SIGTERM at once. The master must still outlive its workers, which finish the
+    transaction in flight (up to `shutdown_grace`, 2 s here) before they exit."""
+    with serving_workers(tmp_path, sink.address, 2) as served:
+        forked = workers(served.process.pid)
+        client = smtplib.SMTP("127.0.0.1", served.port, timeout=30)
+        try:
+            client.ehlo()
+            assert client.mail("a@x.test")[0] == 250
+            assert client.rcpt("b@x.test")[0] == 250
+            client.putcmd("data")
+            assert client.getreply()[0] == 354
+            client.send(b"Subject: in flight\r\n\r\nfirst line\r\n")  # no end yet
+            os.killpg(served.process.pid, signal.SIGTERM)
+            started = time.monotonic()
+            assert served.process.wait(60) == 0, served.text()
+            waited = time.monotonic() - started
+            still = [pid for pid in forked if alive(pid)]
+            assert client.getreply()[0] == 421  # told at the end of the grace, not cut off
+        finally:
+            client.close()
+        assert still == [], f"workers {still} outlived their master"
+        assert waited >= 1.5, f"the master exited after {waited:.1f} s, before the grace ended"
+        assert "Traceback" not in served.text(), served.text()
 
 
 @pytest.mark.parametrize("master_gone", [True, False])
