@@ -74,8 +74,11 @@ def _well_formed_base64(part: Message) -> bytes | None:
     The email package joins the lines of an ASCII body and decodes them strictly
     (`decode_b`); a body pybase64 also takes strictly (alphabet only, padded to a whole
     quantum, padding only at the end) decodes to the same bytes and with no defect.
+    The body is read as stored: `get_payload()` without `decode` would first decode a
+    body holding 8-bit bytes by the part's `charset` parameter (which may fail, or make
+    text of other bytes); such a body is left to the email package.
     """
-    payload = part.get_payload()
+    payload = vars(part).get("_payload")  # as parsed: 8-bit bytes kept as surrogates
     if not isinstance(payload, str) or not payload.isascii():
         return None
     if str(part.get("content-transfer-encoding", "")).lower() != "base64":

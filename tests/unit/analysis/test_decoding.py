@@ -18,7 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gateway.analysis.entities as entities
+from gateway.analysis.analyse import analyse
 from gateway.analysis.entities import decoded
+from gateway.analysis.settings import AnalysisSettings
+from tests.fixtures.documents import OfficialPaper, official_pdf
 
 
 def _part(body: bytes, encoding: str = "base64") -> Message:
@@ -70,6 +73,29 @@ def test_odd_base64_bodies_decode_as_the_email_package_decodes_them(body: bytes)
     assert _ours(body) == _email_package(body)
 
 
+@pytest.mark.parametrize("charset", ["idna", "punycode", "cp037", "utf-8"])
+@pytest.mark.parametrize("body", [
+    _wrapped(b"%PDF-1.7 T\xe1\xbb\x90I M\xe1\xba\xacT", 76, b"\r\n") + b"\xe9\r\n",
+    "JVBERi0xLjcgaGlkZGVu".encode("cp037"),
+    _wrapped(b"%PDF-1.7", 76, b"\r\n"),
+])
+def test_a_charset_parameter_does_not_change_the_decoding(charset: str, body: bytes) -> None:
+    """The body is decoded from its bytes as parsed, never from a view of it decoded by
+    the part's charset (which a sender chooses: idna fails on 8-bit bytes, cp037 turns
+    other bytes into base64)."""
+    message = (b"Content-Type: application/pdf; charset=" + charset.encode()
+               + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body)
+
+    def both() -> tuple[Message, Message]:
+        return (email.message_from_bytes(message, policy=policy.default),
+                email.message_from_bytes(message, policy=policy.default))
+
+    ours, theirs = both()
+    expected = theirs.get_payload(decode=True)
+    assert decoded(ours) == (expected if isinstance(expected, bytes) else b"")
+    assert [type(d) for d in ours.defects] == [type(d) for d in theirs.defects]
+
+
 @pytest.mark.parametrize("encoding", ["quoted-printable", "7bit", "x-uuencode", "BASE64"])
 def test_other_encodings_are_the_email_package_s(encoding: str) -> None:
     body = b"QUJD=3D\r\n"
@@ -91,3 +117,17 @@ def test_a_well_formed_base64_body_does_not_go_through_the_email_package(
     assert decoded(part) == bytes(range(256)) * 40
     assert True not in calls
     assert entities._well_formed_base64(_part(b"QQ=A\r\n")) is None
+
+
+@pytest.mark.parametrize("charset", ["idna", "punycode"])
+def test_a_marked_pdf_under_a_failing_charset_is_still_read(
+    charset: str, settings: AnalysisSettings
+) -> None:
+    pdf = _wrapped(official_pdf(OfficialPaper(stamp="TỐI MẬT")), 76, b"\r\n")
+    message = (b"From: a@thuathienhue.gov.vn\r\nTo: b@x.test\r\nSubject: hi\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: application/pdf; charset="
+               + charset.encode() + b"\r\nContent-Disposition: attachment; filename=a.pdf\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + pdf + b"\xe9\r\n")
+    analysis = analyse(message, settings, None)
+    assert analysis.classification == "toi_mat"
+    assert [d.detected_type for d in analysis.documents] == ["application/pdf"]
