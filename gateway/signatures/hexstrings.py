@@ -13,6 +13,7 @@ own function from the same place, so its errors and its odd cases stay pyHanko's
 from __future__ import annotations
 
 import binascii
+import io
 import re
 from typing import BinaryIO
 
@@ -26,22 +27,24 @@ _CHUNK = 64 * 1024
 
 def read_hex_string(stream: BinaryIO) -> generic.ByteStringObject | generic.TextStringObject:
     """What `read_hex_string_from_stream` reads at `stream`'s `<`, leaving the stream just
-    after the closing `>` as it does."""
+    after the closing `>` as it does. Read a block at a time, each block checked before
+    the next is read: at the first byte that is not plain, pyHanko's reader takes over."""
     start = stream.tell()
-    data = stream.read(_CHUNK)
-    end = data.find(b">", 1)
-    while end < 0:
-        more = stream.read(_CHUNK)
-        if not more:
+    pieces: list[bytes] = []
+    skip = 1  # the `<`
+    while True:
+        block = stream.read(_CHUNK)
+        end = block.find(b">", skip)
+        piece = block[skip:] if end < 0 else block[skip:end]
+        if not block or not _PLAIN.fullmatch(piece):
+            stream.seek(start)
+            return _PYHANKO(stream)
+        pieces.append(piece)
+        if end >= 0:
+            stream.seek(end + 1 - len(block), io.SEEK_CUR)
             break
-        data += more
-        end = data.find(b">", len(data) - len(more))
-    body = data[1:end]
-    if end < 0 or not _PLAIN.fullmatch(body):
-        stream.seek(start)
-        return _PYHANKO(stream)
-    stream.seek(start + end + 1)
-    digits = body.translate(None, PDF_WHITESPACE)
+        skip = 0
+    digits = b"".join(pieces).translate(None, PDF_WHITESPACE)
     return generic.pdf_string(binascii.unhexlify(digits + b"0" * (len(digits) % 2)))
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfStreamError
 
 from gateway.signatures import hexstrings
 from gateway.signatures.hexstrings import read_hex_string
@@ -50,3 +51,27 @@ def test_pyhanko_reads_hex_strings_with_it_once_installed() -> None:
     assert generic.read_hex_string_from_stream is read_hex_string
     value = generic.read_object(io.BytesIO(b"<FEFF00480075>"), None)  # type: ignore[arg-type]
     assert str(value) == "Hu"
+
+
+class _Counting(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.handed_out = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        self.handed_out += len(block)
+        return block
+
+
+@pytest.mark.parametrize("junk", [b"Z", b"("])
+def test_a_long_string_that_is_not_plain_goes_to_pyhanko_at_its_first_block(junk: bytes) -> None:
+    """Read a block at a time and checked as read: a crafted PDF with megabytes of
+    anything after a `<` costs one block, not a scan (and copies) of all of it."""
+    data = b"<" + junk * (8 << 20) + b">"
+    stream = _Counting(data)
+    found = _read(read_hex_string, data, 0)
+    assert found == _read(hexstrings._PYHANKO, data, 0)
+    with pytest.raises(PdfStreamError):  # pyHanko's own error, at the first bad byte
+        read_hex_string(stream)
+    assert stream.handed_out <= 2 * hexstrings._CHUNK + 1024
