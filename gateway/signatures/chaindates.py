@@ -82,11 +82,14 @@ async def dated(
     """`outcome`, or `expired` with the reason when an authority was out of its dates.
 
     `validated` is the path the validator accepted, if any: when it is within its dates,
-    one path is, and the paths need not be built again.
+    one path is, and the paths need not be built again. Only without fetching: a path
+    through a fetched certificate is one `lapsed_authority` (which does not fetch) never
+    builds, so the answer would differ.
     """
     if outcome[0] not in _OVERRIDDEN or signing_cert is None:
         return outcome
-    if validated is not None and _lapsed(validated, moment) is None:
+    local = not checking.sources.allow_fetching
+    if local and validated is not None and _lapsed(validated, moment) is None:
         return outcome
     reason = await lapsed_authority(signing_cert, signed_data, checking, moment)
     if reason is None:
