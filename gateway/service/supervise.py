@@ -47,10 +47,13 @@ class MasterLink:
     def bind(self) -> None:
         """Called first thing in the worker: die with the template it was forked from, which
         exits with the master, take the signals the template holds (a SIGTERM sent while
-        this worker started is acted on now), and stop at once if the master is gone
-        already (its end of the socket pair is closed)."""
+        this worker started is acted on now; a SIGHUP is ignored until the worker's own
+        handler is in place, since it reads the policy as it starts, and the master holds
+        back its own SIGHUPs until the worker is ready), and stop at once if the master is
+        gone already (its end of the socket pair is closed)."""
         _release_template()
         die_with_parent(signal.SIGTERM)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, TEMPLATE_HELD_SIGNALS)
         if self.channel.poll(0):
             os.kill(os.getpid(), signal.SIGTERM)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.processes import TEMPLATE_HELD_SIGNALS
 from gateway.service.supervise import MasterLink
 from tests.support.accept import accept_all_policies
 from tests.support.processes import living_children
@@ -226,3 +227,19 @@ def test_a_worker_whose_master_is_gone_already_stops_at_once(master_gone: bool) 
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == (-signal.SIGTERM if master_gone else 0)
+
+
+@pytest.mark.parametrize(("held", "survives"), [(signal.SIGHUP, True), (signal.SIGTERM, False)])
+def test_signals_held_by_the_template_reach_a_starting_worker(held: int, survives: bool) -> None:
+    """A signal sent to the whole group while a worker was being forked waits, held, until
+    the worker binds: a SIGTERM then stops it; a SIGHUP (a reload) does not kill it."""
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    pid = os.fork()
+    if pid == 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, TEMPLATE_HELD_SIGNALS)  # as the template
+        os.kill(os.getpid(), held)
+        MasterLink(os.getppid(), theirs).bind()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    ours.close()
+    assert os.waitstatus_to_exitcode(status) == (0 if survives else -signal.SIGTERM)
