@@ -68,8 +68,8 @@ def decoded(part: Message) -> bytes:
 
 def _well_formed_base64(part: Message) -> bytes | None:
     """A base64 body that `get_payload(decode=True)` would decode without a defect, decoded
-    by pybase64's vectorised decoder (the same bytes, some 25 times faster on a scan); None
-    for any other body, which the email package decodes as it would.
+    by pybase64's vectorised decoder (the same bytes; a 1.5 MB scan's body in 1.6 ms
+    instead of 6.5); None for any other body, which the email package decodes as it would.
 
     The email package joins the lines of an ASCII body and decodes them strictly
     (`decode_b`); a body pybase64 also takes strictly (alphabet only, padded to a whole

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfStreamError
 
 from gateway.signatures import hexstrings
@@ -46,11 +48,24 @@ def test_odd_and_long_hex_strings_read_as_pyhanko_reads_them(data: bytes) -> Non
     assert _read(read_hex_string, data, 0) == _read(hexstrings._PYHANKO, data, 0)
 
 
-def test_pyhanko_reads_hex_strings_with_it_once_installed() -> None:
-    hexstrings.install()
-    assert generic.read_hex_string_from_stream is read_hex_string
-    value = generic.read_object(io.BytesIO(b"<FEFF00480075>"), None)  # type: ignore[arg-type]
-    assert str(value) == "Hu"
+INSTALLED = """
+import io
+from pyhanko.pdf_utils import generic
+import gateway.signatures.checker
+from gateway.signatures.hexstrings import read_hex_string
+assert generic.read_hex_string_from_stream is read_hex_string
+print(generic.read_object(io.BytesIO(b"<FEFF00480075>"), None))
+"""
+
+
+def test_the_signature_checker_has_pyhanko_read_hex_strings_with_it() -> None:
+    """In a fresh interpreter: importing the checker, as an analysis worker does, is
+    enough (no test here has installed it before)."""
+    root = Path(__file__).resolve().parents[3]
+    run = subprocess.run([sys.executable, "-c", INSTALLED], capture_output=True, text=True,
+                         cwd=root, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "Hu"
 
 
 class _Counting(io.BytesIO):
