@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
+Key = tuple[Hashable, ...]
 
 
 def _one(_: object) -> int:
@@ -38,7 +39,7 @@ class VerdictCache(Generic[Value]):
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        self._entries: OrderedDict[tuple[str, ...], tuple[float, Value, int]] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[float, Value, int]] = OrderedDict()
         self._max = max_entries
         self._ttl = ttl_seconds
         self._clock = clock
@@ -57,7 +58,7 @@ class VerdictCache(Generic[Value]):
         """The summed weight of the values held."""
         return self._weight
 
-    def get(self, key: tuple[str, ...], fresh: Callable[[Value], bool] = _always) -> Value | None:
+    def get(self, key: Key, fresh: Callable[[Value], bool] = _always) -> Value | None:
         """The value under `key`, unless absent, past the TTL or not `fresh` any more."""
         with self._lock:
             entry = self._entries.get(key)
@@ -69,7 +70,7 @@ class VerdictCache(Generic[Value]):
             self.hits += 1
             return entry[1]
 
-    def put(self, key: tuple[str, ...], value: Value) -> None:
+    def put(self, key: Key, value: Value) -> None:
         weight = self._weigh(value)
         with self._lock:
             self._drop(key)
@@ -82,7 +83,13 @@ class VerdictCache(Generic[Value]):
             ):
                 self._weight -= self._entries.popitem(last=False)[1][2]
 
-    def _drop(self, key: tuple[str, ...]) -> None:
+    def clear(self) -> None:
+        """Forget every value (the hit and miss counts stay)."""
+        with self._lock:
+            self._entries.clear()
+            self._weight = 0
+
+    def _drop(self, key: Key) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._weight -= entry[2]
