@@ -7,7 +7,8 @@ letter    the citizen's letter with the typed 14-page petition PDF, sent again a
 resent    the partner's signed GIẤY MỜI, the same document each time
 distinct  a different signed invitation each time (both caches emptied before each)
 The default policy's analysis settings and a checker over the fixture PKI, as the analysis
-workers run them; `--no-text-cache` analyses without the kept texts (before issue 14).
+workers run them; `--no-text-cache` analyses without the kept texts and readings (before
+issue 14).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench.realistic_messages import (
     letter_with_pdf,
 )
 from gateway.analysis.analyse import analyse
-from gateway.analysis.extract.cache import TextCache
+from gateway.analysis.readings import ReadingCache
 from gateway.policy.loader import load_policy
 from gateway.signatures.checker import build_checker
 from gateway.signatures.settings import SignatureSettings
@@ -51,13 +52,13 @@ def main() -> None:
         bodies = {"letter": lambda: [letter_with_pdf()],
                   "resent": lambda: [invitation(invitation_pdf(pki))],
                   "distinct": lambda: invitations(pki, 40)}[args.case]()
-    texts = None if args.no_text_cache else TextCache()
+    readings = None if args.no_text_cache else ReadingCache()
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < args.seconds:
         if args.case == "distinct":
             checker.cache = type(checker.cache)(1)
-            texts = None if texts is None else TextCache()
-        analyse(bodies[count % len(bodies)], settings, checker, texts)
+            readings = None if readings is None else ReadingCache()
+        analyse(bodies[count % len(bodies)], settings, checker, readings)
         count += 1
     elapsed = time.perf_counter() - started
     print(f"{args.case}: {count} analyses in {elapsed:.1f} s, {1000 * elapsed / count:.1f} ms "

@@ -13,13 +13,11 @@ from email.message import Message
 
 from gateway.analysis.doctype import type_table
 from gateway.analysis.documents import (
-    Classifiers,
     build_document,
     describe,
     is_document_file,
     read_leaf,
 )
-from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import MessageOcr, OcrEngine
 from gateway.analysis.extract.ocrbudget import OcrBudget
 from gateway.analysis.headers import read_headers
@@ -33,6 +31,7 @@ from gateway.analysis.markings import (
 from gateway.analysis.model import Analysis, Document, Headers
 from gateway.analysis.parsing import parse, parse_headers
 from gateway.analysis.ports import SignatureChecking
+from gateway.analysis.readings import Classifiers, ReadingCache
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.signing import (
     Pairing,
@@ -47,13 +46,13 @@ def analyse(
     message: bytes,
     settings: AnalysisSettings,
     signatures: SignatureChecking | None,
-    texts: TextCache | None = None,
+    readings: ReadingCache | None = None,
     *,
     plain_only: bool = False,
     ocr: OcrEngine | None = None,
 ) -> Analysis:
     """What `message` contains: everything the policies need to know of it besides its
-    envelope (documents' texts reused from `texts` when their bytes were read before;
+    envelope (documents' readings, or texts, reused from `readings` when read before;
     scans read by `ocr`, a fresh engine when None, within this message's OCR budget).
     With `plain_only`, raises `NotPlainText` as soon as the walk meets anything but text
     (before any extraction)."""
@@ -65,7 +64,8 @@ def analyse(
         settings.limits,
     )
     scans = MessageOcr(ocr or OcrEngine(), OcrBudget.for_message(settings.limits))
-    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, texts, scans)
+    documents, reading_problems = _documents(walk.leaves, classifiers, signatures, readings,
+                                             scans)
     message_scan = _message_markings(headers, walk, rules)
     problems = [*rules.problems, *walk.problems, *reading_problems]
     return Analysis.of(
@@ -99,7 +99,7 @@ def _walk(
 
 def _documents(
     leaves: list[Leaf], classifiers: Classifiers, signatures: SignatureChecking | None,
-    texts: TextCache | None, scans: MessageOcr,
+    readings: ReadingCache | None, scans: MessageOcr,
 ) -> tuple[tuple[Document, ...], list[str]]:
     pairing = pair_signatures(leaves)
     alone = _single_document_scopes(leaves, pairing)
@@ -108,7 +108,7 @@ def _documents(
     for index, leaf in enumerate(leaves):
         if index in pairing.consumed:
             continue
-        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, texts, scans)
+        reading = read_leaf(leaf, classifiers, leaf.scope.key in alone, readings, scans)
         signature = document_signature(index, leaf, pairing, signatures, reading.sha256)
         unread = leaf.refused or reading.extraction.uninspectable
         if signatures is not None and unread:

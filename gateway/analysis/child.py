@@ -13,9 +13,9 @@ import resource
 import socket
 from typing import BinaryIO
 
-from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.pool import FRAME, analyse_job
+from gateway.analysis.readings import ReadingCache
 from gateway.signatures.setup import CheckerCache
 
 
@@ -28,14 +28,14 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer(frame: bytes, checkers: CheckerCache, texts: TextCache,
+def _answer(frame: bytes, checkers: CheckerCache, readings: ReadingCache,
             ocr: OcrEngine) -> tuple[str, object]:
     """("ok", result), ("error", text), or ("memory", text) when the job ran out of memory."""
     try:
         job = pickle.loads(frame)
         if job is None:
             return ("ok", None)
-        return ("ok", analyse_job(job, checkers, texts, ocr=ocr))
+        return ("ok", analyse_job(job, checkers, readings, ocr=ocr))
     except MemoryError as exc:
         return ("memory", f"MemoryError: {exc}")
     except Exception as exc:
@@ -54,11 +54,11 @@ def cap_memory(megabytes: int) -> None:
 def serve_jobs(channel: socket.socket) -> None:
     """Answer jobs on `channel` until its other end closes."""
     checkers = CheckerCache()  # this child's one signature checker, kept between jobs
-    texts = TextCache()  # the documents this child read, by the hash of their bytes
+    readings = ReadingCache()  # the documents this child read, by the hash of their bytes
     ocr = OcrEngine()  # Tesseract and the scanned pages it read, by document, page, settings
     source = channel.makefile("rb")
     while (frame := _read_frame(source)) is not None:
-        answer = _answer(frame, checkers, texts, ocr)
+        answer = _answer(frame, checkers, readings, ocr)
         result = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             channel.sendall(FRAME.pack(len(result)) + result)

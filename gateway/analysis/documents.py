@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Hashable
 from functools import partial
 
 from gateway.analysis import filetypes
@@ -20,6 +20,7 @@ from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import MessageOcr
 from gateway.analysis.markings import MarkingRules, MarkingScan, scan_filename, scan_text
 from gateway.analysis.model import Document
+from gateway.analysis.readings import Classifiers, Reading, ReadingCache
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.timelimit import Deadline, TimeLimitExceeded, alarm
 from gateway.analysis.walk import Leaf
@@ -28,32 +29,22 @@ from gateway.signatures.model import SignatureVerdict
 log = logging.getLogger("gateway.analysis.documents")
 
 
-@dataclass(frozen=True, slots=True)
-class Classifiers:
-    """The compiled policy parts one document is judged by."""
-
-    types: TypeTable
-    rules: MarkingRules
-    limits: AnalysisLimits
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """What a leaf yielded before signatures: text, type and markings."""
-
-    extraction: Extraction
-    finding: TypeFinding
-    scan: MarkingScan
-    sha256: str  # of the leaf's bytes, hex: the text cache's key and the document's hash
-
-
 def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
-              texts: TextCache | None = None, ocr: MessageOcr | None = None) -> Reading:
-    """Extract the leaf's text (within the time limit, scans read by `ocr`, or as read
-    before from `texts`) and classify it."""
-    extract = partial(_extract, leaf, classifiers.limits, ocr)
+              readings: ReadingCache | None = None, ocr: MessageOcr | None = None) -> Reading:
+    """Extract the leaf's text (within the time limit, scans read by `ocr`) and classify
+    it, or take its reading, or else its text, as read before from `readings`."""
     sha256 = hashlib.sha256(leaf.data).hexdigest()
-    if texts is None or leaf.refused is not None:  # a refused leaf's bytes are not read
+    if readings is None or leaf.refused is not None:  # a refused leaf's bytes are not read
+        return _read(leaf, sha256, classifiers, subject_allowed, None, ocr)
+    read = partial(_read, leaf, sha256, classifiers, subject_allowed, readings.texts, ocr)
+    return readings.reading(_reading_key(leaf, sha256, subject_allowed), classifiers, read)
+
+
+def _read(leaf: Leaf, sha256: str, classifiers: Classifiers, subject_allowed: bool,
+          texts: TextCache | None, ocr: MessageOcr | None) -> Reading:
+    """The reading of `leaf`, its text taken from `texts` when read before."""
+    extract = partial(_extract, leaf, classifiers.limits, ocr)
+    if texts is None:
         extraction = extract()
     else:
         extraction = texts.extraction(sha256, leaf.detected_type, leaf.charset,
@@ -61,6 +52,15 @@ def read_leaf(leaf: Leaf, classifiers: Classifiers, subject_allowed: bool,
     scan = _scan(leaf, extraction.text, classifiers.rules)
     finding = _doc_type(leaf, extraction.text, classifiers.types, subject_allowed)
     return Reading(extraction, finding, scan, sha256)
+
+
+def _reading_key(leaf: Leaf, sha256: str, subject_allowed: bool) -> tuple[Hashable, ...]:
+    """All a reading depends on besides the classifiers: the bytes, what the walk found
+    about them, their place (named in evidence), and the subject where it may speak for
+    the document (`_doc_type`)."""
+    subject = leaf.scope.subject if subject_allowed and is_document_file(leaf) else None
+    return (sha256, leaf.detected_type, leaf.charset, leaf.path, leaf.filename, leaf.is_body,
+            subject)
 
 
 def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) -> Document:

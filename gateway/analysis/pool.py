@@ -26,10 +26,10 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.forked import ForkedChild, Zygote
 from gateway.analysis.model import Analysis
+from gateway.analysis.readings import ReadingCache
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.worker import run_analysis
 from gateway.mail.spool import unstuff
@@ -76,13 +76,13 @@ class AnalysisJob:
     path: Path | None = None
 
 
-def analyse_job(job: AnalysisJob, checkers: CheckerCache, texts: TextCache | None = None,
+def analyse_job(job: AnalysisJob, checkers: CheckerCache, readings: ReadingCache | None = None,
                 *, plain_only: bool = False, ocr: OcrEngine | None = None) -> Analysis:
     """Run one job (in a worker process, or in-process for `check` and for small text
     messages: `plain_only`, see `gateway.analysis.walk.NotPlainText`), with that process's
-    checkers, the texts of the documents it read before and its OCR engine."""
+    checkers, the readings of the documents it read before and its OCR engine."""
     wire = job.message if job.message is not None else _read(job.path)
-    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers, texts,
+    return run_analysis(unstuff(wire), job.settings, job.signatures, checkers, readings,
                         plain_only=plain_only, ocr=ocr)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.model import Analysis
+from gateway.analysis.readings import ReadingCache
 from gateway.analysis.settings import AnalysisSettings
 from gateway.analysis.timing import TimedChecking
 from gateway.signatures.setup import CheckerCache, SignatureSetup
@@ -19,16 +19,16 @@ def run_analysis(
     settings: AnalysisSettings,
     signatures: SignatureSetup | None,
     checkers: CheckerCache,
-    texts: TextCache | None = None,
+    readings: ReadingCache | None = None,
     *,
     plain_only: bool = False,
     ocr: OcrEngine | None = None,
 ) -> Analysis:
     """The analysis of `message`, its signatures checked under `signatures` by the checker
     that `checkers` keeps for it (none checked without a setup), documents read before
-    taken from `texts`, scans read by `ocr` (and its cache)."""
+    taken from `readings`, scans read by `ocr` (and its cache)."""
     if signatures is None:
-        return analyse(message, settings, None, texts, plain_only=plain_only, ocr=ocr)
+        return analyse(message, settings, None, readings, plain_only=plain_only, ocr=ocr)
     checker = TimedChecking(checkers.checker(signatures))
-    analysis = analyse(message, settings, checker, texts, plain_only=plain_only, ocr=ocr)
+    analysis = analyse(message, settings, checker, readings, plain_only=plain_only, ocr=ocr)
     return replace(analysis, signature_seconds=checker.seconds)

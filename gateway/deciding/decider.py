@@ -15,6 +15,7 @@ from typing import Protocol
 
 from gateway.analysis.model import Analysis
 from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analyse_job
+from gateway.analysis.readings import ReadingCache
 from gateway.analysis.walk import NotPlainText
 from gateway.auth.stage import Authenticator
 from gateway.deciding.seam import MessageDecision, TransactionDecider
@@ -65,8 +66,9 @@ class Unanalysed:
 
 @dataclass(frozen=True, slots=True)
 class PolicyTransaction:
-    """One transaction's decisions under one policy and one trust store; `checkers` is the
-    process's checker cache, for the messages analysed in this process."""
+    """One transaction's decisions under one policy and one trust store; `checkers` and
+    `readings` are the process's checker and reading caches, for the messages analysed in
+    this process."""
 
     policy: Policy
     signatures: SignatureSetup | None
@@ -74,6 +76,7 @@ class PolicyTransaction:
     checkers: CheckerCache
     unanalysed: Unanalysed | None = None
     authenticator: Authenticator | None = None
+    readings: ReadingCache | None = None
 
     def sender(self, envelope: Envelope) -> Verdict:
         return evaluate_sender(self.policy, envelope)
@@ -143,7 +146,7 @@ class PolicyTransaction:
         )
         if job.message is not None and may_analyse_inline(job.message):
             try:
-                return analyse_job(job, self.checkers, plain_only=True)
+                return analyse_job(job, self.checkers, self.readings, plain_only=True)
             except NotPlainText:
                 pass  # something to open or extract: a worker does it, under its limits
         if self.unanalysed is None:
@@ -271,6 +274,7 @@ class PolicyDecider:
         self.unanalysed = unanalysed
         self.authenticator = authenticator
         self.checkers = CheckerCache()  # this process's, for the messages analysed in it
+        self.readings = ReadingCache()  # the same: the small text messages it read
 
     def begin(self) -> TransactionDecider:
         """Without trust anchors every signature is checked and found `untrusted`."""
@@ -278,4 +282,4 @@ class PolicyDecider:
         trust = None if self.trust is None else self.trust.current
         setup = setup_for(trust, policy.signature_settings)
         return PolicyTransaction(policy, setup, self.runner, self.checkers, self.unanalysed,
-                                 self.authenticator)
+                                 self.authenticator, self.readings)

@@ -3,9 +3,10 @@
 Text extraction (pypdf, OCR, Office readers) is a pure function of a document's
 bytes, its detected type, its declared charset and the extraction limits: the same
 attachment sent again (to another recipient, forwarded, resent) is read once per
-analysis process. What depends on the policy (markings, document type) is still
-judged on every message. Results that say the content could not be inspected are
-not kept: a time-out or a missing OCR engine may not happen next time.
+analysis process, whatever the policy. What depends on the policy (markings, document
+type) is kept apart, by `gateway.analysis.readings`, until the policy changes. Results
+that say the content could not be inspected are not kept: a time-out or a missing OCR
+engine may not happen next time.
 """
 
 from __future__ import annotations

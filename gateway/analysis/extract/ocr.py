@@ -8,7 +8,7 @@ resolution), so the same scan sent again is neither rendered nor read again. Eve
 is stopped at the document's deadline; Tesseract runs one thread (`OMP_THREAD_LIMIT=1`),
 since the machine's cores belong to the worker pool; the pages a message may have read,
 and the time, are bounded by its budget (`ocrbudget`). The engine and its cache belong to
-whoever analyses (an analysis child keeps one between messages, as it keeps its `TextCache`);
+whoever analyses (an analysis child keeps one between messages, as it keeps its readings);
 each message reads through `MessageOcr`, the engine with that message's budget. Running
 outside the analysis process keeps a hostile page's parser and the OCR engine's memory
 away from the worker (they inherit its address-space cap).

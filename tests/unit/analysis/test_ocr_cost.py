@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.analysis.analyse import analyse
-from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.ocr import OcrEngine
 from gateway.analysis.extract.ocrcache import OcrCache
 from gateway.analysis.model import Analysis, Classification
+from gateway.analysis.readings import ReadingCache
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.timelimit import Deadline
 from gateway.analysis.worker import run_analysis
@@ -43,13 +43,13 @@ def test_the_same_scan_sent_again_is_not_read_again(settings: AnalysisSettings) 
 
 def test_the_ocr_cache_serves_what_the_text_cache_cannot(settings: AnalysisSettings) -> None:
     """The text cache keys on every limit: under another policy the page is still not read
-    again (the two caches belong to the same owner and are passed side by side)."""
-    engine, texts = OcrEngine(), TextCache()
+    again (the caches belong to the same owner and are passed side by side)."""
+    engine, readings = OcrEngine(), ReadingCache()
     data = to_bytes(message(attachments=[Attachment("scan0001.pdf", SCAN)]))
     for limits in (PATIENT, replace(PATIENT, text_chars=19000)):
-        analysis = analyse(data, replace(settings, limits=limits), None, texts, ocr=engine)
+        analysis = analyse(data, replace(settings, limits=limits), None, readings, ocr=engine)
         assert analysis.documents[1].classification == Classification.MAT
-    assert texts.entries.misses == 2 and engine.cache.hits == 1
+    assert readings.texts.entries.misses == 2 and engine.cache.hits == 1
 
 
 def test_engines_share_nothing(settings: AnalysisSettings) -> None:

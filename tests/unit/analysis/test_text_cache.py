@@ -1,4 +1,7 @@
-"""Documents read before: their text is reused by hash, what the policy judges is not."""
+"""Documents read before: their text is reused by hash, whatever the policy judges.
+
+Each analysis here gets a fresh reading cache over the shared text cache, so that only
+the texts are reused (readings have their own tests: test_reading_cache.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from gateway.analysis.analyse import analyse
 from gateway.analysis.extract.cache import TextCache
 from gateway.analysis.extract.model import Extraction
 from gateway.analysis.model import Analysis, Classification
+from gateway.analysis.readings import ReadingCache
 from gateway.analysis.settings import AnalysisLimits, AnalysisSettings
 from gateway.analysis.worker import run_analysis
 from gateway.signatures.cache import VerdictCache
@@ -24,7 +28,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _analyse(data: bytes, settings: AnalysisSettings, texts: TextCache | None) -> Analysis:
-    return analyse(data, settings, None, texts)
+    return analyse(data, settings, None, None if texts is None else ReadingCache(texts=texts))
 
 
 def _mail(name: str, pdf: bytes = STAMPED, subject: str = "Gửi tài liệu") -> bytes:
@@ -47,7 +51,7 @@ def test_a_document_sent_again_is_read_once_and_judged_the_same(
 def test_what_the_policy_judges_is_judged_on_every_message(
     settings: AnalysisSettings,
 ) -> None:
-    """Only the text is reused: the file name, subject and rules still count each time."""
+    """Only the text is reused: the file name, subject and rules still count."""
     texts = TextCache()
     plain = official_pdf(OfficialPaper(title="BÁO CÁO", number=None))
     _analyse(_mail("a.pdf", plain), settings, texts)
@@ -113,12 +117,13 @@ def test_weighted_verdict_cache_evicts_the_oldest() -> None:
 
 
 def test_analysis_workers_keep_what_they_read(settings: AnalysisSettings) -> None:
-    """The worker's entry point reuses the texts its owner passes from one message to the
-    next."""
+    """The worker's entry point reuses the readings its owner passes from one message to
+    the next: the body and the PDF are judged once, the PDF read once."""
     data = _mail(f"{__name__}.pdf", official_pdf(OfficialPaper(number="77/BC-UBND")))
-    checkers, texts = CheckerCache(), TextCache()
-    first = run_analysis(data, settings, None, checkers, texts)
-    hits = texts.entries.hits
-    again = run_analysis(data, settings, None, checkers, texts)
-    assert texts.entries.hits == hits + 1
+    checkers, readings = CheckerCache(), ReadingCache()
+    first = run_analysis(data, settings, None, checkers, readings)
+    assert (readings.entries.hits, readings.entries.misses) == (0, 2)
+    again = run_analysis(data, settings, None, checkers, readings)
+    assert (readings.entries.hits, readings.entries.misses) == (2, 2)
+    assert readings.texts.entries.misses == 1 and readings.texts.entries.hits == 0
     assert first.documents == again.documents

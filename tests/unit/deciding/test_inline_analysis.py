@@ -24,12 +24,14 @@ from gateway.deciding.decider import (
     INLINE_DELIMITERS,
     INLINE_ENTITIES,
     INLINE_LIMIT,
+    PolicyDecider,
     PolicyTransaction,
     may_analyse_inline,
 )
 from gateway.mail.envelope import Envelope
 from gateway.mail.spool import Spool
 from gateway.policy.loader import Policy, load_policy
+from gateway.reload import Reloadable
 from gateway.signatures.setup import CheckerCache
 from tests.fixtures.documents import zip_of
 
@@ -176,3 +178,22 @@ def test_the_decider_sends_only_what_needs_a_worker(message: bytes, to_worker: b
         spool.close()
     assert len(runner.jobs) == (1 if to_worker else 0)
     assert decision.analysis is not None and decision.analysis.size == len(message)
+
+
+def test_the_gateway_process_judges_a_letter_sent_again_once(policy: Policy) -> None:
+    """The decider's transactions share its reading cache: the bench letter sent twice is
+    read and judged once, in-process, and decided the same."""
+    policies = Reloadable("policy", lambda: policy, lambda: [])
+    decider = PolicyDecider(policies, None, CountingRunner())
+    decisions = []
+    for _ in range(2):
+        spool = Spool(threshold=1 << 20)
+        spool.write(INLINE["the bench letter"])
+        try:
+            decisions.append(asyncio.run(decider.begin().message(ENVELOPE, spool)))
+        finally:
+            spool.close()
+    entries = decider.readings.entries
+    assert entries.misses == len(entries) > 0 and entries.hits == len(entries)
+    assert decisions[0].analysis == decisions[1].analysis
+    assert decisions[0].verdict.action == decisions[1].verdict.action
