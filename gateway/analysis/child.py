@@ -1,7 +1,8 @@
 """An analysis child: framed pickled jobs in, framed pickled results out, on one socket.
 
 Forked by `gateway.analysis.zygote` for the pool of one SMTP worker, which
-holds the other end of the socket. A job of `None` is a ping. Logs go to
+holds the other end of the socket. A job of `None` is a ping; a job without a
+context is judged under the context of the job before (`JobFrame`). Logs go to
 stderr; the end of the socket (the SMTP worker is gone) ends the child.
 """
 
@@ -14,7 +15,7 @@ import socket
 from typing import BinaryIO
 
 from gateway.analysis.extract.ocr import OcrEngine
-from gateway.analysis.pool import FRAME, analyse_job
+from gateway.analysis.pool import FRAME, AnalysisJob, Context, JobFrame, analyse_job
 from gateway.analysis.readings import ReadingCache
 from gateway.signatures.setup import CheckerCache
 
@@ -28,14 +29,33 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer(frame: bytes, checkers: CheckerCache, readings: ReadingCache,
-            ocr: OcrEngine) -> tuple[str, object]:
+class _Jobs:
+    """This child's caches and the context it was last sent, for the jobs it answers."""
+
+    def __init__(self) -> None:
+        self.checkers = CheckerCache()  # the one signature checker, kept between jobs
+        self.readings = ReadingCache()  # the documents read, by the hash of their bytes
+        self.ocr = OcrEngine()  # Tesseract and the scanned pages it read
+        self.context: Context | None = None
+
+    def job(self, frame: JobFrame) -> AnalysisJob:
+        """The job of `frame`, under its own context or else the one sent before."""
+        if frame.context is not None:
+            self.context = frame.context
+        if self.context is None:
+            raise ValueError("job without a context, and none sent before")
+        settings, signatures = self.context
+        return AnalysisJob(settings, signatures, frame.message, frame.path)
+
+
+def _answer(frame: bytes, jobs: _Jobs) -> tuple[str, object]:
     """("ok", result), ("error", text), or ("memory", text) when the job ran out of memory."""
     try:
-        job = pickle.loads(frame)
-        if job is None:
+        sent: JobFrame | None = pickle.loads(frame)
+        if sent is None:
             return ("ok", None)
-        return ("ok", analyse_job(job, checkers, readings, ocr=ocr))
+        job = jobs.job(sent)
+        return ("ok", analyse_job(job, jobs.checkers, jobs.readings, ocr=jobs.ocr))
     except MemoryError as exc:
         return ("memory", f"MemoryError: {exc}")
     except Exception as exc:
@@ -53,12 +73,10 @@ def cap_memory(megabytes: int) -> None:
 
 def serve_jobs(channel: socket.socket) -> None:
     """Answer jobs on `channel` until its other end closes."""
-    checkers = CheckerCache()  # this child's one signature checker, kept between jobs
-    readings = ReadingCache()  # the documents this child read, by the hash of their bytes
-    ocr = OcrEngine()  # Tesseract and the scanned pages it read, by document, page, settings
+    jobs = _Jobs()
     source = channel.makefile("rb")
     while (frame := _read_frame(source)) is not None:
-        answer = _answer(frame, checkers, readings, ocr)
+        answer = _answer(frame, jobs)
         result = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             channel.sendall(FRAME.pack(len(result)) + result)

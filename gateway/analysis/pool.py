@@ -76,6 +76,20 @@ class AnalysisJob:
     path: Path | None = None
 
 
+Context = tuple[AnalysisSettings, SignatureSetup | None]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFrame:
+    """A job as sent to a child: its context (settings and signature setup) only when it
+    is not the one the child was last sent and answered under; pickling the context cost
+    more than a small message's analysis."""
+
+    context: Context | None
+    message: bytes | None
+    path: Path | None
+
+
 def analyse_job(job: AnalysisJob, checkers: CheckerCache, readings: ReadingCache | None = None,
                 *, plain_only: bool = False, ocr: OcrEngine | None = None) -> Analysis:
     """Run one job (in a worker process, or in-process for `check` and for small text
@@ -97,6 +111,19 @@ class _Worker:
 
     def __init__(self, process: ForkedChild) -> None:
         self.process = process
+        self.context: Context | None = None  # the one the child answered under last
+
+    def frame(self, job: AnalysisJob) -> bytes:
+        """The pickled `JobFrame` of `job`, without its context when the child holds it."""
+        context = (job.settings, job.signatures)
+        held = self.context is not None and (self.context is context or self.context == context)
+        frame = JobFrame(None if held else context, job.message, job.path)
+        return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def answered(self, job: AnalysisJob, status: str) -> None:
+        """After an answer: the child holds the job's context only if it says "ok" (an
+        error may have come before the child took the context in)."""
+        self.context = (job.settings, job.signatures) if status == "ok" else None
 
     async def call(self, payload: bytes) -> tuple[str, object]:
         """Send one framed pickle, read one back: ("ok", value) or ("error", text)."""
@@ -200,9 +227,12 @@ class AnalysisPool:
     async def _call(self, worker: _Worker, job: AnalysisJob, waited: float) -> tuple[str, object]:
         """The worker's answer within what is left of the time limit; raises when the worker
         overran or died (it is then out of step with its pipes and must go)."""
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = worker.frame(job)
+        worker.context = None  # until the child has answered under the job's context
         try:
-            return await asyncio.wait_for(worker.call(payload), self.time_limit - waited)
+            answer = await asyncio.wait_for(worker.call(payload), self.time_limit - waited)
+            worker.answered(job, answer[0])
+            return answer
         except TimeoutError:
             metrics.ANALYSIS_TIMEOUTS.inc()
             detail = f"analysis exceeded {self.time_limit:g} s (of which {waited:.1f} s waiting)"
