@@ -9,6 +9,7 @@ and analysis for analysis.
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import policy
@@ -21,10 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gateway.analysis.analyse as analyse_module
+import gateway.analysis.blocks as blocks_module
 import gateway.analysis.parsing as parsing_module
 import gateway.analysis.walk as walk_module
 from gateway.analysis.analyse import analyse
-from gateway.analysis.blocks import parse_in_blocks
+from gateway.analysis.blocks import MIN_BYTES, _long_runs, parse_in_blocks
 from gateway.analysis.model import Analysis
 from gateway.analysis.parsing import parse
 from gateway.analysis.settings import AnalysisSettings
@@ -210,11 +212,13 @@ def test_a_marker_the_parser_did_not_give_back_means_a_parse_of_the_whole() -> N
     assert sizes[0] < 2000 and sizes[1:] == [len(data)]
 
 
-def with_runs(data: bytes, places: list[int], newline: bytes) -> bytes:
-    """`data` with runs of 300 or more base64 lines put in at the start of some of its lines."""
+def with_runs(data: bytes, places: list[int], newline: bytes, ragged: bool = False) -> bytes:
+    """`data` with runs of 300 or more base64 lines put in at the start of some of its lines,
+    all of one width or `ragged`."""
     lines = data.splitlines(keepends=True)
     for place, count in zip(places, (300, 293, 400), strict=False):
-        run = b"".join(b"QUJD%04dRUZH=" % n + newline for n in range(count))
+        run = b"".join(b"QUJD%04dRUZH=" % n + b"Zm9v" * (ragged * (n % 3)) + newline
+                       for n in range(count))
         index = place % (len(lines) + 1)
         lines[index:index] = [run]
     return b"".join(lines)
@@ -224,16 +228,72 @@ def with_runs(data: bytes, places: list[int], newline: bytes) -> bytes:
 @given(trees, st.lists(st.integers(min_value=0), min_size=1, max_size=3),
        st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([b"\n", b"\r\n"]),
        st.lists(st.integers(min_value=0), max_size=2),
-       st.sampled_from([b"--", b"\r", b"\n\n", b":", b" "]))
+       st.sampled_from([b"--", b"\r", b"\n\n", b":", b" "]), st.booleans())
 def test_long_runs_anywhere_read_as_the_standard_library_reads_them(
     tree: EmailMessage, places: list[int], newline: bytes, run_newline: bytes,
-    cuts: list[int], junk: bytes,
+    cuts: list[int], junk: bytes, ragged: bool,
 ) -> None:
     """Runs put at random line starts of random trees (in headers, preambles, bodies,
     between delimiters, at the end without a line break), then mangled."""
-    data = with_runs(tree.as_bytes().replace(b"\n", newline), places, run_newline)
+    data = with_runs(tree.as_bytes().replace(b"\n", newline), places, run_newline, ragged)
     data = mangle(data, cuts, junk)
     assert dump(parse(data)) == dump(stdlib_parse(data))
+
+
+BASE64_LINES = re.compile(rb"^(?:[A-Za-z0-9+/=]+\r?\n)+", re.MULTILINE)
+LINES = st.one_of(
+    st.builds(lambda width, eol: (b"QUJD" * 30)[:width] + b"==" + eol,
+              st.integers(1, 100), st.sampled_from([b"\n", b"\r\n"])),
+    st.sampled_from([b"\n", b"\r\n", b"--b\r\n", b"a: b\n", b"QUJD\rQUJD\r\n", b"QUJD\r\r\n",
+                     b"QUJD", b" QUJD\n", b"text with spaces\n"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(LINES, st.integers(1, 2500)), min_size=1, max_size=8))
+def test_the_runs_cut_are_whole_base64_lines_and_every_long_run_is_found(
+    pieces: list[tuple[bytes, int]],
+) -> None:
+    """Each run `parse` cuts out is whole lines of base64 (it starts at a line start and
+    lies in a run the expression finds), and each long run the expression finds is cut
+    out, whole or in part, however its lines are laid out."""
+    data = b"".join(line * count for line, count in pieces)
+    found = list(_long_runs(data))
+    expected = [run.span() for run in BASE64_LINES.finditer(data)
+                if run.end() - run.start() >= MIN_BYTES]
+    for start, end in found:
+        assert end - start >= MIN_BYTES
+        assert start == 0 or data[start - 1 : start] == b"\n"
+        assert BASE64_LINES.fullmatch(data, start, end)
+        assert any(low <= start and end <= high for low, high in expected)
+    for low, high in expected:
+        assert any(low <= start < high for start, _ in found)
+
+
+@pytest.mark.parametrize("offset", [1, 7, 1000, 2047, 2048, 2049, 4095, 4096, 6000])
+def test_a_run_of_just_the_least_length_is_found_wherever_it_starts(offset: int) -> None:
+    run = (b"Q" * 63 + b"\n") * (MIN_BYTES // 64)
+    data = b" " * (offset - 1) + b"\n" + run + b"-- end\n"
+    assert list(_long_runs(data)) == [(offset, offset + MIN_BYTES)]
+
+
+class NoExpression:
+    def finditer(self, *_: object) -> Iterator[re.Match[bytes]]:
+        raise AssertionError("lines of one width were read by the regular expression")
+
+
+def test_a_run_of_lines_of_one_width_is_cut_whole_with_its_shorter_last_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The way encoders write base64 (after the empty line ending the part's header)
+    is taken at once, without the regular expression."""
+    body = b"QUJD" * 19 + b"\r\n"
+    run = body * 100 + b"QUJD==\r\n"
+    data = b"Content-Transfer-Encoding: base64\r\n\r\n" + run + b"\r\n--b--\r\n"
+    start = data.index(run)
+    monkeypatch.setattr(blocks_module, "_RUN", NoExpression())
+    assert list(_long_runs(data)) == [(start, start + len(run))]
+
 
 
 def test_structural_fields_are_parsed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
