@@ -10,6 +10,7 @@ client hears 250 only when the upstream said 250 (or the hold is fsynced).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from typing import Any
@@ -380,3 +381,9 @@ class RelayHandler:
             session.client.xforward(bool(session.extended_smtp)), received, record,
         ))
         return disposed.reply, disposed.reusable
+
+
+# aiosmtpd reads handle_EHLO's signature on every new connection (to tell its old
+# 4-argument form from the 5-argument one): it finds it here, computed once.
+RelayHandler.handle_EHLO.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    RelayHandler.handle_EHLO)
