@@ -68,6 +68,18 @@ def test_an_answer_nobody_read_is_drained_and_its_child_killed() -> None:
     assert only_ours
 
 
+async def _settled_fds(pid: int) -> int:
+    """How many descriptors `pid` holds once the count stays the same for 0.1 s: the
+    zygote closes its copies of a child's socket and pidfd only after sending them."""
+    counts = [len(os.listdir(f"/proc/{pid}/fd"))]
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+        if counts[-1] == counts[-2]:
+            return counts[-1]
+    raise AssertionError(f"the zygote's descriptors never settled: {counts}")
+
+
 def test_a_refused_fork_leaves_the_zygote_and_its_children_running() -> None:
     """The system refuses one fork (here: no descriptor left for the child's socket);
     the busy child keeps its zygote, and the next fork works once the system allows."""
@@ -80,8 +92,7 @@ def test_a_refused_fork_leaves_the_zygote_and_its_children_running() -> None:
             pid = zygote.pid
             assert pid is not None
             soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-            resource.prlimit(pid, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{pid}/fd")),
-                                                           hard))
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (await _settled_fds(pid), hard))
             with pytest.raises(NoChild):
                 await zygote.fork(0)
             same_zygote = zygote.pid == pid
