@@ -116,14 +116,15 @@ class _Worker:
     def frame(self, job: AnalysisJob) -> bytes:
         """The pickled `JobFrame` of `job`, without its context when the child holds it."""
         context = (job.settings, job.signatures)
-        held = self.context is not None and (self.context is context or self.context == context)
-        frame = JobFrame(None if held else context, job.message, job.path)
+        frame = JobFrame(None if self.context == context else context, job.message, job.path)
         return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
 
     def answered(self, job: AnalysisJob, status: str) -> None:
-        """After an answer: the child holds the job's context only if it says "ok" (an
-        error may have come before the child took the context in)."""
-        self.context = (job.settings, job.signatures) if status == "ok" else None
+        """After an answer: the child holds the job's context if it says "ok"; after any
+        other answer it stays unknown (the error may have come before the child took the
+        context in)."""
+        if status == "ok":
+            self.context = (job.settings, job.signatures)
 
     async def call(self, payload: bytes) -> tuple[str, object]:
         """Send one framed pickle, read one back: ("ok", value) or ("error", text)."""

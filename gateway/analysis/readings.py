@@ -17,7 +17,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from gateway.analysis.doctype import TypeFinding, TypeTable
-from gateway.analysis.extract.cache import FOREVER, MAX_CHARACTERS, MAX_DOCUMENTS, TextCache
+from gateway.analysis.extract.cache import (
+    FOREVER,
+    MAX_CHARACTERS,
+    MAX_DOCUMENTS,
+    TextCache,
+    extraction_size,
+)
 from gateway.analysis.extract.model import Extraction
 from gateway.analysis.markings import MarkingRules, MarkingScan
 from gateway.analysis.settings import AnalysisLimits
@@ -44,8 +50,7 @@ class Reading:
 
 
 def _size(reading: Reading) -> int:
-    extraction = reading.extraction
-    return len(extraction.text) + sum(len(problem) for problem in extraction.problems)
+    return extraction_size(reading.extraction)
 
 
 class ReadingCache:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+from pathlib import Path
+
+import pytest
 
 from gateway.analysis.child import _answer, _Jobs
 from gateway.analysis.pool import AnalysisFailed, AnalysisJob, AnalysisPool, JobFrame
@@ -77,6 +80,25 @@ def test_a_job_the_child_could_not_read_leaves_the_context_to_be_sent_again() ->
         return before, after
 
     assert asyncio.run(scenario()) == ("mat", "toi_mat")
+
+
+def test_a_job_that_failed_under_new_settings_leaves_the_old_ones_to_be_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The child took in the failed job's settings before failing (its message is gone):
+    the next job under the settings before carries them again."""
+    async def scenario() -> list[str | None]:
+        pool = AnalysisPool(1, 30)
+        try:
+            before = level(await pool.run(AnalysisJob(AnalysisSettings(), None, MESSAGE)))
+            with pytest.raises(AnalysisFailed, match="FileNotFoundError"):
+                await pool.run(AnalysisJob(STRICTER, None, path=tmp_path / "gone"))
+            after = level(await pool.run(AnalysisJob(AnalysisSettings(), None, MESSAGE)))
+        finally:
+            await pool.close()
+        return [before, after]
+
+    assert asyncio.run(scenario()) == ["mat", "mat"]
 
 
 def test_a_child_refuses_a_job_without_a_context_when_none_was_sent() -> None:

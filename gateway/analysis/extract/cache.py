@@ -22,7 +22,8 @@ MAX_CHARACTERS = 2_000_000  # at most 4-8 MB of text (Vietnamese is 2 bytes a ch
 FOREVER = float("inf")
 
 
-def _size(extraction: Extraction) -> int:
+def extraction_size(extraction: Extraction) -> int:
+    """What an extraction weighs in the caches: the characters of its text and problems."""
     return len(extraction.text) + sum(len(problem) for problem in extraction.problems)
 
 
@@ -32,7 +33,7 @@ class TextCache:
     def __init__(self, max_documents: int = MAX_DOCUMENTS,
                  max_characters: int = MAX_CHARACTERS) -> None:
         self.entries: VerdictCache[Extraction] = VerdictCache(
-            max_documents, FOREVER, weigh=_size, max_weight=max_characters)
+            max_documents, FOREVER, weigh=extraction_size, max_weight=max_characters)
 
     def extraction(self, sha256: str, detected_type: str, charset: str | None,
                    limits: AnalysisLimits, extract: Callable[[], Extraction]) -> Extraction:
