@@ -93,16 +93,20 @@ def _fork(control: socket.socket, memory_mb: int) -> None:
 
 
 def _serve_forks(control: socket.socket) -> None:
-    """Say the zygote is ready, then fork a child per request until the worker goes."""
+    """Say the zygote is ready, then fork a child per request until the worker goes, however
+    it goes (its end closed or reset)."""
     name_process("tth-zygote")
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() goes to the log
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
-    control.sendall(NUMBER.pack(os.getpid()))
-    while len(request := control.recv(NUMBER.size)) == NUMBER.size:
-        (memory_mb,) = NUMBER.unpack(request)
-        _fork(control, memory_mb)
+    try:
+        control.sendall(NUMBER.pack(os.getpid()))
+        while len(request := control.recv(NUMBER.size)) == NUMBER.size:
+            (memory_mb,) = NUMBER.unpack(request)
+            _fork(control, memory_mb)
+    except ConnectionError:  # the worker died (with our answer unread): so does its zygote
+        return
 
 
 def fork_zygote(inherited: Iterable[Closable]) -> None:

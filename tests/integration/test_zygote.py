@@ -9,12 +9,17 @@ import os
 import pickle
 import resource
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from gateway.analysis.forked import NUMBER, ForkedChild, NoChild, Zygote
 from gateway.analysis.pool import FRAME
-from tests.support.processes import living_children
+from tests.support.processes import living_children, stderr_until_exit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _ping(child: ForkedChild) -> tuple[str, object]:
@@ -108,3 +113,23 @@ def test_a_refused_fork_leaves_the_zygote_and_its_children_running() -> None:
     same_zygote, first_answer, second_answer = asyncio.run(scenario())
     assert same_zygote
     assert first_answer == second_answer == ("ok", None)
+
+
+def test_a_worker_gone_before_reading_the_zygote_leaves_it_to_exit_quietly() -> None:
+    """The worker forks its zygote and, failing as it starts, drops its end of their
+    socket with the zygote's "ready" unread (the zygote sees a reset, not an end of file)
+    before it exits: the zygote exits without a traceback."""
+    worker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, time\n"
+         "from gateway.analysis import forked\n"
+         "from gateway.analysis.zygote import fork_zygote\n"
+         "fork_zygote([])\n"
+         "time.sleep(0.5)\n"
+         "forked._forked_early[0][1].close()\n"
+         "time.sleep(0.5)\n"
+         "os._exit(0)\n"],
+        cwd=ROOT, stderr=subprocess.PIPE, start_new_session=True)
+    output = stderr_until_exit(worker, 60)  # the zygote, its end of stderr closed, exited
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output and "zygote failed" not in output, output
