@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 
@@ -16,14 +17,16 @@ from gateway.config import Settings
 from gateway.deciding.seam import Decider
 from gateway.outbound.upstream import Upstream
 from gateway.outbound.upstreams import upstream_for
+from gateway.policy.loader import PolicyError
 from gateway.processes import name_process
 from gateway.record.audit import AuditLog
 from gateway.record.logs import configure_logging
+from gateway.reload import LoadError
 from gateway.service.assembly import Decisions
 from gateway.service.master import exec_master, start_metrics
 from gateway.service.pidfile import pid_file
 from gateway.service.sdnotify import notify
-from gateway.service.supervise import MasterLink
+from gateway.service.supervise import REFUSED_TO_START, MasterLink
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.listener import start_listeners
 from gateway.smtp.server import ConnectionLimiter
@@ -154,7 +157,19 @@ def worker_main(settings: Settings, master: MasterLink) -> None:
     configure_logging(settings.logging)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fork_zygote([master.channel])  # single-threaded still
-    _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
+    try:
+        _run(lambda: run_worker(settings, reuse_port=True, announce=False, master=master))
+    except (PolicyError, LoadError) as exc:
+        _refuse_to_start(exc.errors)
+    except OSError as exc:
+        _refuse_to_start([f"tth-gateway: {exc}"])
+
+
+def _refuse_to_start(errors: list[str]) -> None:
+    """Say what must be fixed, as `serve` with one worker does, and exit with its status."""
+    for line in errors:
+        print(line, file=sys.stderr)
+    sys.exit(REFUSED_TO_START)
 
 
 def serve(settings: Settings) -> int:

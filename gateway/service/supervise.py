@@ -31,6 +31,10 @@ from gateway.processes import TEMPLATE_HELD_SIGNALS, die_with_parent
 log = logging.getLogger("gateway.service.supervise")
 
 READY = b"ready"
+#: A worker's exit status when the administrator must fix something before it can serve
+#: (policies or trust store refused, a port taken), as `serve` with one worker exits; the
+#: master exits with it too.
+REFUSED_TO_START = 2
 #: A worker that dies sooner than this after starting is restarted with a growing delay.
 QUICK_DEATH = 10.0
 MAX_BACKOFF = 30.0
@@ -112,7 +116,9 @@ class Supervisor:
         self._announce = announce
         self._slots = [_Slot(number) for number in range(count)]
         self._stopping = False
-        self._failed_start = False
+        #: The exit status when the workers could not start (None: they did).
+        self._failed_start: int | None = None
+        self._announced = False
         #: How the workers ended after the stop signal (earlier deaths were replaced).
         self._final_exits: list[int | None] = []
 
@@ -121,10 +127,31 @@ class Supervisor:
         link = MasterLink(os.getpid(), theirs, replacement)
         process = self._context.Process(target=self._target, args=(self._settings, link),
                                         name=f"tth-worker-{slot.number}")
-        process.start()
-        theirs.close()
+        try:
+            process.start()
+        except (EOFError, OSError) as exc:  # the template died (its traceback is in the log)
+            ours.close()
+            self._not_started(slot, exc)
+            return
+        finally:
+            theirs.close()
         slot.process, slot.channel, slot.ready = process, ours, False
         slot.started, slot.restart_at = time.monotonic(), None
+
+    def _not_started(self, slot: _Slot, exc: BaseException) -> None:
+        """No worker came out of the template: before the first announcement the gateway
+        stops (exit status 1); later the slot is tried again after a growing delay."""
+        cause = str(exc) or type(exc).__name__
+        if not self._announced:
+            log.error("worker %d could not be started (the worker template failed: %s); "
+                      "stopping", slot.number, cause)
+            self._failed_start = 1
+            self._forward(signal.SIGTERM, None)
+            return
+        slot.backoff = min(MAX_BACKOFF, max(1.0, slot.backoff * 2))
+        log.error("worker %d could not be started (the worker template failed: %s); "
+                  "trying again in %.0f s", slot.number, cause, slot.backoff)
+        slot.restart_at = time.monotonic() + slot.backoff
 
     def _forward(self, signum: int, _frame: object) -> None:
         """Pass the signal on. A worker still starting has no SIGHUP handler yet (the
@@ -147,21 +174,21 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._forward)
         for slot in self._slots:
-            self._start(slot, replacement=False)
-        announced = False
+            if not self._stopping:
+                self._start(slot, replacement=False)
         while any(slot.process is not None for slot in self._slots) or (
             not self._stopping and any(slot.restart_at is not None for slot in self._slots)
         ):
             self._wait_once()
-            if not announced and all(slot.ready for slot in self._slots):
-                announced = True
+            if not self._announced and all(slot.ready for slot in self._slots):
+                self._announced = True
                 self._announce()
             for slot in self._slots:
-                self._reap(slot, announced)
+                self._reap(slot)
                 self._restart_when_due(slot)
-        failed = self._failed_start or any(
-            code not in (0, -signal.SIGTERM, -signal.SIGINT) for code in self._final_exits
-        )
+        if self._failed_start is not None:
+            return self._failed_start
+        failed = any(code not in (0, -signal.SIGTERM, -signal.SIGINT) for code in self._final_exits)
         return 1 if failed else 0
 
     def _wait_once(self) -> None:
@@ -193,7 +220,7 @@ class Supervisor:
             log.warning("worker %d (pid %s) replaced and listening", slot.number,
                         slot.process.pid if slot.process else "?")
 
-    def _reap(self, slot: _Slot, announced: bool) -> None:
+    def _reap(self, slot: _Slot) -> None:
         process = slot.process
         if process is None or process.is_alive():
             return
@@ -208,10 +235,10 @@ class Supervisor:
         if self._stopping:
             self._final_exits.append(process.exitcode)
             return
-        if not announced:
+        if not self._announced:
             log.error("worker %d (pid %s) exited with %s before it was listening; stopping",
                       slot.number, process.pid, process.exitcode)
-            self._failed_start = True
+            self._failed_start = REFUSED_TO_START if process.exitcode == REFUSED_TO_START else 1
             self._forward(signal.SIGTERM, None)
             return
         lived = time.monotonic() - slot.started

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ import pytest
 from gateway.processes import TEMPLATE_HELD_SIGNALS
 from gateway.service.supervise import MasterLink
 from tests.support.accept import accept_all_policies
-from tests.support.processes import living_children
+from tests.support.processes import living_children, stderr_until_exit
 from tests.support.sink import Sink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,28 +99,37 @@ def _answers(port: int) -> bool:
         return False
 
 
-@contextmanager
-def serving_workers(tmp_path: Path, upstream: str, workers: int) -> Iterator[Served]:
-    """`serve --workers N`; every process it started is killed at the end, test failed or not."""
-    port, metrics = free_port(), free_port()
-    folder = tmp_path / "metrics"
-    folder.mkdir()
+def _serve_command(tmp_path: Path, upstream: str, workers: int) -> list[str]:
+    """`serve` with a configuration file in `tmp_path`, without its listen and policies."""
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "server:\n  hostname: gw.test\n  shutdown_grace: 2\n"
         "upstream:\n  starttls: \"off\"\n  timeout: 10\n"
         f"audit:\n  path: {tmp_path / 'audit.jsonl'}\n"
     )
-    log = tmp_path / "stderr.log"
+    return [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+            "--upstream", upstream, "--workers", str(workers)]
+
+
+def _environment(folder: Path) -> dict[str, str]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(folder)}
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return environment
+
+
+@contextmanager
+def serving_workers(tmp_path: Path, upstream: str, workers: int) -> Iterator[Served]:
+    """`serve --workers N`; every process it started is killed at the end, test failed or not."""
+    port, metrics = free_port(), free_port()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    log = tmp_path / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
-             "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
-             "--metrics", f"127.0.0.1:{metrics}", "--workers", str(workers),
+            [*_serve_command(tmp_path, upstream, workers), "--listen", f"127.0.0.1:{port}",
+             "--metrics", f"127.0.0.1:{metrics}",
              "--policies", str(accept_all_policies(tmp_path / "policies"))],
-            cwd=tmp_path, env=environment, stderr=stderr, start_new_session=True,
+            cwd=tmp_path, env=_environment(folder), stderr=stderr, start_new_session=True,
         )
     seen: set[int] = set()
     served = Served(port, metrics, process, log, folder)
@@ -143,6 +153,33 @@ def test_listening_is_logged_once_the_sockets_answer(sink: Sink, tmp_path: Path)
         assert _answers(served.port)  # right after the line, without waiting
         assert len(workers(served.process.pid)) == 2
         assert not named(living_children(served.process.pid), "tth-worker")
+
+
+@pytest.mark.parametrize("mistake", ["no policy folder", "listen port taken"])
+def test_workers_refusing_to_start_stop_the_master_with_the_reason_and_status_2(
+        sink: Sink, tmp_path: Path, mistake: str) -> None:
+    """A mistake the administrator must fix ends `serve --workers 2` as it ends `serve`: the
+    reason on stderr, exit status 2, no traceback, no process left behind."""
+    port = free_port()
+    policies = tmp_path / "missing"
+    if mistake == "listen port taken":
+        policies = accept_all_policies(tmp_path / "policies")
+    (tmp_path / "metrics").mkdir()
+    with socket.socket() as taken:
+        if mistake == "listen port taken":
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+        process = subprocess.Popen(
+            [*_serve_command(tmp_path, sink.address, 2), "--listen", f"127.0.0.1:{port}",
+             "--policies", str(policies)],
+            cwd=tmp_path, env=_environment(tmp_path / "metrics"), stderr=subprocess.PIPE,
+            start_new_session=True)
+        output = stderr_until_exit(process, 60)
+    assert process.returncode == 2, output
+    reason = "not a directory" if mistake == "no policy folder" else "address already in use"
+    assert reason in output.lower(), output
+    assert "Traceback" not in output, output
+    assert "before it was listening; stopping" in output, output
 
 
 def test_kill_9_of_the_master_takes_workers_and_analysis_children_along(
