@@ -31,7 +31,8 @@ _ADDRESS_LIKE = re.compile(
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
 _CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bBqQ]\?")
 _ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
-#: Address fields kept parsed per process (correspondents write the same fields again).
+#: Address fields kept parsed, and encoded words kept decoded, per process (correspondents
+#: write the same fields again).
 KEPT_FIELDS = 2048
 KEPT_FIELD_LENGTH = 512
 _ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc")
@@ -101,22 +102,34 @@ def _first(fields: Iterable[tuple[str, str]], name: str) -> str | None:
 
 
 def _decode_text(name: str, raw: str, problems: list[str]) -> str:
-    """The decoded text of an unstructured field; raw text when decoding fails."""
+    """The decoded text of an unstructured field; raw text when decoding fails. A value
+    written again (a correspondent's From, a reply's Subject) is decoded once per process."""
     if "=?" not in raw:
         return raw
+    text, found = _decoded(raw) if len(raw) > KEPT_FIELD_LENGTH else _kept_decoded(raw)
+    problems.extend(f"{name}: {problem}" for problem in found)
+    return text
+
+
+@lru_cache(maxsize=KEPT_FIELDS)
+def _kept_decoded(raw: str) -> tuple[str, tuple[str, ...]]:
+    return _decoded(raw)
+
+
+def _decoded(raw: str) -> tuple[str, tuple[str, ...]]:
+    """RFC 2047 decoded `raw` (NFC) and its problems, each without the field's name."""
     try:
         text = decode_unstructured(raw)
     except Exception:
-        problems.append(f"{name}: encoded words cannot be decoded")
-        return raw
-    problems.extend(_encoded_word_problems(name, raw, text))
+        return raw, ("encoded words cannot be decoded",)
+    problems = list(_encoded_word_problems(raw, text))
     if "\r" in text or "\n" in text or "\x00" in text:
-        problems.append(f"{name}: encoded words decode to line breaks or NUL")
+        problems.append("encoded words decode to line breaks or NUL")
         text = re.sub(r"[\r\n\x00]+", " ", text)
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", text), tuple(problems)
 
 
-def _encoded_word_problems(name: str, raw: str, text: str) -> Iterator[str]:
+def _encoded_word_problems(raw: str, text: str) -> Iterator[str]:
     """Encoded words in an unknown charset, or whose bytes their charset cannot decode
     (the registry's decoding put U+FFFD in their place)."""
     charsets = list(dict.fromkeys(c.lower() for c in _CHARSET.findall(raw)))
@@ -124,9 +137,9 @@ def _encoded_word_problems(name: str, raw: str, text: str) -> Iterator[str]:
         try:
             codecs.lookup(charset)
         except LookupError:
-            yield f"{name}: encoded word in unknown charset {charset!r}"
+            yield f"encoded word in unknown charset {charset!r}"
     if "\ufffd" in text and "\ufffd" not in raw:
-        yield f"{name}: undecodable encoded word (not valid {'/'.join(charsets)})"
+        yield f"undecodable encoded word (not valid {'/'.join(charsets)})"
 
 
 def _addresses_of(

@@ -94,6 +94,35 @@ def test_an_address_field_seen_before_reads_the_same_with_its_problems(
     assert len(calls) - before >= 2
 
 
+def test_encoded_words_written_again_are_decoded_once_with_each_fields_problems(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same encoded text in another message, or under another field, is decoded once
+    per process, and each field still gets its own problems; a value longer than the kept
+    length is decoded every time."""
+    headers_module._kept_decoded.cache_clear()
+    calls: list[str] = []
+    original = headers_module.decode_unstructured
+    monkeypatch.setattr(headers_module, "decode_unstructured",
+                        lambda raw: calls.append(raw) or original(raw))
+    word = "=?x-unknown?q?M=E1=BA=ACT?= =?utf-8?q?Gi=E1=BA=A5y_m=E1=BB=9Di?="
+    first = headers_of(f"Subject: {word}\nComments: {word}")
+    again = headers_of(f"Subject: {word}\nComments: {word}")
+    assert calls == [word]
+    assert again == first
+    assert {"subject: encoded word in unknown charset 'x-unknown'",
+            "comments: encoded word in unknown charset 'x-unknown'"} <= set(again.problems)
+    assert again.subject.endswith("Giấy mời")
+    broken = "=?utf-8?q?a=0Ab?="
+    for _ in range(2):
+        assert "subject: encoded words decode to line breaks or NUL" in headers_of(
+            f"Subject: {broken}").problems
+    long_subject = " ".join([word] * 8)
+    assert len(long_subject) > KEPT_FIELD_LENGTH
+    before = len(calls)
+    assert headers_of(f"Subject: {long_subject}") == headers_of(f"Subject: {long_subject}")
+    assert len(calls) - before == 2
+
+
 def test_an_unparsable_address_field_stays_a_problem_every_time(
         monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(raw: str) -> object:
