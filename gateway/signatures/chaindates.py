@@ -82,14 +82,13 @@ async def dated(
     """`outcome`, or `expired` with the reason when an authority was out of its dates.
 
     `validated` is the path the validator accepted, if any: when it is within its dates,
-    one path is, and the paths need not be built again. Only without fetching: a path
-    through a fetched certificate is one `lapsed_authority` (which does not fetch) never
-    builds, so the answer would differ.
+    one path is, and the paths need not be built again. That holds with online fetching
+    too, where it may run through a certificate fetched from an issuer's address (a
+    renewed CA) that `lapsed_authority`, which never fetches, cannot build.
     """
     if outcome[0] not in _OVERRIDDEN or signing_cert is None:
         return outcome
-    local = not checking.sources.allow_fetching
-    if local and validated is not None and _lapsed(validated, moment) is None:
+    if validated is not None and _lapsed(validated, moment) is None:
         return outcome
     reason = await lapsed_authority(signing_cert, signed_data, checking, moment)
     if reason is None:

@@ -3,18 +3,29 @@ unless a timestamp proves it was signed while the whole chain was valid."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import cms
+from pyhanko_certvalidator.authority import CertTrustAnchor
+from pyhanko_certvalidator.path import ValidationPath
 
 from gateway.signatures import chaindates
 from gateway.signatures.checker import SignatureChecker, build_checker
+from gateway.signatures.context import Checking
 from gateway.signatures.model import SignatureStatus
 from gateway.signatures.settings import SignatureSettings
-from gateway.signatures.trust import TrustSources
-from tests.fixtures.pki import ExpiredAuthorities, Identity, Pki, build_expired_authorities
+from gateway.signatures.trust import TrustMaterial, TrustSources
+from tests.fixtures.pki import (
+    ExpiredAuthorities,
+    Identity,
+    Pki,
+    build_expired_authorities,
+    renewed,
+)
 from tests.fixtures.signed import base_pdf, detached_signature, sign_pdf, signer_for
 
 
@@ -105,3 +116,31 @@ def test_a_validated_path_within_its_dates_is_not_built_again(
     signed = sign_pdf(base_pdf(), signer_for(_signer(lapsed, "root")))
     assert expired.check_pdf(signed).status is SignatureStatus.EXPIRED
     assert searches == ["built"]
+
+
+def test_with_online_fetching_a_validated_path_through_a_renewed_ca_stays_valid(
+    pki: Pki, lapsed: ExpiredAuthorities, tmp_path: Path
+) -> None:
+    """Online fetching on, the local intermediates hold only the CA's lapsed certificate, and
+    the validator accepted a path through its renewal (as fetched from the issuers'
+    address): that path is within its dates, so the signature is not `expired`. A path
+    through the lapsed certificate still is."""
+    sources = TrustSources(pki.anchors, lapsed.expired_ca_intermediates, lapsed.expired_ca_crls,
+                           allow_fetching=True)
+    checking = Checking.of(TrustMaterial.load(sources), sources, SignatureSettings())
+    signer = lapsed.expired_ca_signer
+    signed_data = cms.ContentInfo.load(detached_signature(base_pdf(), signer))["content"]
+    renewal = renewed(lapsed.expired_ca, pki.root, pki.now - timedelta(days=30),
+                      pki.now + timedelta(days=365))
+    anchor = CertTrustAnchor(pki.root.asn1_cert)
+    valid = (SignatureStatus.VALID, "signature: valid")
+
+    def dated(through: Identity) -> tuple[SignatureStatus, str]:
+        path = ValidationPath(anchor, [through.asn1_cert], signer.asn1_cert)
+        return asyncio.run(chaindates.dated(valid, signer.asn1_cert, signed_data, checking,
+                                            pki.now, path))
+
+    assert dated(renewal) == valid
+    status, reason = dated(lapsed.expired_ca)
+    assert status is SignatureStatus.EXPIRED
+    assert ROLES["ca"] in reason
