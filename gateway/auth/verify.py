@@ -12,6 +12,9 @@ from gateway.auth.results import ArcResult, DkimResult, Result
 
 #: Signatures verified per message at most (each costs a DNS lookup and a hash of the body).
 MAX_SIGNATURES = 8
+#: What dkimpy raises on a malformed message or field besides its own exceptions (a first
+#: header line that starts with white space: IndexError in its header parser).
+_MALFORMED = (ValueError, TypeError, IndexError, KeyError, UnicodeError)
 
 
 class KeyLookupFailed(Exception):
@@ -53,6 +56,9 @@ def verify_dkim(message: bytes, dns: DnsClient) -> tuple[DkimResult, ...]:
         verifier = dkim.DKIM(message, minkey=1024)
     except dkim.DKIMException as exc:
         return (DkimResult(Result.PERMERROR, reason=f"message not parsable: {exc}"),)
+    except _MALFORMED as exc:
+        return (DkimResult(Result.PERMERROR,
+                           reason=f"message not parsable ({type(exc).__name__})"),)
     fields = [value for name, value in verifier.headers if name.lower() == b"dkim-signature"]
     results = []
     for index, value in enumerate(fields[:MAX_SIGNATURES]):
@@ -78,7 +84,7 @@ def _verify_one(verifier: dkim.DKIM, index: int, keys: _Keys) -> tuple[Result, s
         return Result.PERMERROR, text
     except dkim.DKIMException as exc:
         return Result.PERMERROR, f"{type(exc).__name__}: {exc}"
-    except (ValueError, TypeError, IndexError, KeyError, UnicodeError) as exc:
+    except _MALFORMED as exc:
         # dkimpy tripping over a malformed field: that signature cannot be verified
         return Result.PERMERROR, f"malformed signature ({type(exc).__name__})"
     if good:
@@ -97,6 +103,8 @@ def verify_arc(message: bytes, dns: DnsClient) -> ArcResult:
         outcome, sets, reason = dkim.arc_verify(message, dnsfunc=dnsfunc)
     except KeyLookupFailed as exc:
         return ArcResult(Result.TEMPERROR, reason=f"key lookup failed: {exc}")
+    except (dkim.DKIMException, *_MALFORMED) as exc:  # a chain that cannot be read fails
+        return ArcResult(Result.FAIL, reason=f"message not parsable ({type(exc).__name__})")
     word = outcome.decode("ascii", "replace") if isinstance(outcome, bytes) else str(outcome)
     result = {"pass": Result.PASS, "fail": Result.FAIL}.get(word, Result.NONE)
     return ArcResult(result, len(sets), str(reason or ""))

@@ -17,7 +17,7 @@ from gateway.auth.dns import DnsCache, DnsClient, DnsSettingsValue
 from gateway.auth.keygen import generate
 from gateway.auth.results import Result
 from gateway.auth.signing import DkimSigner, SigningKey, SigningKeyError, load_key
-from gateway.auth.verify import verify_dkim
+from gateway.auth.verify import verify_arc, verify_dkim
 from tests.support import opendkim
 from tests.support.dnsserver import DnsServer
 
@@ -167,3 +167,17 @@ def test_serve_refuses_to_start_with_a_missing_key(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 2
     assert "dkim.signing.0" in done.stderr and "nothere.key" in done.stderr
+
+
+@pytest.mark.parametrize("first", [b" x: y", b"\tcontinued"])
+def test_a_message_whose_first_header_line_is_a_continuation_is_not_parsable(
+        keys: dict[str, SigningKey], zone: DnsServer, first: bytes) -> None:
+    """dkimpy's header parser raises IndexError on it: each check says why, none raises."""
+    signed = DkimSigner([keys["rsa"]]).sign(MESSAGE, "thuathienhue.gov.vn") + MESSAGE
+    seal = b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=x.test; s=a; b=\r\n"
+    broken = first + b"\r\n" + seal + signed
+    (result,) = verify_dkim(broken, client(zone))
+    assert (result.result, result.reason) == (Result.PERMERROR,
+                                              "message not parsable (IndexError)")
+    arc = verify_arc(broken, client(zone))
+    assert (arc.result, arc.reason) == (Result.FAIL, "message not parsable (IndexError)")
