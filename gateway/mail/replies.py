@@ -17,6 +17,9 @@ log = logging.getLogger("gateway.mail.replies")
 
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ECHOED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The longest reply line on the wire without its CRLF (RFC 5321 4.5.3.1.5: 512 octets).
+MAX_REPLY_LINE = 510
 
 #: Default enhanced codes for replies built by aiosmtpd itself, by reply code.
 DEFAULT_ENHANCED = {
@@ -125,6 +128,20 @@ def reply(
     if code >= 400:
         log.info("refusal %s (%s)", result.one_line(), reason or "-")
     return result
+
+
+def on_the_wire(text: str, *, utf8: bool) -> bytes:
+    """Reply text as it is sent: lines split at CRLF only; any other control character (a
+    client's command that aiosmtpd echoes may hold CR, NUL, ESC) shown as "?"; each line
+    cut to MAX_REPLY_LINE octets; ASCII unless `utf8`, bytes that were not UTF-8 "?"."""
+    charset = "utf-8" if utf8 else "ascii"
+    lines = []
+    for line in text.split("\r\n"):
+        data = _ECHOED_CONTROL.sub("?", line).encode(charset, "replace")
+        if len(data) > MAX_REPLY_LINE:
+            data = data[:MAX_REPLY_LINE].decode("utf-8", "ignore").encode("utf-8")
+        lines.append(data)
+    return b"\r\n".join(lines)
 
 
 _LEADING_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\b ?")

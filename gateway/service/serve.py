@@ -28,8 +28,8 @@ from gateway.service.pidfile import pid_file
 from gateway.service.sdnotify import notify
 from gateway.service.supervise import REFUSED_TO_START, MasterLink
 from gateway.smtp.handler import RelayHandler
+from gateway.smtp.limiter import ConnectionLimiter
 from gateway.smtp.listener import start_listeners
-from gateway.smtp.server import ConnectionLimiter
 
 log = logging.getLogger("gateway.service.serve")
 

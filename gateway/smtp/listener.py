@@ -8,7 +8,8 @@ import ssl
 
 from gateway.config import ServerSettings, parse_hostport
 from gateway.smtp.handler import RelayHandler
-from gateway.smtp.server import ConnectionLimiter, GatewaySMTP
+from gateway.smtp.limiter import ConnectionLimiter
+from gateway.smtp.server import GatewaySMTP
 
 
 def server_tls_context(settings: ServerSettings) -> ssl.SSLContext | None:

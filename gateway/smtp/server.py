@@ -11,21 +11,23 @@ import time
 from collections.abc import Sequence
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from gateway.config import ServerSettings
 from gateway.mail.ownheaders import HeaderFilter
-from gateway.mail.replies import Reply, reply, with_enhanced
+from gateway.mail.replies import INTERNAL_ERROR, Reply, on_the_wire, reply, with_enhanced
 from gateway.mail.spool import Spool
 from gateway.record import metrics
 from gateway.smtp.dataread import read_data
+from gateway.smtp.limiter import TOO_MANY, ConnectionLimiter
 from gateway.smtp.session import GatewaySession
 from gateway.smtp.wiresyntax import (
-    XFORWARD_ATTRIBUTES,
     Network,
+    has_control,
     in_networks,
     plain_address,
     well_formed,
+    xforward_value_ok,
     xtext_decode,
 )
 
@@ -43,44 +45,6 @@ class QuietUnknownCommands(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(QuietUnknownCommands())
-
-
-_TOO_MANY = {
-    "total": "Too many connections to this gateway, try again later",
-    "per_ip": "Too many connections from your address, try again later",
-}
-
-
-class ConnectionLimiter:
-    """Counts open connections, in all and per client address, for one worker."""
-
-    def __init__(self, total: int, per_ip: int) -> None:
-        self.total = total
-        self.per_ip = per_ip
-        self.open: set[GatewaySMTP] = set()
-        #: Relays of complete messages still running (they outlive a lost client).
-        self.relays: set[asyncio.Task[Reply]] = set()
-        self._by_ip: dict[str, int] = {}
-
-    def admit(self, protocol: GatewaySMTP, ip: str | None, *, trusted: bool = False) -> str | None:
-        """Register the connection, or say why it is refused. A trusted relay (Postfix in
-        front) carries every client's connections, so only the total limit applies to it."""
-        if len(self.open) >= self.total:
-            return "total"
-        key = ip or "?"
-        if not trusted and self._by_ip.get(key, 0) >= self.per_ip:
-            return "per_ip"
-        self.open.add(protocol)
-        self._by_ip[key] = self._by_ip.get(key, 0) + 1
-        return None
-
-    def leave(self, protocol: GatewaySMTP, ip: str | None) -> None:
-        if protocol in self.open:
-            self.open.discard(protocol)
-            key = ip or "?"
-            self._by_ip[key] -= 1
-            if not self._by_ip[key]:
-                del self._by_ip[key]
 
 
 _MEMBERS: dict[tuple[type, tuple[str, ...]], list[str]] = {}
@@ -169,11 +133,41 @@ class GatewaySMTP(SMTP):
         else:
             text = status
         if isinstance(text, str):
-            # aiosmtpd echoes some arguments; bytes that were not UTF-8 become "?".
-            text = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "replace")
+            # aiosmtpd echoes some arguments (an unknown command): made safe to send.
+            text = on_the_wire(text, utf8=self.enable_SMTPUTF8)
         if self.transport is None or self.transport.is_closing():
             return  # the client is gone (uvloop raises on a write to a closed transport)
         await super().push(text)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A client that went away mid-command, or whose TLS handshake failed, is an event
+        of its connection (one line, and the connection closes), not a bug; anything else
+        goes to the handler (a temporary failure, logged with its traceback)."""
+        session = self.gateway_session()
+        if isinstance(error, TLSSetupException):
+            log.info("%s TLS handshake failed: %s", session.id, error.__cause__ or error)
+            return reply(*INTERNAL_ERROR).render()  # not sent: aiosmtpd closes the connection
+        if isinstance(error, (EOFError, ConnectionError)) and self._client_gone():
+            log.info("%s client went away", session.id)
+            if self.transport is not None:
+                self.transport.close()
+            await asyncio.sleep(0)  # connection_lost runs now and ends the command loop
+            return reply(421, "4.4.2", "Connection closed").render()
+        status: str = await super().handle_exception(error)
+        return status
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its side (an EOFError or ConnectionError may also come
+        from the upstream, whose failure the client must hear about)."""
+        transport = self.transport
+        return transport is None or transport.is_closing() or self._reader.at_eof()
+
+    def _getparams(self, params: Sequence[str]) -> dict[str, str | bool] | None:
+        """aiosmtpd's MAIL/RCPT parameters, but only ASCII ones (RFC 5321 esmtp-param): a
+        superscript digit passed its `isdigit` check for SIZE and then failed `int`."""
+        if not all(param.isascii() for param in params):
+            return None
+        return super()._getparams(params)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """After STARTTLS aiosmtpd starts a new session: keep what the transport told us."""
@@ -192,7 +186,7 @@ class GatewaySMTP(SMTP):
         refusal = self.limiter.admit(self, self._admitted_key, trusted=self.peer_trusted())
         if refusal is not None:
             self.event_handler.connection_refused(refusal)
-            too_many = reply(421, "4.7.0", _TOO_MANY[refusal])
+            too_many = reply(421, "4.7.0", TOO_MANY[refusal])
             await super().push(too_many.render())
             self._writer.close()
             return
@@ -200,8 +194,19 @@ class GatewaySMTP(SMTP):
         self.event_handler.connection_opened(self, session)
         try:
             await super()._handle_client()
-        except ConnectionError:  # the client reset the connection while we answered
+        except (ConnectionError, EOFError):  # reset while we answered, or gone before PROXY
             log.info("%s client went away", session.id)
+            if self.transport is not None:
+                self.transport.close()
+
+    def eof_received(self) -> bool | None:
+        """The client closed its side: the commands it sent before still get their answers
+        (a client that pipelined a whole transaction, then shut its side, as Postfix
+        serves it); reading on meets the end, and the connection closes. Under TLS,
+        aiosmtpd's own handling stays: it stops at once."""
+        if self.session is None or self.session.ssl is not None or self.tls_active():
+            return super().eof_received()
+        return super(SMTP, self).eof_received()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._admitted and self.session is not None:
@@ -248,11 +253,32 @@ class GatewaySMTP(SMTP):
         await self.close_if_closing()
 
     async def smtp_STARTTLS(self, arg: str | None) -> None:
-        """RFC 3207 resets the session: not in the middle of a mail transaction."""
+        """RFC 3207 resets the session: not in the middle of a mail transaction, and only
+        once (EHLO no longer offers it under TLS)."""
+        if self.tls_active():
+            await self.push(reply(554, "5.5.1", "Error: TLS already active"))
+            return
         if self.session is not None and self.gateway_session().transaction is not None:
             await self.push(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
             return
         await super().smtp_STARTTLS(arg)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        """aiosmtpd's EHLO, but a name with control characters is refused: it would go into
+        the Received field the gateway writes."""
+        if hostname and has_control(hostname):
+            await self.push(reply(501, "5.5.4", "Syntax: EHLO hostname"))
+            return
+        await super().smtp_EHLO(hostname)
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        """aiosmtpd's HELO, refusing control characters as EHLO does."""
+        if hostname and has_control(hostname):
+            await self.push(reply(501, "5.5.4", "Syntax: HELO hostname"))
+            return
+        await super().smtp_HELO(hostname)
 
     @syntax("VRFY <address>")
     async def smtp_VRFY(self, arg: str | None) -> None:
@@ -274,10 +300,11 @@ class GatewaySMTP(SMTP):
         attributes: dict[str, str] = {}
         for item in (arg or "").split():
             name, sep, value = item.partition("=")
-            if not sep or name.upper() not in XFORWARD_ATTRIBUTES:
+            decoded = xtext_decode(value)
+            if not sep or not xforward_value_ok(name.upper(), decoded):
                 await self.push(reply(501, "5.5.4", f"Error: bad XFORWARD attribute {name}"))
                 return
-            attributes[name.upper()] = xtext_decode(value)
+            attributes[name.upper()] = decoded
         if not attributes:
             await self.push(reply(501, "5.5.4", "Syntax: XFORWARD attribute=value ..."))
             return

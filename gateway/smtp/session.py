@@ -11,6 +11,7 @@ from aiosmtpd.smtp import Session
 
 from gateway.deciding.seam import TransactionDecider
 from gateway.outbound.upstream import UpstreamConnection
+from gateway.smtp.wiresyntax import without_controls
 
 UNAVAILABLE = "[UNAVAILABLE]"
 
@@ -25,8 +26,9 @@ def encodable(text: str) -> bool:
 
 
 def printable(text: str) -> str:
-    """`text` with bytes that are not UTF-8 replaced, for headers and XFORWARD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """`text` with bytes that are not UTF-8 and control characters replaced, for the
+    headers the gateway writes and XFORWARD."""
+    return without_controls(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 @dataclass(slots=True)

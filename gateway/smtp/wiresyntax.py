@@ -16,6 +16,9 @@ _PLAIN_ADDRESS = re.compile(
     r"(?=\s|$)"
 )
 _QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What XFORWARD may say instead of a value (Postfix's XFORWARD_README).
+XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
 
 
 def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
@@ -42,6 +45,30 @@ def valid_domain_literal(domain: str) -> bool:
             ipaddress.IPv6Address(inner[5:])
         else:
             ipaddress.IPv4Address(inner)
+    except ValueError:
+        return False
+    return True
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character (C0, DEL or C1: CR, LF, NUL, ESC ...)."""
+    return _CONTROL.search(text) is not None
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character shown as "?"."""
+    return _CONTROL.sub("?", text)
+
+
+def xforward_value_ok(name: str, value: str) -> bool:
+    """A known XFORWARD attribute with a value the gateway may write into a header: no
+    control characters, and an ADDR that is an IP address (`IPV6:` before an IPv6 one)."""
+    if name not in XFORWARD_ATTRIBUTES or has_control(value):
+        return False
+    if name != "ADDR" or value in XFORWARD_UNKNOWN:
+        return True
+    try:
+        ipaddress.ip_address(value[5:] if value[:5].upper() == "IPV6:" else value)
     except ValueError:
         return False
     return True

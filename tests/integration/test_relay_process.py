@@ -12,8 +12,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.served import MESSAGE, gateway_command, gateway_environment, metric_in, serving
+from tests.support.served import (
+    MESSAGE,
+    gateway_command,
+    gateway_environment,
+    metric_in,
+    serving,
+    stop,
+)
 from tests.support.sink import Sink
+from tests.support.wire import Wire
 
 
 def test_metrics_and_audit_count_what_happened(sink: Sink, tmp_path: Path) -> None:
@@ -108,3 +116,24 @@ def test_bad_value_is_reported_with_its_position(tmp_path: Path) -> None:
     assert re.search(rf"^{re.escape(str(config))}:2:\d+: .*starttls", result.stderr, re.M), (
         result.stderr
     )
+
+
+def test_a_client_closing_right_after_a_command_logs_no_error(sink: Sink, tmp_path: Path) -> None:
+    """RCPT sent and the connection closed at once (FIN): the session may still be waiting
+    for the upstream's answer when the end of the connection comes; that is the client
+    going away, not an unexpected error. A race (about half the tries hit it before the
+    fix): tried thirty times."""
+    with serving(tmp_path, sink.address) as (port, _metrics, process):
+        for _ in range(30):
+            with Wire(("127.0.0.1", port)) as wire:
+                wire.start()
+                assert wire.command("MAIL FROM:<a@x.test>").code == 250
+                wire.send(b"RCPT TO:<b@x.test>\r\n")
+        with smtplib.SMTP("127.0.0.1", port) as client:  # still serving
+            client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+        stop(process)
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log and "unexpected error" not in log, log
+    assert len(sink.messages) == 1

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
+import socket
 from collections.abc import Callable
+
+import pytest
 
 from gateway.deciding.seam import TransactionDecider
 from gateway.service.serve import Gateway
@@ -68,3 +72,37 @@ def test_a_refused_mail_parameter_returns_the_connection_to_the_pool_once(
         assert len(idle) == len({id(connection) for connection in idle}) == 1
     finally:
         sink.stop()
+
+
+def test_a_client_that_pipelines_a_transaction_and_shuts_its_side_is_served(
+    sink: Sink, gateway: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everything in one write, then shutdown(SHUT_WR): each command still gets its answer
+    (the message is relayed, QUIT says goodbye), and the connection then closes."""
+    caplog.set_level(logging.INFO)
+    with Wire(gateway) as wire:
+        assert wire.reply().code == 220
+        wire.send(b"EHLO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"
+                  b"From: a@x.test\r\nSubject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        wire.sock.shutdown(socket.SHUT_WR)
+        codes = [wire.reply().code for _ in range(6)]
+        assert codes == [250, 250, 250, 354, 250, 221]
+        assert wire.closed()
+    assert [message.content.endswith(b"Subject: half\r\n\r\nbody\r\n")
+            for message in sink.messages] == [True]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_client_that_shuts_its_side_without_quit_is_closed(
+    sink: Sink, gateway: tuple[str, int]
+) -> None:
+    """Half a command line, or none, then the end: the connection closes at once (no wait
+    for a timeout), and a transaction begun is not relayed."""
+    for tail in (b"", b"RCPT TO:<b@x.test>", b"RCPT TO:<b@x.test>\r\nDATA\r\nSubject: x\r\n"):
+        with Wire(gateway) as wire:
+            wire.start()
+            assert wire.command("MAIL FROM:<a@x.test>").code == 250
+            wire.send(tail)
+            wire.sock.shutdown(socket.SHUT_WR)
+            assert wire.closed(wait=5)
+    assert sink.messages == []
