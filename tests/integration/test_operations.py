@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.accept import accept_all_policies
 from tests.support.served import MESSAGE, gateway_command, gateway_environment, metric_in, serving
 from tests.support.sink import Sink, free_port
 from tests.support.tools import tool
@@ -156,6 +157,33 @@ def test_policy_apply_validates_then_signals_the_gateway(sink: Sink, tmp_path: P
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
     assert not pid_file.exists()
+
+
+@pytest.mark.parametrize("content", ["-1", "0", "99999999999999999999999", "12abc", "", "own"])
+def test_policy_apply_signals_only_a_gateway(tmp_path: Path, content: str) -> None:
+    """A pid file holding no process id (`kill` takes -1 for every process, 0 for the
+    caller's group), or the id of a process that is not a gateway (a stale file): exit 1
+    with the reason, and nothing is signalled."""
+    bystander = subprocess.Popen(["sleep", "60"])  # SIGHUP would end it
+    try:
+        pid_file = tmp_path / "gateway.pid"
+        pid_file.write_text(str(bystander.pid) if content == "own" else content)
+        policies = accept_all_policies(tmp_path / "policies")
+        config = tmp_path / "gateway.yaml"
+        config.write_text(f"server:\n  pid_file: {pid_file}\npolicies: {policies}\n")
+        applied = subprocess.run(
+            gateway_command("policy", "apply", "--config", str(config)), capture_output=True,
+            text=True, env=gateway_environment(), cwd=tmp_path, timeout=60,
+            start_new_session=True)
+        assert applied.returncode == 1, applied.stderr
+        assert f"no running gateway in {pid_file}" in applied.stderr
+        reason = "is not a tth-gateway" if content == "own" else "is not a process id"
+        assert reason in applied.stderr
+        assert "Traceback" not in applied.stderr
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait(10)
 
 
 def test_audit_log_is_reopened_on_sighup(sink: Sink, tmp_path: Path) -> None:
