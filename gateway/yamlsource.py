@@ -63,51 +63,100 @@ def _mark(file: str, node: yaml.Node) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _walk(
-    file: str,
-    node: yaml.Node,
-    loader: yaml.SafeLoader,
-    path: PathKey,
-    positions: dict[PathKey, Position],
-    errors: list[str],
-) -> None:
-    if isinstance(node, yaml.MappingNode):
+#: Keys and items a file may hold once its aliases are expanded, and how deep it may nest:
+#: far above any configuration or policy, far below what would exhaust memory or the stack.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
+class _Refused(Exception):
+    """The file's shape is refused before it is used: `message` at `node`."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+@dataclass
+class _Walk:
+    """Records the position of every key and item, and each duplicate key, expanding
+    aliases within MAX_NODES and MAX_DEPTH (an alias bomb, a value that holds itself)."""
+
+    file: str
+    loader: yaml.SafeLoader
+    positions: dict[PathKey, Position]
+    errors: list[str]
+    nodes: int = 0
+
+    def node(self, node: yaml.Node, path: PathKey, ancestors: tuple[int, ...] = ()) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Refused(node, f"more than {MAX_NODES} keys and items (aliases expanded)")
+        if id(node) in ancestors:
+            raise _Refused(node, "an alias refers to a value that holds it")
+        if len(ancestors) >= MAX_DEPTH:
+            raise _Refused(node, f"nested deeper than {MAX_DEPTH} levels")
+        inner = (*ancestors, id(node))
+        if isinstance(node, yaml.MappingNode):
+            self._mapping(node, path, inner)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.positions[(*path, index)] = _mark(self.file, item)
+                self.node(item, (*path, index), inner)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey, inner: tuple[int, ...]) -> None:
         seen: set[Any] = set()
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int):
-                errors.append(f"{_mark(file, key_node)}: keys must be plain words")
+                self.errors.append(f"{_mark(self.file, key_node)}: keys must be plain words")
                 continue
             if key in seen:
-                errors.append(f"{_mark(file, key_node)}: duplicate key '{key}'")
+                self.errors.append(f"{_mark(self.file, key_node)}: duplicate key '{key}'")
             seen.add(key)
-            positions[(*path, key)] = _mark(file, key_node)
-            _walk(file, value_node, loader, (*path, key), positions, errors)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            positions[(*path, index)] = _mark(file, item)
-            _walk(file, item, loader, (*path, index), positions, errors)
+            self.positions[(*path, key)] = _mark(self.file, key_node)
+            self.node(value_node, (*path, key), inner)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """Line and column (1-based) of character `index` in `text`."""
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse one YAML document; syntax errors and duplicate keys raise `YamlSourceError`."""
-    loader = yaml.SafeLoader(text)
+    """Parse one YAML document; syntax errors, duplicate keys and refused shapes (too deep,
+    too many nodes once aliases are expanded, a value holding itself) raise
+    `YamlSourceError`."""
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(file, None, {(): Position(file, 1, 1)})
-        data = loader.construct_document(node)
         positions: dict[PathKey, Position] = {(): _mark(file, node)}
         errors: list[str] = []
-        _walk(file, node, loader, (), positions, errors)
+        _Walk(file, loader, positions, errors).node(node, ())
+        data = loader.construct_document(node)
+    except _Refused as exc:
+        raise YamlSourceError([f"{_mark(file, exc.node)}: {exc.message}"]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, control)
+        line, column = _position(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        raise YamlSourceError([f"{file}:{line}:{column}: character U+{code:04X} is not "
+                               "allowed in YAML"]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlSourceError([f"{file}:{line}:{column}: {exc.problem or exc}"]) from exc
     except yaml.YAMLError as exc:
         raise YamlSourceError([f"{file}:1:1: {exc}"]) from exc
+    except RecursionError:  # the parser's own stack, before the walk could count the depth
+        raise YamlSourceError([f"{file}:1:1: nested too deeply"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if errors:
         raise YamlSourceError(errors)
     return YamlDocument(file, data, positions)

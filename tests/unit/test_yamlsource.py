@@ -1,0 +1,59 @@
+"""YAML the administrator may get wrong, or be handed: every shape the parser or the walk
+cannot take is a `file:line:column` error, never a traceback, a hang or a memory blow-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.yamlsource import MAX_DEPTH, MAX_NODES, YamlSourceError, parse_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bomb(levels: int) -> str:
+    """Billion laughs: each level nine aliases of the one before."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("server:\n  workers: 1\n\x00\n", "f.yaml:3:1: character U+0000 is not allowed in YAML"),
+    ("server:\n  hostname: a\x07b\n", "f.yaml:2:14: character U+0007 is not allowed in YAML"),
+    ("x: &a [*a]\n", "f.yaml:1:4: an alias refers to a value that holds it"),
+    ("server: &a {hostname: *a}\n", "f.yaml:1:9: an alias refers to a value that holds it"),
+    ("server: " + "[" * 700 + "]" * 700 + "\n", "f.yaml:1:1: nested too deeply"),
+    ("server: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n",
+     f"nested deeper than {MAX_DEPTH} levels"),
+    (_bomb(10), f"more than {MAX_NODES} keys and items (aliases expanded)"),
+])
+def test_a_shape_that_cannot_be_taken_is_a_positioned_error(text: str, error: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(YamlSourceError) as raised:
+        parse_yaml(text, "f.yaml")
+    (line,) = raised.value.errors
+    assert line.startswith("f.yaml:") and line.endswith(error), line
+    assert time.monotonic() - started < 5
+
+
+def test_aliases_used_side_by_side_are_read() -> None:
+    text = "lists: &l [a, b]\nagain: *l\nmore: {x: *l, y: *l}\n" + _bomb(4)
+    document = parse_yaml(text, "f.yaml")
+    assert document.data["more"] == {"x": ["a", "b"], "y": ["a", "b"]}
+    assert len(document.data["a3"]) == 9
+
+
+@pytest.mark.parametrize("text", ["server:\n  workers: 1\n\x00\n", _bomb(10), "x: &a [*a]\n"])
+def test_config_validate_says_so_and_exits_2(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "config", "validate",
+                           str(config)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{config}:"), done.stderr
+    assert "Traceback" not in done.stderr
