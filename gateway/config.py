@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -51,6 +53,21 @@ def parse_hostport(value: str, default_port: int | None = None) -> tuple[str, in
 HostPort = Annotated[str, Field(min_length=3)]
 #: YAML has no path type: a path is written as a string and converted.
 PathSetting = Annotated[Path, Field(strict=False)]
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def host_name(value: str) -> str:
+    """`value` when it is a host or domain name in DNS labels; else ValueError saying so."""
+    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
+        raise ValueError("not a host name (letters, digits, '-' and '_' in labels of at most "
+                         "63, joined by dots)")
+    return value
+
+
+#: A host or domain name the gateway writes on the wire (greeting, EHLO, Received,
+#: Authentication-Results, DKIM d=): DNS labels only, so nothing can be injected with it.
+Hostname = Annotated[str, AfterValidator(host_name)]
 
 
 class TlsSettings(_Strict):
@@ -72,7 +89,7 @@ class OwnHeaderSettings(_Strict):
 
 class ServerSettings(_Strict):
     listen: list[HostPort] = ["127.0.0.1:2525"]
-    hostname: str | None = None
+    hostname: Hostname | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 1
     max_connections: Annotated[int, Field(ge=1)] = 500
     max_connections_per_ip: Annotated[int, Field(ge=1)] = 50
@@ -119,7 +136,7 @@ class UpstreamSettings(_Strict):
     ca_file: PathSetting | None = None
     pool_size: Annotated[int, Field(ge=0)] = 20
     pool_idle_seconds: Annotated[float, Field(ge=0)] = 30.0
-    helo: str | None = None
+    helo: Hostname | None = None
 
     @field_validator("address")
     @classmethod
@@ -183,7 +200,7 @@ class AnalysisWorkerSettings(_Strict):
     watch: bool = False
     watch_interval: float = Field(default=2.0, gt=0)
     max_queue: int = Field(default=100, ge=0)
-    memory_limit_mb: int = Field(default=1024, ge=0)
+    memory_limit_mb: int = Field(default=1024, ge=0, le=1_048_576)  # at most 1 TiB
     remember_entries: int = Field(default=10000, ge=1)
     remember_seconds: float = Field(default=86400.0, gt=0)
 
@@ -221,7 +238,8 @@ class NoticeSettings(_Strict):
                             "`notify: [security_officer]` tell the officer of a hold",
     }
 
-    from_address: str = "postmaster@thuathienhue.gov.vn"
+    from_address: Annotated[str, Field(pattern=r"^[^\s<>@]+@[^\s<>@]+$")] = (
+        "postmaster@thuathienhue.gov.vn")
     retry_initial: Annotated[float, Field(gt=0, strict=False)] = 30.0
     retry_max: Annotated[float, Field(gt=0, strict=False)] = 3600.0
     expire_after: Annotated[float, Field(gt=0, strict=False)] = 5 * 86400.0
@@ -231,7 +249,7 @@ class NoticeSettings(_Strict):
 class DkimKeySettings(_Strict):
     """One signing key: `{domain, selector, key}` (the key file's path)."""
 
-    domain: Annotated[str, Field(min_length=1)]
+    domain: Hostname
     selector: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
     key: PathSetting
 
@@ -260,7 +278,7 @@ class AuthenticationSettings(_Strict):
     """Verification of mail from outside (SPF, DKIM, DMARC, ARC) and its result header."""
 
     verify: bool = True
-    authserv_id: str | None = None
+    authserv_id: Hostname | None = None
     time_limit: Annotated[float, Field(gt=0)] = 30.0
 
 

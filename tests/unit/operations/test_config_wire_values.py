@@ -1,0 +1,42 @@
+"""Configuration values the gateway writes on the wire are checked when the file is read:
+a greeting name that would inject a reply line, a notice sender with a space, a memory cap
+no system can set, are each a `file:line:column` error, not a failure at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_settings
+
+NOT_HOST = "Value error, not a host name"
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ('server:\n  hostname: "mx.example\\r\\n250 injected"\n', f"server.hostname: {NOT_HOST}"),
+    ('server:\n  hostname: "a b"\n', f"server.hostname: {NOT_HOST}"),
+    ('server:\n  hostname: "-bad.example"\n', f"server.hostname: {NOT_HOST}"),
+    ("server:\n  hostname: " + "a" * 64 + ".example\n", f"server.hostname: {NOT_HOST}"),
+    ('upstream:\n  helo: "x\\ny"\n', f"upstream.helo: {NOT_HOST}"),
+    ('authentication:\n  authserv_id: "gw; x=y"\n', "authentication.authserv_id: Value error"),
+    ("dkim:\n  signing:\n    - {domain: ../../evil, selector: s1, key: k.pem}\n",
+     f"dkim.signing.0.domain: {NOT_HOST}"),
+    ('notices:\n  from_address: "a b@x.vn"\n', "notices.from_address: String should match"),
+    ("analysis:\n  memory_limit_mb: 100000000000000\n",
+     "analysis.memory_limit_mb: Input should be"),
+])
+def test_a_value_that_cannot_go_on_the_wire_is_refused(
+        tmp_path: Path, yaml_text: str, message: str) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(yaml_text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert any(message in error for error in raised.value.errors), raised.value.errors
+
+
+@pytest.mark.parametrize("name", ["gw.test", "mx.thuathienhue.gov.vn", "mx1.", "host_1.lan"])
+def test_host_names_are_taken(tmp_path: Path, name: str) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"server:\n  hostname: {name}\nupstream:\n  helo: {name}\n")
+    assert load_settings(config).server.hostname == name
