@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field, replace
-from email import message_from_bytes, policy
+from email import policy
+from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
@@ -69,7 +70,7 @@ def envelope_from_headers(
     raw: bytes, mail_from: str | None, rcpts: list[str], client_ip: str | None
 ) -> Envelope:
     """The flags where given; otherwise Sender/From, To/Cc/Bcc and the last Received hop."""
-    headers = message_from_bytes(raw, policy=policy.compat32)
+    headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
     if mail_from is None:
         senders = getaddresses(headers.get_all("Sender", []) or headers.get_all("From", []))
         mail_from = senders[0][1] if senders else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import sys
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from gateway.cli.admin import DEFAULT_CONFIG, add_admin_parsers, run_config, run_policy
 from gateway.cli.quarantine import add_quarantine_parser, run_quarantine
-from gateway.config import ConfigError, Settings, load_settings, parse_hostport
+from gateway.config import ConfigError, Settings, host_name, load_settings, parse_hostport
 from gateway.policy.loader import PolicyError
 from gateway.record.identity import version_line
 from gateway.reload import LoadError
@@ -25,6 +26,13 @@ def _hostport(value: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IPv4 or IPv6 address") from exc
 
 
 def _add_trust_flags(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--mail-from", help="envelope sender (default: Sender/From header)")
     check.add_argument("--rcpt", action="append", default=[],
                        help="envelope recipient, repeatable (default: To/Cc/Bcc)")
-    check.add_argument("--client-ip", help="client address (default: last Received hop)")
+    check.add_argument("--client-ip", type=_ip_address,
+                       help="client address (default: last Received hop)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.add_argument("--dns", type=_hostport, help="HOST:PORT of the resolver to ask")
 
@@ -126,15 +135,21 @@ def _check(args: argparse.Namespace) -> int:
     from gateway.deciding.decider import InlineRunner, PolicyTransaction
     from gateway.policy.loader import load_policy
     from gateway.signatures.setup import CheckerCache, signature_setup
+    from gateway.signatures.trust import TrustLoadError
 
     settings = _settings_for(args)
     policy = load_policy(settings.policies)
     raw = args.message.read_bytes()
     envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
     checkers = CheckerCache()
+    setup = signature_setup(settings, policy.signature_settings)
+    try:
+        checkers.checker(setup)  # the trust store is read now: a bad one exits 2, as serve
+    except TrustLoadError as exc:
+        raise LoadError([f"tth-gateway: trust store: {exc}"]) from exc
     transaction = PolicyTransaction(
-        policy, signature_setup(settings, policy.signature_settings), InlineRunner(checkers),
-        checkers, authenticator=authenticator_from_settings(settings, args.dns),
+        policy, setup, InlineRunner(checkers), checkers,
+        authenticator=authenticator_from_settings(settings, args.dns),
     )
     result = check_message(transaction, envelope, raw, settings.server)
     if args.json:
@@ -147,9 +162,16 @@ def _check(args: argparse.Namespace) -> int:
 def _dkim(args: argparse.Namespace) -> int:
     from gateway.auth.keygen import key_path, keygen
 
-    print(keygen(args.domain.lower().rstrip("."), args.selector, args.algorithm, args.out))
-    print(f"; private key: {key_path(args.out, args.domain, args.selector)} (mode 0600)",
-          file=sys.stderr)
+    domain, selector = args.domain.lower().rstrip("."), args.selector
+    for what, name in (("domain", domain), ("selector", selector)):
+        try:
+            host_name(name)
+        except ValueError as exc:
+            print(f"tth-gateway: {what} {name!r}: {exc}; an internationalised domain is "
+                  "written in its xn-- form", file=sys.stderr)
+            return 2
+    print(keygen(domain, selector, args.algorithm, args.out))
+    print(f"; private key: {key_path(args.out, domain, selector)} (mode 0600)", file=sys.stderr)
     return 0
 
 

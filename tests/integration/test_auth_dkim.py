@@ -181,3 +181,20 @@ def test_a_message_whose_first_header_line_is_a_continuation_is_not_parsable(
                                               "message not parsable (IndexError)")
     arc = verify_arc(broken, client(zone))
     assert (arc.result, arc.reason) == (Result.FAIL, "message not parsable (IndexError)")
+
+
+@pytest.mark.parametrize(("domain", "selector"), [
+    ("../../evil", "s3"), ("example.com", ""), ("a;p=evil", "s1"), ("huế.vn", "s1"),
+    ("example.com", "../x"), ("a b.com", "s1"),
+])
+def test_keygen_refuses_a_name_that_is_not_dns_labels(
+        tmp_path: Path, domain: str, selector: str) -> None:
+    """Such a name would make an unusable TXT record, or a key file outside --out."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "dkim", "keygen", domain, selector,
+         "--out", str(tmp_path / "keys" / "sub")],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "not a host name" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert list(tmp_path.rglob("*.key")) == []

@@ -51,3 +51,47 @@ def test_a_file_without_final_newline_is_checked(tmp_path: Path) -> None:
     verdict = json.loads(result.stdout)
     assert (verdict["action"], verdict["direction"]) == ("accept", "inbound")
     assert verdict["data_problem"] is None
+
+
+def _deep(depth: int) -> bytes:
+    body = "".join(f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n'
+                   for n in range(depth))
+    body += "Content-Type: text/plain\r\n\r\nx\r\n"
+    body += "".join(f"--b{n}--\r\n" for n in reversed(range(depth)))
+    return (f"From: a@x.vn\r\nTo: b@thuathienhue.gov.vn\r\nSubject: deep\r\n"
+            f"MIME-Version: 1.0\r\n{body}").encode()
+
+
+def test_a_mime_tree_too_deep_to_parse_is_a_verdict_not_a_crash(tmp_path: Path) -> None:
+    """The envelope comes from the header section alone; the analysis calls the tree
+    uninspectable (2000 nested multiparts went past the parser's recursion before)."""
+    message = tmp_path / "deep.eml"
+    message.write_bytes(_deep(2000))
+    done = check(message, "--json")
+    assert "Traceback" not in done.stderr, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["envelope"]["mail_from"] == "a@x.vn"
+    assert any("nested too deeply" in (document.get("uninspectable") or "")
+               for document in verdict["documents"]), verdict["documents"]
+
+
+def test_a_client_ip_that_is_no_address_is_a_usage_error(tmp_path: Path) -> None:
+    message = tmp_path / "m.eml"
+    message.write_bytes(b"From: a@x.vn\r\nTo: b@thuathienhue.gov.vn\r\n\r\nbody\r\n")
+    for wrong in ("999.1.1.1", "::zz", "10.0.0.1/8", "abc", ""):
+        done = check(message, "--client-ip", wrong)
+        assert done.returncode == 2, (wrong, done.stderr)
+        assert "is not an IPv4 or IPv6 address" in done.stderr
+    assert check(message, "--client-ip", "2001:db8::1").returncode != 2
+
+
+def test_a_trust_store_that_cannot_be_read_exits_2_as_serve_does(tmp_path: Path) -> None:
+    message = tmp_path / "m.eml"
+    message.write_bytes(b"From: a@x.vn\r\nTo: b@thuathienhue.gov.vn\r\n\r\nbody\r\n")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(b"not a certificate\n")
+    for flags in (["--trust-anchors", str(tmp_path / "nope.pem")],
+                  ["--trust-anchors", str(garbage)], ["--crls", str(garbage)]):
+        done = check(message, *flags)
+        assert done.returncode == 2, (flags, done.stdout, done.stderr)
+        assert "tth-gateway: trust store:" in done.stderr and "Traceback" not in done.stderr
