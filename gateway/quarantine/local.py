@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ from gateway.quarantine.records import (
     timestamp,
 )
 from gateway.quarantine.sealing import load_key
+
+log = logging.getLogger("gateway.quarantine.local")
 
 RECOVERY_GRACE = 300.0
 _SUFFIXES = (".eml.aes", ".eml", localnotices.SUFFIX, ".json")
@@ -138,22 +141,41 @@ class QuarantineStore:
             data = path.read_bytes()
         except FileNotFoundError:
             raise HeldNotFound(f"no held message {held_id}") from None
+        except OSError as exc:
+            raise QuarantineError(f"{path}: {exc.strerror}") from exc
         try:
             return parse_metadata(data)
         except ValidationError as exc:
-            raise QuarantineError(f"{path} is not quarantine metadata: {exc}") from exc
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            raise QuarantineError(f"{path} is not quarantine metadata "
+                                  f"({where + ': ' if where else ''}{first['msg']})") from exc
 
     def _ids(self) -> list[str]:
-        if not self.directory.is_dir():
+        """The ids of the records in the folder; none when it does not exist yet (nothing
+        was ever held). A folder that cannot be listed is a QuarantineError, never an
+        empty quarantine."""
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
             return []
-        return sorted(p.stem for p in self.directory.glob("*.json") if ID_PATTERN.match(p.stem))
+        except OSError as exc:  # not a folder, no permission
+            raise QuarantineError(f"quarantine folder {self.directory}: {exc.strerror}") from exc
+        stems = (name.removesuffix(".json") for name in names if name.endswith(".json"))
+        return sorted(stem for stem in stems if ID_PATTERN.match(stem))
 
     def find(self, search: Search | None = None) -> list[HeldMetadata]:
-        """The records (held, released and deleted) that match `search`, oldest first."""
+        """The records (held, released and deleted) that match `search`, oldest first. A
+        record that cannot be read is left out with a WARNING naming it: one damaged file
+        does not hide the others."""
         records: list[HeldMetadata] = []
         for held_id in self._ids():
-            with contextlib.suppress(HeldNotFound):
+            try:
                 records.append(self.get(held_id))
+            except HeldNotFound:
+                continue
+            except QuarantineError as exc:
+                log.warning("%s; left out", exc)
         return [m for m in records if search is None or search.matches(m)]
 
     def read_message(self, held_id: str) -> bytes:

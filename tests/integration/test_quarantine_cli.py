@@ -100,3 +100,31 @@ def test_exit_codes_of_the_command(tmp_path: Path) -> None:
     assert deleted.returncode == 0
     assert store.get(held_id).status is HoldStatus.DELETED
 
+
+
+def test_a_damaged_record_is_left_out_by_name_and_the_others_listed(
+        sink: Sink, tmp_path: Path) -> None:
+    config = write_config(tmp_path, sink.address)
+    _, good = held(tmp_path)
+    _, damaged = held(tmp_path)
+    (tmp_path / "q" / f"{damaged}.json").write_bytes(b"\x00 not json")
+    for command in (["list", "--json"], ["purge"]):
+        done = quarantine(config, *command)
+        assert done.returncode == 0, (command, done.stderr)
+        assert f"{damaged}.json is not quarantine metadata".encode() in done.stderr
+        assert b"; left out" in done.stderr and b"Traceback" not in done.stderr
+    listed = quarantine(config, "list", "--json")
+    assert [record["id"] for record in json.loads(listed.stdout)] == [good]
+
+
+def test_a_quarantine_folder_that_cannot_be_listed_is_an_error_not_an_empty_quarantine(
+        sink: Sink, tmp_path: Path) -> None:
+    config = write_config(tmp_path, sink.address)
+    (tmp_path / "q").write_text("a file, not a folder")
+    for command in (["list"], ["purge"]):
+        done = quarantine(config, *command)
+        assert done.returncode != 0, (command, done.stdout)
+        assert b"quarantine folder" in done.stderr and b"Traceback" not in done.stderr
+    (tmp_path / "q").unlink()
+    nothing = quarantine(config, "list", "--json")  # no folder yet: nothing was held
+    assert (nothing.returncode, json.loads(nothing.stdout)) == (0, [])
