@@ -53,6 +53,7 @@ UPSTREAM_DOWN = (451, "4.4.1", "Upstream mail system unavailable, try again late
 UPSTREAM_FAILED = (451, "4.4.2", "Upstream mail system failed, try again later")
 DECIDER_FAILED = (451, "4.3.0", "Temporary policy failure, try again later")
 INTERNAL_ERROR = (451, "4.3.0", "Temporary local problem, try again later")
+SPOOL_FAILED = (421, "4.3.0", "Message could not be stored, try again later; closing")
 
 
 @dataclass(frozen=True, slots=True)

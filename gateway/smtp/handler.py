@@ -40,9 +40,10 @@ from gateway.outbound.upstream import (
 from gateway.policy.verdict import Verdict
 from gateway.record import metrics
 from gateway.record.audit import AuditLog, AuditRecord
+from gateway.smtp.aiosmtpdfit import members_named
 from gateway.smtp.dataread import PROBLEM_REPLIES, DataProblem, DataResult
 from gateway.smtp.records import envelope_refusal, message_record
-from gateway.smtp.server import GatewaySMTP, members_named
+from gateway.smtp.server import GatewaySMTP
 from gateway.smtp.session import GatewaySession, Transaction, encodable, printable
 from gateway.smtp.trace import received_header
 

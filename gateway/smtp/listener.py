@@ -18,7 +18,12 @@ def server_tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
     if tls.certificate is None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(tls.certificate), str(tls.key) if tls.key else None)
+    try:
+        context.load_cert_chain(str(tls.certificate), str(tls.key) if tls.key else None)
+    except OSError as exc:  # ssl.SSLError included: not PEM, key does not match
+        key = f" with key {tls.key}" if tls.key else ""
+        raise OSError(exc.errno, f"server.tls: cannot use certificate {tls.certificate}{key}: "
+                                 f"{exc.strerror or exc}") from exc
     return context
 
 
@@ -51,8 +56,18 @@ async def start_listeners(
             loop=loop,
         )
 
-    servers = []
-    for address in settings.listen:
-        host, port = parse_hostport(address)
-        servers.append(await loop.create_server(factory, host, port, reuse_port=reuse_port))
+    servers: list[asyncio.Server] = []
+    try:
+        for address in settings.listen:
+            host, port = parse_hostport(address)
+            try:
+                servers.append(await loop.create_server(factory, host, port,
+                                                        reuse_port=reuse_port))
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot listen on {address} (server.listen): "
+                                         f"{exc.strerror or exc}") from exc
+    except BaseException:
+        for server in servers:  # the addresses bound before the one that failed
+            server.close()
+        raise
     return servers

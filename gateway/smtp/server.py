@@ -15,9 +15,17 @@ from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from gateway.config import ServerSettings
 from gateway.mail.ownheaders import HeaderFilter
-from gateway.mail.replies import INTERNAL_ERROR, Reply, on_the_wire, reply, with_enhanced
+from gateway.mail.replies import (
+    INTERNAL_ERROR,
+    SPOOL_FAILED,
+    Reply,
+    on_the_wire,
+    reply,
+    with_enhanced,
+)
 from gateway.mail.spool import Spool
 from gateway.record import metrics
+from gateway.smtp.aiosmtpdfit import members_named
 from gateway.smtp.dataread import read_data
 from gateway.smtp.limiter import TOO_MANY, ConnectionLimiter
 from gateway.smtp.session import GatewaySession
@@ -34,28 +42,6 @@ from gateway.smtp.wiresyntax import (
 log = logging.getLogger("gateway.smtp.server")
 
 
-class QuietUnknownCommands(logging.Filter):
-    """aiosmtpd logs a WARNING per unknown command, so a client decides the log volume;
-    those lines are kept only when aiosmtpd's logger is set to DEBUG."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "%r unrecognised: %s":
-            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
-        return True
-
-
-logging.getLogger("mail.log").addFilter(QuietUnknownCommands())
-
-
-_MEMBERS: dict[tuple[type, tuple[str, ...]], list[str]] = {}
-
-
-def members_named(cls: type, prefixes: tuple[str, ...]) -> list[str]:
-    """The names of `cls`'s attributes that start with one of `prefixes`, listed once."""
-    key = (cls, prefixes)
-    if key not in _MEMBERS:
-        _MEMBERS[key] = [name for name in dir(cls) if name.startswith(prefixes)]
-    return _MEMBERS[key]
 
 
 class GatewaySMTP(SMTP):
@@ -347,10 +333,11 @@ class GatewaySMTP(SMTP):
                 )
             except (asyncio.IncompleteReadError, ConnectionError):
                 log.info("%s client went away during DATA", session.id)
-                spool.close()
-                await self.event_handler.data_aborted(session)
-                if self.transport is not None:
-                    self.transport.close()
+                await self._abort_data(session, spool, None)
+                return
+            except OSError as exc:  # the spool could not be written: disk full, spool_dir
+                log.error("%s message could not be spooled: %s", session.id, exc)
+                await self._abort_data(session, spool, reply(*SPOOL_FAILED))
                 return
             except asyncio.CancelledError:
                 spool.close()
@@ -368,6 +355,17 @@ class GatewaySMTP(SMTP):
             self.relaying = False
         self._reset_timeout()
         await self.close_if_closing()
+
+    async def _abort_data(self, session: GatewaySession, spool: Spool,
+                          goodbye: Reply | None) -> None:
+        """End a DATA that cannot be read to its end, and its connection: the rest of the
+        message must never be read as commands. `goodbye` is said first when not None."""
+        spool.close()
+        await self.event_handler.data_aborted(session)
+        if goodbye is not None:
+            await self.push(goodbye)
+        if self.transport is not None:
+            self.transport.close()
 
     async def _relay_shielded(self, session: GatewaySession, envelope: Any, spool: Spool,
                               result: Any) -> Reply:

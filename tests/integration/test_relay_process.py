@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.accept import accept_all_policies
 from tests.support.served import (
     MESSAGE,
     gateway_command,
@@ -20,7 +21,7 @@ from tests.support.served import (
     serving,
     stop,
 )
-from tests.support.sink import Sink
+from tests.support.sink import Sink, free_port
 from tests.support.wire import Wire
 
 
@@ -137,3 +138,21 @@ def test_a_client_closing_right_after_a_command_logs_no_error(sink: Sink, tmp_pa
     assert process.returncode == 0, log
     assert "Traceback" not in log and "unexpected error" not in log, log
     assert len(sink.messages) == 1
+
+
+def test_a_certificate_that_cannot_be_used_is_named_with_its_setting(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for certificate, reason in ((tmp_path / "missing.pem", "No such file or directory"),
+                                (garbage, "PEM lib")):
+        config = tmp_path / "gateway.yaml"
+        config.write_text(f"server:\n  tls:\n    certificate: {certificate}\n")
+        result = subprocess.run(
+            gateway_command("serve", "--config", str(config), "--listen",
+                            f"127.0.0.1:{free_port()}", "--upstream", "127.0.0.1:9",
+                            "--policies", str(accept_all_policies(tmp_path / "policies"))),
+            cwd=tmp_path, env=gateway_environment(), capture_output=True, text=True,
+            timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert f"server.tls: cannot use certificate {certificate}: " in result.stderr
+        assert reason in result.stderr and "Traceback" not in result.stderr

@@ -177,6 +177,8 @@ def test_workers_refusing_to_start_stop_the_master_with_the_reason_and_status_2(
         output = stderr_until_exit(process, 60)
     assert process.returncode == 2, output
     reason = "not a directory" if mistake == "no policy folder" else "address already in use"
+    if mistake == "listen port taken":
+        assert f"cannot listen on 127.0.0.1:{port} (server.listen)" in output, output
     assert reason in output.lower(), output
     assert "Traceback" not in output, output
     assert "before it was listening; stopping" in output, output

@@ -6,6 +6,7 @@ import logging
 import smtplib
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,28 @@ def test_a_client_that_shuts_its_side_without_quit_is_closed(
             wire.sock.shutdown(socket.SHUT_WR)
             assert wire.closed(wait=5)
     assert sink.messages == []
+
+
+def test_a_message_that_cannot_be_spooled_ends_the_connection_not_read_as_commands(
+    sink: Sink, gateway_at: Callable[..., Gateway], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The spool cannot be written (its folder is a file): `421 4.3.0` and the connection
+    closes. The rest of the message, commands written in its body included, is never
+    read as commands."""
+    not_a_folder = tmp_path / "spool"
+    not_a_folder.write_text("a file")
+    address = gateway_at(sink.address, spool_dir=str(not_a_folder),
+                         spool_threshold=1024).addresses()[0]
+    body = b"Subject: big\r\n\r\n" + b"x" * 2000 + b"\r\nRSET\r\nNOOP\r\nMAIL FROM:<z@x.test>\r\n"
+    with Wire(address) as wire:
+        wire.start()
+        assert wire.command("MAIL FROM:<a@x.test>").code == 250
+        assert wire.command("RCPT TO:<b@x.test>").code == 250
+        assert wire.command("DATA").code == 354
+        wire.send(body + b".\r\n")
+        answer = wire.reply()
+        assert (answer.code, answer.lines[0][:5]) == (421, "4.3.0")
+        assert wire.closed()
+    assert sink.messages == []
+    assert any("could not be spooled" in record.getMessage() for record in caplog.records)
