@@ -39,7 +39,7 @@ from gateway.policy.schema import (
 from gateway.policy.settings import PolicySettings
 from gateway.policy.typed import validate_typed
 from gateway.signatures.settings import SignatureSettings
-from gateway.yamlsource import YamlDocument, YamlSourceError, parse_yaml
+from gateway.yamlsource import YamlDocument, YamlSourceError, parse_yaml, read_regular
 
 ANALYSIS_KEYS = frozenset(f.name for f in fields(AnalysisSettings))
 MERGED_KEYS = frozenset({"lists", "networks", "rules"})
@@ -135,7 +135,7 @@ def _read_directory(directory: Path) -> list[tuple[str, str]]:
     sources, errors = [], []
     for path in paths:
         try:
-            sources.append((str(path), path.read_text(encoding="utf-8")))
+            sources.append((str(path), read_regular(path).decode("utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(f"{path}:1:1: cannot read: {exc}")
     if errors:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from gateway.mail.addresses import MailAddress
-from gateway.policy.conditions.base import Names, Resolver, Spec
+from gateway.policy.conditions.base import Name, Names, Resolver, Spec
 from gateway.policy.lists import AddressList, NetworkList
 from gateway.policy.lookalike import Kind, LookalikeDetector
 from gateway.policy.wording import Evidence, joined
@@ -28,8 +28,8 @@ class AddressTest(Spec):
 
     in_: Names | None = Field(default=None, alias="in")
     not_in: Names | None = None
-    lookalike_of: str | None = None
-    namesake_of: str | None = None
+    lookalike_of: Name | None = None
+    namesake_of: Name | None = None
     null: bool | None = Field(default=None, alias="null_sender")
     unparsable: bool | None = None
 

@@ -16,7 +16,7 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import Annotated, Any, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from gateway.analysis.model import Analysis
 from gateway.analysis.settings import DocumentTypeSpec
@@ -114,7 +114,9 @@ def _valid_regex(pattern: str) -> str:
 
 
 Regex = Annotated[str, AfterValidator(_valid_regex)]
-Names = str | list[str]
+Name = Annotated[str, Field(min_length=1)]
+#: One name or a list of them; never empty (`not_in: []` would hold for every address).
+Names = Name | Annotated[list[Name], Field(min_length=1)]
 
 
 def names(value: Names) -> list[str]:

@@ -75,3 +75,18 @@ def test_the_moved_security_officer_setting_names_its_new_place(tmp_path: Path) 
     [message] = error.value.errors
     assert message.startswith(f"{path}:3:3: notices: 'security_officer' is no longer read here")
     assert "the policy's settings.security_officer (policies/settings.yaml)" in message
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ('{sender: {lookalike_of: ""}}', "when.sender.lookalike_of: String should have at least 1"),
+    ('{from: {namesake_of: ""}}', "when.from.namesake_of: String should have at least 1"),
+    ("{sender: {not_in: []}}", "List should have at least 1 item"),
+    ("{reply_to: {in: []}}", "List should have at least 1 item"),
+    ('{sender: {in: ""}}', "String should have at least 1 character"),
+])
+def test_an_empty_list_name_is_refused_not_matched_by_every_address(
+        condition: str, message: str) -> None:
+    """`lookalike_of: ""` compiled to no test at all, so the rule held for every sender."""
+    errors = rules_errors(f"rules:\n  - name: empty\n    when: {condition}\n    action: tag\n")
+    assert any(message in error for error in errors), errors
+    assert all(error.startswith("rules.yaml:3:") for error in errors), errors
