@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,7 +168,18 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
 def load_yaml(path: Path) -> YamlDocument:
     """Read and parse a YAML file; unreadable files raise `YamlSourceError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlSourceError([f"{path}:1:1: cannot read: {exc}"]) from exc
     return parse_yaml(text, str(path))
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of `path`; OSError unless it is a regular file (a FIFO or a device such
+    as /dev/zero would never end)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO's open would wait
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
+        os.set_blocking(descriptor, True)
+        return file.read()

@@ -18,6 +18,7 @@ from gateway.config import ConfigError, Settings, host_name, load_settings, pars
 from gateway.policy.loader import PolicyError
 from gateway.record.identity import version_line
 from gateway.reload import LoadError
+from gateway.yamlsource import read_regular
 
 
 def _hostport(value: str) -> str:
@@ -139,7 +140,7 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = _settings_for(args)
     policy = load_policy(settings.policies)
-    raw = args.message.read_bytes()
+    raw = read_regular(args.message)
     envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
     checkers = CheckerCache()
     setup = signature_setup(settings, policy.signature_settings)

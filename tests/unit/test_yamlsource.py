@@ -3,6 +3,7 @@ cannot take is a `file:line:column` error, never a traceback, a hang or a memory
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -57,3 +58,21 @@ def test_config_validate_says_so_and_exits_2(tmp_path: Path, text: str) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"{config}:"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_path_that_is_not_a_regular_file_is_refused_not_read_forever(
+        tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "gateway.yaml"
+        os.mkfifo(path)  # no writer: opening it to read would wait for one
+    else:
+        path = Path("/dev/zero")  # reading it would never end
+    for command in (["config", "validate", str(path)], ["check", str(path)]):
+        done = subprocess.run([sys.executable, "-m", "gateway.cli", *command],
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert done.returncode == 2, (command, done.stderr)
+        reason = f"[Errno 22] {path} is not a regular file"
+        expected = (f"tth-gateway: {reason}" if command[0] == "check"
+                    else f"{path}:1:1: cannot read: {reason}")
+        assert done.stderr.strip() == expected  # the reason alone: no traceback, no warning
