@@ -7,6 +7,7 @@ import ipaddress
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,19 @@ def _hostport(value: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return value
+
+
+def _envelope_address(*, empty: bool) -> Callable[[str], str]:
+    """An argparse type for an envelope address as a client could send it: no white space
+    or control characters; empty only for the sender (the null sender)."""
+
+    def address(value: str) -> str:
+        if (not value and not empty) or any(ch.isspace() or not ch.isprintable()
+                                            for ch in value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not an envelope address")
+        return value
+
+    return address
 
 
 def _ip_address(value: str) -> str:
@@ -61,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="settings file (default config/gateway.yaml)")
     check.add_argument("--policies", type=Path, help="policy folder")
     _add_trust_flags(check)
-    check.add_argument("--mail-from", help="envelope sender (default: Sender/From header)")
-    check.add_argument("--rcpt", action="append", default=[],
+    check.add_argument("--mail-from", type=_envelope_address(empty=True),
+                       help="envelope sender (default: Sender/From header; '' the null sender)")
+    check.add_argument("--rcpt", action="append", default=[], type=_envelope_address(empty=False),
                        help="envelope recipient, repeatable (default: To/Cc/Bcc)")
     check.add_argument("--client-ip", type=_ip_address,
                        help="client address (default: last Received hop)")

@@ -73,6 +73,13 @@ def acting_user(requested: str | None) -> str:
     return requested
 
 
+def _person(value: str) -> str:
+    """A `--by` name as the audit log will record it: not blank, no control characters."""
+    if not value.strip() or not value.isprintable():
+        raise argparse.ArgumentTypeError(f"{value!r}: name the person who acts")
+    return value
+
+
 def add_quarantine_parser(commands: Any) -> argparse.ArgumentParser:
     """Register `quarantine` on the `tth-gateway` sub-command set (`add_subparsers()`)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -86,14 +93,16 @@ def add_quarantine_parser(commands: Any) -> argparse.ArgumentParser:
     release = actions.add_parser("release", parents=[common],
                                  help="relay the message to its recipients (or some of them)")
     release.add_argument("id")
-    release.add_argument("--by", help="who releases (default: you; another name: root only)")
+    release.add_argument("--by", type=_person,
+                         help="who releases (default: you; another name: root only)")
     release.add_argument("--reason", default="", help="why (recorded and audited)")
     release.add_argument("--rcpt", action="append", default=[],
                          help="release only to this recipient (repeat; not for classified)")
     release.add_argument("--upstream", help="HOST:PORT or maildir:FOLDER instead of the config")
     delete = actions.add_parser("delete", parents=[common], help="destroy the held message")
     delete.add_argument("id")
-    delete.add_argument("--by", help="who deletes (default: you; another name: root only)")
+    delete.add_argument("--by", type=_person,
+                        help="who deletes (default: you; another name: root only)")
     delete.add_argument("--reason", default="", help="why (recorded and audited)")
     add_lifecycle_parsers(actions, common)
     quarantine.set_defaults(handler=run_quarantine)

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.analysis.model import Classification
 from gateway.quarantine.heldmeta import HeldMetadata, HoldStatus, metadata_dict
 from gateway.quarantine.interface import Search, Store
 
@@ -29,7 +30,8 @@ def add_listing_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--sender", help="envelope sender (any case)")
     listing.add_argument("--rcpt", help="one of the envelope recipients (any case)")
     listing.add_argument("--rule", help="a rule that fired")
-    listing.add_argument("--classification", help="mat | toi_mat | tuyet_mat")
+    listing.add_argument("--classification", choices=[level.value for level in Classification],
+                         help="mat | toi_mat | tuyet_mat")
     listing.add_argument("--since", type=moment, help="received at or after (UTC)")
     listing.add_argument("--until", type=moment, help="received before (UTC)")
     show = actions.add_parser("show", parents=[common], help="what is known about one message")

@@ -95,3 +95,14 @@ def test_a_trust_store_that_cannot_be_read_exits_2_as_serve_does(tmp_path: Path)
         done = check(message, *flags)
         assert done.returncode == 2, (flags, done.stdout, done.stderr)
         assert "tth-gateway: trust store:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_envelope_addresses_a_client_could_not_send_are_usage_errors(tmp_path: Path) -> None:
+    message = tmp_path / "m.eml"
+    message.write_bytes(b"From: a@x.vn\r\nTo: b@thuathienhue.gov.vn\r\n\r\nbody\r\n")
+    for flags in (["--mail-from", "a@x.vn\r\nRCPT TO:<c@x.vn>"], ["--mail-from", "a b@x.vn"],
+                  ["--rcpt", ""], ["--rcpt", "b@x.vn\x07"]):
+        done = check(message, *flags)
+        assert done.returncode == 2, (flags, done.stderr)
+        assert "is not an envelope address" in done.stderr
+    assert check(message, "--mail-from", "").returncode != 2  # the null sender

@@ -128,3 +128,15 @@ def test_a_quarantine_folder_that_cannot_be_listed_is_an_error_not_an_empty_quar
     (tmp_path / "q").unlink()
     nothing = quarantine(config, "list", "--json")  # no folder yet: nothing was held
     assert (nothing.returncode, json.loads(nothing.stdout)) == (0, [])
+
+
+def test_list_and_release_refuse_values_they_cannot_use(sink: Sink, tmp_path: Path) -> None:
+    """An unknown degree would list nothing, silently; a blank name would be audited."""
+    config = write_config(tmp_path, sink.address)
+    _, held_id = held(tmp_path)
+    listed = quarantine(config, "list", "--classification", "nope")
+    assert listed.returncode == 2 and b"invalid choice: 'nope'" in listed.stderr
+    for blank in ("", "  ", "a\nb"):
+        released = quarantine(config, "release", held_id, "--by", blank)
+        assert released.returncode == 2 and b"name the person who acts" in released.stderr
+    assert sink.messages == []
