@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, AnyStr
+from typing import Any, AnyStr, NoReturn, cast
 
 from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
@@ -30,16 +30,20 @@ from gateway.smtp.dataread import read_data
 from gateway.smtp.limiter import TOO_MANY, ConnectionLimiter
 from gateway.smtp.session import GatewaySession
 from gateway.smtp.wiresyntax import (
+    BadAttribute,
     Network,
     has_control,
     in_networks,
     plain_address,
     well_formed,
-    xforward_value_ok,
-    xtext_decode,
+    xforward_attributes,
 )
 
 log = logging.getLogger("gateway.smtp.server")
+
+#: Seconds a closed connection may take to send its last replies to a client that stopped
+#: reading before it is cut off.
+CLOSE_GRACE = 10.0
 
 
 
@@ -135,12 +139,22 @@ class GatewaySMTP(SMTP):
             return reply(*INTERNAL_ERROR).render()  # not sent: aiosmtpd closes the connection
         if isinstance(error, (EOFError, ConnectionError)) and self._client_gone():
             log.info("%s client went away", session.id)
-            if self.transport is not None:
-                self.transport.close()
-            await asyncio.sleep(0)  # connection_lost runs now and ends the command loop
-            return reply(421, "4.4.2", "Connection closed").render()
+            await self.stop_reading()
         status: str = await super().handle_exception(error)
         return status
+
+    async def stop_reading(self) -> NoReturn:
+        """Close the connection and end the command loop now: nothing more the client sent
+        is read as a command. Replies already written still go out, within CLOSE_GRACE
+        seconds (a client that stopped reading is cut off then); never returns."""
+        transport = cast(asyncio.Transport | None, self.transport)
+        if transport is not None:
+            transport.close()
+            self.loop.call_later(CLOSE_GRACE, transport.abort)
+        assert self._handler_coroutine is not None
+        self._handler_coroutine.cancel()
+        await asyncio.sleep(0)  # raises CancelledError here: aiosmtpd's loop ends with it
+        raise asyncio.CancelledError  # only if called outside the command loop's task
 
     def _client_gone(self) -> bool:
         """Whether the client closed its side (an EOFError or ConnectionError may also come
@@ -283,14 +297,10 @@ class GatewaySMTP(SMTP):
         if session.transaction is not None:
             await self.push(reply(503, "5.5.1", "Error: XFORWARD not allowed in a transaction"))
             return
-        attributes: dict[str, str] = {}
-        for item in (arg or "").split():
-            name, sep, value = item.partition("=")
-            decoded = xtext_decode(value)
-            if not sep or not xforward_value_ok(name.upper(), decoded):
-                await self.push(reply(501, "5.5.4", f"Error: bad XFORWARD attribute {name}"))
-                return
-            attributes[name.upper()] = decoded
+        attributes = xforward_attributes(arg or "")
+        if isinstance(attributes, BadAttribute):
+            await self.push(reply(501, "5.5.4", f"Error: bad XFORWARD attribute {attributes}"))
+            return
         if not attributes:
             await self.push(reply(501, "5.5.4", "Syntax: XFORWARD attribute=value ..."))
             return
@@ -364,8 +374,7 @@ class GatewaySMTP(SMTP):
         await self.event_handler.data_aborted(session)
         if goodbye is not None:
             await self.push(goodbye)
-        if self.transport is not None:
-            self.transport.close()
+        await self.stop_reading()
 
     async def _relay_shielded(self, session: GatewaySession, envelope: Any, spool: Spool,
                               result: Any) -> Reply:

@@ -6,6 +6,8 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
+from gateway.mail.literals import is_address_literal
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
 _XTEXT_HEX = re.compile(rb"\+([0-9A-Fa-f]{2})")
@@ -35,19 +37,7 @@ def in_networks(address: str | None, networks: Sequence[Network]) -> bool:
 
 def valid_domain_literal(domain: str) -> bool:
     """A `[...]` domain must hold an IPv4 address or `IPv6:` and an IPv6 one (RFC 5321 4.1.3)."""
-    if not domain.startswith("["):
-        return True
-    if not domain.endswith("]"):
-        return False
-    inner = domain[1:-1]
-    try:
-        if inner[:5].upper() == "IPV6:":
-            ipaddress.IPv6Address(inner[5:])
-        else:
-            ipaddress.IPv4Address(inner)
-    except ValueError:
-        return False
-    return True
+    return not domain.startswith("[") or is_address_literal(domain)
 
 
 def has_control(text: str) -> bool:
@@ -72,6 +62,23 @@ def xforward_value_ok(name: str, value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class BadAttribute(str):
+    """The name of the XFORWARD attribute that was refused."""
+
+
+def xforward_attributes(arg: str) -> dict[str, str] | BadAttribute:
+    """XFORWARD's `NAME=value` items, xtext-decoded, by upper-case name; the first that is
+    unknown, has no `=`, or has a value `xforward_value_ok` refuses, as a BadAttribute."""
+    attributes: dict[str, str] = {}
+    for item in arg.split():
+        name, sep, value = item.partition("=")
+        decoded = xtext_decode(value)
+        if not sep or not xforward_value_ok(name.upper(), decoded):
+            return BadAttribute(name)
+        attributes[name.upper()] = decoded
+    return attributes
 
 
 def xtext_decode(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,3 +133,28 @@ def test_a_message_that_cannot_be_spooled_ends_the_connection_not_read_as_comman
         assert wire.closed()
     assert sink.messages == []
     assert any("could not be spooled" in record.getMessage() for record in caplog.records)
+
+
+def test_a_client_that_shuts_its_side_and_stops_reading_is_let_go_once(
+    gateway: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """160 000 NOOPs in one write, the sending side shut, nothing read: the replies fill
+    the socket buffers with some left unsent, so the connection cannot finish closing. The
+    gateway must still stop reading at once (one `client went away`), not loop on the end
+    of input (38 000 such lines a second and a whole CPU before)."""
+    caplog.set_level(logging.INFO)
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        client.connect(gateway)
+        assert client.recv(1000).startswith(b"220")
+        client.sendall(b"EHLO client.test\r\n" + b"NOOP\r\n" * 160_000)
+        client.shutdown(socket.SHUT_WR)
+
+        def gone() -> int:
+            return sum("client went away" in r.getMessage() for r in caplog.records)
+
+        deadline = time.monotonic() + 30
+        while not gone() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        assert 1 <= gone() <= 2, gone()
