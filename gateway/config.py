@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.mail.literals import is_address_literal
 from gateway.mail.ownheaders import Namespace
 from gateway.yamlsource import YamlSourceError, load_yaml
 
@@ -65,9 +66,16 @@ def host_name(value: str) -> str:
     return value
 
 
+def greeting_name(value: str) -> str:
+    """A name for the greeting and EHLO: a host name or an address literal."""
+    return value if is_address_literal(value) else host_name(value)
+
+
 #: A host or domain name the gateway writes on the wire (greeting, EHLO, Received,
 #: Authentication-Results, DKIM d=): DNS labels only, so nothing can be injected with it.
 Hostname = Annotated[str, AfterValidator(host_name)]
+#: A name for the greeting or EHLO, which may also be an address literal.
+GreetingName = Annotated[str, AfterValidator(greeting_name)]
 
 
 class TlsSettings(_Strict):
@@ -89,7 +97,7 @@ class OwnHeaderSettings(_Strict):
 
 class ServerSettings(_Strict):
     listen: list[HostPort] = ["127.0.0.1:2525"]
-    hostname: Hostname | None = None
+    hostname: GreetingName | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 1
     max_connections: Annotated[int, Field(ge=1)] = 500
     max_connections_per_ip: Annotated[int, Field(ge=1)] = 50
@@ -136,7 +144,7 @@ class UpstreamSettings(_Strict):
     ca_file: PathSetting | None = None
     pool_size: Annotated[int, Field(ge=0)] = 20
     pool_idle_seconds: Annotated[float, Field(ge=0)] = 30.0
-    helo: Hostname | None = None
+    helo: GreetingName | None = None
 
     @field_validator("address")
     @classmethod

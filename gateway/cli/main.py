@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trust_flags(serve)
 
     check = commands.add_parser("check", help="the verdict the gateway would give a message")
-    check.add_argument("message", type=Path, help="the message (.eml)")
+    check.add_argument("message", type=Path, help="the message (.eml; - reads standard input)")
     check.add_argument("--config", type=Path, help="settings file (default config/gateway.yaml)")
     check.add_argument("--policies", type=Path, help="policy folder")
     _add_trust_flags(check)
@@ -155,7 +155,7 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = _settings_for(args)
     policy = load_policy(settings.policies)
-    raw = read_regular(args.message)
+    raw = sys.stdin.buffer.read() if str(args.message) == "-" else read_regular(args.message)
     envelope = envelope_from_headers(raw, args.mail_from, args.rcpt, args.client_ip)
     checkers = CheckerCache()
     setup = signature_setup(settings, policy.signature_settings)

@@ -46,7 +46,7 @@ class ClientFacts:
         for key, value in attributes.items():
             known = None if value in (UNAVAILABLE, "[TEMPUNAVAIL]") else value
             if key == "ADDR" and known:
-                self.ip = known.removeprefix("IPV6:")
+                self.ip = known[5:] if known[:5].upper() == "IPV6:" else known
             elif key == "NAME":
                 self.name = known
             elif key == "HELO":

@@ -106,3 +106,13 @@ def test_envelope_addresses_a_client_could_not_send_are_usage_errors(tmp_path: P
         assert done.returncode == 2, (flags, done.stderr)
         assert "is not an envelope address" in done.stderr
     assert check(message, "--mail-from", "").returncode != 2  # the null sender
+
+
+def test_the_message_may_come_on_standard_input(tmp_path: Path) -> None:
+    message = b"From: a@x.vn\r\nTo: b@thuathienhue.gov.vn\r\nSubject: t\r\n\r\nbody\r\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "check", "-", "--policies", str(ROOT / "policies"),
+         "--json", "--dns", shared_dns()],
+        input=message.decode(), capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode in (0, 1, 3, 4, 5, 6), done.stderr
+    assert json.loads(done.stdout)["envelope"]["mail_from"] == "a@x.vn"

@@ -76,3 +76,30 @@ def test_a_path_that_is_not_a_regular_file_is_refused_not_read_forever(
         expected = (f"tth-gateway: {reason}" if command[0] == "check"
                     else f"{path}:1:1: cannot read: {reason}")
         assert done.stderr.strip() == expected  # the reason alone: no traceback, no warning
+
+
+def test_merge_keys_are_read_with_own_keys_winning() -> None:
+    text = ("base: &b {x: 1, y: 2}\nthing: {<<: *b, z: 3}\n"
+            "more: {<<: [*b, {w: 4}], x: 9}\n")
+    document = parse_yaml(text, "f.yaml")
+    assert document.data["thing"] == {"x": 1, "y": 2, "z": 3}
+    assert document.data["more"] == {"x": 9, "y": 2, "w": 4}
+    assert str(document.position(("more", "x"))) == "f.yaml:3:26"
+    with pytest.raises(YamlSourceError) as raised:
+        parse_yaml("b: &b {x: 1}\nc: {<<: *b, x: 2, x: 3}\n", "f.yaml")
+    assert raised.value.errors == ["f.yaml:2:19: duplicate key 'x'"]
+
+
+def test_merges_of_merges_stay_small_and_a_merge_of_itself_is_refused() -> None:
+    """Merged keys are counted once each (nine merges of nine merges hold 17 keys, not 9^8),
+    and a mapping that merges itself is refused, not recursed into."""
+    lines = ["a0: &a0 {" + ", ".join(f"k{n}: 1" for n in range(9)) + "}"]
+    lines += [f"a{n}: &a{n} {{<<: [" + ", ".join([f"*a{n - 1}"] * 9) + f"], own{n}: 1}}"
+              for n in range(1, 8)]
+    lines.append("big: {<<: [" + ", ".join(["*a7"] * 9) + "]}")
+    started = time.monotonic()
+    assert len(parse_yaml("\n".join(lines) + "\n", "f.yaml").data["big"]) == 16
+    assert time.monotonic() - started < 5
+    with pytest.raises(YamlSourceError) as raised:
+        parse_yaml("a: &a {<<: *a}\n", "f.yaml")
+    assert raised.value.errors == ["f.yaml:1:4: a merge (`<<`) reaches the mapping it is in"]

@@ -82,6 +82,19 @@ def test_xforward_values_that_do_not_fit_a_header_are_refused(
     assert sink.messages[0].xforward["ADDR"] == "2001:db8::5"
 
 
+@pytest.mark.parametrize("prefix", ["IPV6:", "IPv6:", "ipv6:"])
+def test_an_ipv6_xforward_address_is_read_whatever_the_case_of_its_prefix(
+    sink: Sink, gateway: tuple[str, int], prefix: str
+) -> None:
+    """Postfix writes `ADDR=IPv6:2001:db8::5`; the client's address is the bare IPv6 one."""
+    with Wire(gateway) as wire:
+        wire.start("postfix-a.test")
+        assert wire.command(f"XFORWARD ADDR={prefix}2001:db8::5").code == 250
+        assert _relay(wire) == 250
+    trace = sink.messages[0].content.split(b"\r\nFrom:")[0]
+    assert b"[2001:db8::5])" in trace
+
+
 @pytest.mark.parametrize("command", [
     b"A\rB", b"NO\x00OP", b"\x1b[2J", b"X\x7f\x9bY", b"Z" * 600, "ĐĂNG\u0085KÝ".encode(),
 ])

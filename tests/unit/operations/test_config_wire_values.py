@@ -19,6 +19,8 @@ NOT_HOST = "Value error, not a host name"
     ('server:\n  hostname: "-bad.example"\n', f"server.hostname: {NOT_HOST}"),
     ("server:\n  hostname: " + "a" * 64 + ".example\n", f"server.hostname: {NOT_HOST}"),
     ('upstream:\n  helo: "x\\ny"\n', f"upstream.helo: {NOT_HOST}"),
+    ("upstream:\n  helo: '[300.1.1.1]'\n", f"upstream.helo: {NOT_HOST}"),
+    ("authentication:\n  authserv_id: '[192.0.2.1]'\n", "authentication.authserv_id: Value error"),
     ('authentication:\n  authserv_id: "gw; x=y"\n', "authentication.authserv_id: Value error"),
     ("dkim:\n  signing:\n    - {domain: ../../evil, selector: s1, key: k.pem}\n",
      f"dkim.signing.0.domain: {NOT_HOST}"),
@@ -35,8 +37,9 @@ def test_a_value_that_cannot_go_on_the_wire_is_refused(
     assert any(message in error for error in raised.value.errors), raised.value.errors
 
 
-@pytest.mark.parametrize("name", ["gw.test", "mx.thuathienhue.gov.vn", "mx1.", "host_1.lan"])
+@pytest.mark.parametrize("name", ["gw.test", "mx.thuathienhue.gov.vn", "mx1.", "host_1.lan",
+                                  "'[192.0.2.10]'", "'[IPv6:2001:db8::1]'"])
 def test_host_names_are_taken(tmp_path: Path, name: str) -> None:
     config = tmp_path / "gateway.yaml"
     config.write_text(f"server:\n  hostname: {name}\nupstream:\n  helo: {name}\n")
-    assert load_settings(config).server.hostname == name
+    assert load_settings(config).server.hostname == name.strip("'")
