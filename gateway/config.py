@@ -6,6 +6,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -224,9 +225,21 @@ class RetentionSettings(_Strict):
     deleted: Days = 365.0
 
 
+def _database_url(value: str) -> str:
+    """A `postgresql://` URL whose port, when given, is one (1–65535)."""
+    try:
+        port = urlsplit(value).port
+    except ValueError as exc:
+        raise ValueError(f"not a usable database URL: {exc}") from None
+    if port == 0:
+        raise ValueError("not a usable database URL: port 0")
+    return value
+
+
 class QuarantineSettings(_Strict):
     path: PathSetting = Path("var/quarantine")
-    database: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None
+    database: Annotated[str, Field(pattern=r"^postgres(ql)?://"),
+                        AfterValidator(_database_url)] | None = None
     pool_size: Annotated[int, Field(ge=1, le=100)] = 5
     database_timeout: Annotated[float, Field(gt=0, strict=False)] = 5.0
     encryption_key_file: PathSetting | None = None

@@ -117,6 +117,10 @@ class _Walk:
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = self.loader.construct_object(key_node, deep=True)
+            if isinstance(key, bool):  # YAML 1.1: on, off, yes, no, y, n
+                self.errors.append(f"{_mark(self.file, key_node)}: key '{key_node.value}' "
+                                   f"reads as {str(key).lower()}; quote it")
+                continue
             if not isinstance(key, str | int):
                 self.errors.append(f"{_mark(self.file, key_node)}: keys must be plain words")
                 continue

@@ -80,6 +80,13 @@ def _person(value: str) -> str:
     return value
 
 
+def _upstream(value: str) -> str:
+    """A `--upstream` that names one: a blank one is a mistake, not the configured upstream."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("bad --upstream: give HOST:PORT or maildir:FOLDER")
+    return value
+
+
 def add_quarantine_parser(commands: Any) -> argparse.ArgumentParser:
     """Register `quarantine` on the `tth-gateway` sub-command set (`add_subparsers()`)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -98,7 +105,8 @@ def add_quarantine_parser(commands: Any) -> argparse.ArgumentParser:
     release.add_argument("--reason", default="", help="why (recorded and audited)")
     release.add_argument("--rcpt", action="append", default=[],
                          help="release only to this recipient (repeat; not for classified)")
-    release.add_argument("--upstream", help="HOST:PORT or maildir:FOLDER instead of the config")
+    release.add_argument("--upstream", type=_upstream,
+                         help="HOST:PORT or maildir:FOLDER instead of the config")
     delete = actions.add_parser("delete", parents=[common], help="destroy the held message")
     delete.add_argument("id")
     delete.add_argument("--by", type=_person,
@@ -118,7 +126,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _release(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     upstream_settings = settings.upstream
-    if args.upstream:
+    if args.upstream is not None:
         upstream_settings = upstream_settings.with_address(args.upstream)
     hostname = settings.server.hostname or socket.getfqdn()
     by = acting_user(args.by)

@@ -139,4 +139,6 @@ def test_list_and_release_refuse_values_they_cannot_use(sink: Sink, tmp_path: Pa
     for blank in ("", "  ", "a\nb"):
         released = quarantine(config, "release", held_id, "--by", blank)
         assert released.returncode == 2 and b"name the person who acts" in released.stderr
+    nowhere = quarantine(config, "release", held_id, "--upstream", "")  # not the configured one
+    assert nowhere.returncode == 2 and b"bad --upstream" in nowhere.stderr, nowhere.stderr
     assert sink.messages == []

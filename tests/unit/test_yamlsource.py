@@ -27,6 +27,7 @@ def _bomb(levels: int) -> str:
     ("server:\n  workers: 1\n\x00\n", "f.yaml:3:1: character U+0000 is not allowed in YAML"),
     ("server:\n  hostname: a\x07b\n", "f.yaml:2:14: character U+0007 is not allowed in YAML"),
     ("x: &a [*a]\n", "f.yaml:1:4: an alias refers to a value that holds it"),
+    ("server:\n  on: 1\n", "f.yaml:2:3: key 'on' reads as true; quote it"),
     ("server: &a {hostname: *a}\n", "f.yaml:1:9: an alias refers to a value that holds it"),
     ("server: " + "[" * 700 + "]" * 700 + "\n", "f.yaml:1:1: nested too deeply"),
     ("server: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n",

@@ -25,6 +25,8 @@ NOT_HOST = "Value error, not a host name"
     ("dkim:\n  signing:\n    - {domain: ../../evil, selector: s1, key: k.pem}\n",
      f"dkim.signing.0.domain: {NOT_HOST}"),
     ('notices:\n  from_address: "a b@x.vn"\n', "notices.from_address: String should match"),
+    ('quarantine:\n  database: "postgresql://u@127.0.0.1:99999/q"\n',
+     "quarantine.database: Value error, not a usable database URL: Port out of range"),
     ("analysis:\n  memory_limit_mb: 100000000000000\n",
      "analysis.memory_limit_mb: Input should be"),
 ])
