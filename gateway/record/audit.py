@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.record import metrics
+
 log = logging.getLogger("gateway.record.audit")
 
 
@@ -72,8 +74,10 @@ class AuditLog:
             return
         try:
             os.write(self._fd, line.encode("utf-8"))
-        except OSError:
-            log.exception("cannot write the audit log %s", self._path)
+        except OSError as exc:  # the record is not lost: it goes to the log instead
+            metrics.AUDIT_WRITE_ERRORS.inc()
+            log.error("cannot write the audit log %s (%s); the record: %s", self._path,
+                      exc.strerror or exc, line.rstrip())
 
     def reopen(self) -> None:
         """After logrotate moved the file away (its `create` mode): write to a new one."""

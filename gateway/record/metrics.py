@@ -96,6 +96,9 @@ NOTICES_EXPIRED = Gauge(
     "tth_notices_expired", "Quarantine notices given up after notices.expire_after",
     multiprocess_mode="max",
 )
+AUDIT_WRITE_ERRORS = Counter(
+    "tth_audit_write_errors", "Audit records the audit log file refused (written to the log)"
+)
 QUARANTINE_STORE_ERRORS = Counter(
     "tth_quarantine_store_errors", "Quarantine store operations that failed", ["operation"]
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,8 @@ log = logging.getLogger("gateway.service.httpd")
 
 class _Handler(BaseHTTPRequestHandler):
     server: OperatorServer
+    #: HEAD: the answer's status and headers only.
+    _head_only = False
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -42,13 +45,19 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(404, b"not found: try /metrics, /healthz or /readyz\n")
 
+    def do_HEAD(self) -> None:
+        """GET's status and headers without the body (HEAD-based probes)."""
+        self._head_only = True
+        self.do_GET()
+
     def _answer(self, status: int, body: bytes,
                 content_type: str = "text/plain; charset=utf-8") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not self._head_only:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s " + format, self.address_string(), *args)
@@ -56,6 +65,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 class OperatorServer(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-answer is a DEBUG line; anything else is logged with its
+        traceback (socketserver printed both to stderr, past the log's format)."""
+        error = sys.exception()
+        if isinstance(error, ConnectionError):
+            log.debug("http client %s went away: %s", client_address, error)
+            return
+        log.error("http request from %s failed", client_address, exc_info=error)
 
     def __init__(self, host: str, port: int, settings: Settings) -> None:
         self.address_family = _family(host)

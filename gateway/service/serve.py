@@ -99,10 +99,15 @@ class Gateway:
         )
 
     def on_sighup(self) -> None:
-        """Reopen the audit log (logrotate) and reload policies and trust store."""
-        self.audit.reopen()
+        """Reload policies and trust store, and reopen the audit log (logrotate); an audit
+        log that cannot be reopened keeps the old one and is said, the reload goes on."""
         if self.decisions is not None:
             self.decisions.request_reload()
+        try:
+            self.audit.reopen()
+        except OSError as exc:
+            log.error("cannot reopen the audit log %s: %s; writing on to the open one",
+                      self.settings.audit.path, exc.strerror or exc)
 
     def addresses(self) -> list[tuple[str, int]]:
         return [sock.getsockname()[:2] for server in self.servers for sock in server.sockets]

@@ -9,6 +9,7 @@ import os
 import signal
 import smtplib
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -19,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.accept import accept_all_policies
-from tests.support.served import MESSAGE, gateway_command, gateway_environment, metric_in, serving
+from tests.support.served import (
+    MESSAGE,
+    gateway_command,
+    gateway_environment,
+    metric_in,
+    serving,
+    stop,
+)
 from tests.support.sink import Sink, free_port
 from tests.support.tools import tool
 
@@ -198,6 +206,59 @@ def test_audit_log_is_reopened_on_sighup(sink: Sink, tmp_path: Path) -> None:
         client.sendmail("a@x.test", ["c@x.test"], MESSAGE)
     assert [r["rcpt_accepted"] for r in audit(tmp_path, "audit.jsonl.1")] == [["b@x.test"]]
     assert [r["rcpt_accepted"] for r in audit(tmp_path)] == [["c@x.test"]]
+
+
+def test_an_audit_log_that_cannot_be_reopened_or_written_loses_no_record(
+        sink: Sink, tmp_path: Path) -> None:
+    """SIGHUP with the audit path made a folder: the reload still runs (the policy
+    generation moves on) and the old file is written on, with one clear ERROR line. With
+    the path sending writes to a full device: each record goes to the log instead, and
+    tth_audit_write_errors_total counts it; the message is relayed either way."""
+    audit_path = tmp_path / "audit.jsonl"
+    with serving(tmp_path, sink.address) as (port, metrics, process):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("a@x.test", ["b@x.test"], MESSAGE)
+        audit_path.unlink()
+        audit_path.mkdir()
+        process.send_signal(signal.SIGHUP)
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
+                                          "tth_policy_generation") == 2)
+        audit_path.rmdir()
+        audit_path.symlink_to("/dev/full")
+        process.send_signal(signal.SIGHUP)
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
+                                          "tth_policy_generation") == 3)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("a@x.test", ["c@x.test"], MESSAGE)
+        assert eventually(lambda: metric_in(get(metrics, "/metrics")[1],
+                                          "tth_audit_write_errors_total") == 1)
+        stop(process)
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert len(sink.messages) == 2
+    assert f"cannot reopen the audit log {audit_path}: Is a directory" in log, log
+    lost = [line for line in log.splitlines() if "cannot write the audit log" in line]
+    assert len(lost) == 1 and '"rcpt_accepted":["c@x.test"]' in lost[0], log
+    assert "Traceback" not in log, log
+
+
+def test_operator_http_answers_head_and_a_client_gone_is_no_traceback(
+        sink: Sink, tmp_path: Path) -> None:
+    with serving(tmp_path, sink.address) as (_port, metrics, process):
+        for path in ("/healthz", "/metrics"):
+            request = urllib.request.Request(f"http://127.0.0.1:{metrics}{path}", method="HEAD")
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                assert (reply.status, reply.read()) == (200, b"")
+        for _ in range(5):  # ask, then reset the connection before the answer is read
+            with socket.create_connection(("127.0.0.1", metrics)) as client:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                  struct.pack("ii", 1, 0))
+                client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        assert get(metrics, "/healthz") == (200, "ok\n")
+        stop(process)
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert "Traceback" not in log and "Exception occurred" not in log, log
 
 
 @pytest.mark.parametrize("workers", [1, 2])
