@@ -129,7 +129,8 @@ def load_sources(sources: Iterable[tuple[str, str]], registry: Registry | None =
 def _read_directory(directory: Path) -> list[tuple[str, str]]:
     if not directory.is_dir():
         raise PolicyError([f"{directory}:1:1: not a directory"])
-    paths = sorted(directory.glob("*.yaml"))
+    # Hidden names are an editor's or a copy's (Emacs lock `.#rules.yaml`, macOS `._x.yaml`).
+    paths = sorted(path for path in directory.glob("*.yaml") if not path.name.startswith("."))
     if not paths:
         raise PolicyError([f"{directory}:1:1: no policy files (*.yaml)"])
     sources, errors = [], []

@@ -90,7 +90,10 @@ class NamedCrl:
 def _der_blocks(path: Path, data: bytes, pem_types: frozenset[str]) -> list[bytes]:
     if not pem.detect(data):
         return [data]
-    blocks = [(kind, der) for kind, _headers, der in pem.unarmor(data, multiple=True)]
+    try:
+        blocks = [(kind, der) for kind, _headers, der in pem.unarmor(data, multiple=True)]
+    except ValueError as exc:  # binascii.Error included: a block that is not base64
+        raise TrustLoadError(path, f"not readable PEM ({exc})") from exc
     wanted = [der for kind, der in blocks if kind in pem_types]
     if not wanted:
         raise TrustLoadError(path, f"no PEM block of type {' or '.join(sorted(pem_types))}")

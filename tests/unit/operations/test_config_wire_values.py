@@ -4,11 +4,16 @@ no system can set, are each a `file:line:column` error, not a failure at run tim
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
 
 NOT_HOST = "Value error, not a host name"
 
@@ -45,3 +50,15 @@ def test_host_names_are_taken(tmp_path: Path, name: str) -> None:
     config = tmp_path / "gateway.yaml"
     config.write_text(f"server:\n  hostname: {name}\nupstream:\n  helo: {name}\n")
     assert load_settings(config).server.hostname == name.strip("'")
+
+
+@pytest.mark.parametrize("folder", ["missing", "a-file"])
+def test_a_metrics_folder_that_is_not_one_is_a_configuration_error(
+        tmp_path: Path, folder: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / folder)}
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "--version"], env=environment,
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"tth-gateway: PROMETHEUS_MULTIPROC_DIR={tmp_path / folder} is "
+                           "not a folder; create it or unset the variable\n")

@@ -256,3 +256,12 @@ def copy_default_dir() -> Path:
 def test_empty_exception_is_an_error() -> None:
     rules = "rules:\n  - name: a\n    when: {direction: inbound}\n    unless: {}\n    action: tag\n"
     assert rules_errors(rules) == ["rules.yaml:4:5: an exception needs at least one condition"]
+
+
+def test_hidden_yaml_files_are_not_policy(tmp_path: Path) -> None:
+    """An editor's lock (Emacs `.#rules.yaml`, a dangling link) or a copy's `._x.yaml` is
+    not read: with `analysis.watch` on, it would refuse every reload while it exists."""
+    directory = copy_default(tmp_path)
+    (directory / ".#rules.yaml").symlink_to("root@host.123:1700000000")
+    (directory / "._lists.yaml").write_bytes(b"\x00\x05\x16\x07 not yaml")
+    assert load_policy(directory).rules

@@ -63,6 +63,8 @@ def test_trusting_another_root_makes_our_signatures_untrusted(
         ("empty", None, "no trust anchor certificates found"),
         ("junk.pem", b"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n", "no PEM block"),
         ("junk.der", b"\x30\x03\x02\x01\x01", "not an X.509 certificate"),
+        ("bad64.pem", b"-----BEGIN CERTIFICATE-----\nnotbase64!!\n-----END CERTIFICATE-----\n",
+         "not readable PEM"),
         ("missing", b"", "no such file or directory"),
     ],
 )
