@@ -27,6 +27,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: OperatorServer
     #: HEAD: the answer's status and headers only.
     _head_only = False
+    #: Seconds a client may take to send its request (or stay idle): a half-sent request
+    #: would otherwise hold its thread and descriptor for ever.
+    timeout = 10.0
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]

@@ -242,7 +242,7 @@ def test_an_audit_log_that_cannot_be_reopened_or_written_loses_no_record(
     assert "Traceback" not in log, log
 
 
-def test_operator_http_answers_head_and_a_client_gone_is_no_traceback(
+def test_operator_http_answers_head_and_lets_go_of_slow_or_gone_clients(
         sink: Sink, tmp_path: Path) -> None:
     with serving(tmp_path, sink.address) as (_port, metrics, process):
         for path in ("/healthz", "/metrics"):
@@ -255,6 +255,12 @@ def test_operator_http_answers_head_and_a_client_gone_is_no_traceback(
                                   struct.pack("ii", 1, 0))
                 client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
         assert get(metrics, "/healthz") == (200, "ok\n")
+        with socket.create_connection(("127.0.0.1", metrics)) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\n")  # and nothing more
+            idle.settimeout(30)
+            started = time.monotonic()
+            assert idle.recv(1000) == b""  # closed by the server, not by us
+            assert 5 < time.monotonic() - started < 25
         stop(process)
         assert process.stderr is not None
         log = process.stderr.read()
