@@ -111,9 +111,7 @@ class _Walk:
     def _mapping(self, node: yaml.MappingNode, path: PathKey, inner: tuple[int, ...]) -> None:
         own = {id(key) for key, _ in node.value if key.tag != _MERGE}
         if len(own) < len(node.value):  # `<<: *defaults`: merged keys first, own ones win
-            if _merged_size(node, {}) > MAX_NODES:
-                raise _Refused(node, f"more than {MAX_NODES} keys once merged (`<<`)")
-            self.loader.flatten_mapping(node)
+            self.loader.flatten_mapping(node)  # each merged key once; a self-merge recurses
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = self.loader.construct_object(key_node, deep=True)
@@ -133,28 +131,6 @@ class _Walk:
 
 
 _MERGE = "tag:yaml.org,2002:merge"
-
-
-def _merged_size(node: yaml.MappingNode, sizes: dict[int, int]) -> int:
-    """How many keys `node` holds at most once its merge keys are flattened, each mapping
-    counted once; a merge that reaches the mapping it is in is refused."""
-    if id(node) in sizes:
-        if sizes[id(node)] < 0:
-            raise _Refused(node, "a merge (`<<`) reaches the mapping it is in")
-        return sizes[id(node)]
-    sizes[id(node)] = -1
-    size = 0
-    for key, value in node.value:
-        if key.tag != _MERGE:
-            size += 1
-            continue
-        merged = value.value if isinstance(value, yaml.SequenceNode) else [value]
-        size += sum(_merged_size(item, sizes) for item in merged
-                    if isinstance(item, yaml.MappingNode))
-        if size > MAX_NODES:
-            break
-    sizes[id(node)] = size
-    return size
 
 
 def _position(text: str, index: int) -> tuple[int, int]:

@@ -1,8 +1,28 @@
-"""Address literals (RFC 5321 4.1.3): `[192.0.2.1]`, `[IPv6:2001:db8::1]`."""
+"""What a client writes that the gateway may write back: address literals (RFC 5321
+4.1.3: `[192.0.2.1]`, `[IPv6:2001:db8::1]`) and control characters."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character (C0, DEL or C1: CR, LF, NUL, ESC ...)."""
+    return _CONTROL.search(text) is not None
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character shown as "?"."""
+    return _CONTROL.sub("?", text)
+
+
+def without_ipv6_tag(address: str) -> str:
+    """`address` without the `IPv6:` tag (any case) an address literal or XFORWARD puts
+    before an IPv6 address."""
+    return address[5:] if address[:5].upper() == "IPV6:" else address
 
 
 def is_address_literal(text: str) -> bool:
@@ -10,11 +30,10 @@ def is_address_literal(text: str) -> bool:
     if not (text.startswith("[") and text.endswith("]")):
         return False
     inner = text[1:-1]
+    bare = without_ipv6_tag(inner)
+    family = ipaddress.IPv6Address if len(bare) < len(inner) else ipaddress.IPv4Address
     try:
-        if inner[:5].upper() == "IPV6:":
-            ipaddress.IPv6Address(inner[5:])
-        else:
-            ipaddress.IPv4Address(inner)
+        family(bare)
     except ValueError:
         return False
     return True

@@ -13,11 +13,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from gateway.mail.literals import without_controls
+
 log = logging.getLogger("gateway.mail.replies")
 
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_ECHOED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: The longest reply line on the wire without its CRLF (RFC 5321 4.5.3.1.5: 512 octets).
 MAX_REPLY_LINE = 510
 
@@ -138,7 +139,7 @@ def on_the_wire(text: str, *, utf8: bool) -> bytes:
     charset = "utf-8" if utf8 else "ascii"
     lines = []
     for line in text.split("\r\n"):
-        data = _ECHOED_CONTROL.sub("?", line).encode(charset, "replace")
+        data = without_controls(line).encode(charset, "replace")
         if len(data) > MAX_REPLY_LINE:
             data = data[:MAX_REPLY_LINE].decode("utf-8", "ignore").encode("utf-8")
         lines.append(data)

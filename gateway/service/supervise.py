@@ -89,6 +89,13 @@ def _release_template() -> None:
         server._forkserver_alive_fd = None  # type: ignore[attr-defined]
 
 
+def _restart_later(slot: _Slot, *, quick: bool) -> None:
+    """Schedule the slot's next start: at once, or, after a quick failure, with a delay
+    doubling from 1 s up to MAX_BACKOFF."""
+    slot.backoff = min(MAX_BACKOFF, max(1.0, slot.backoff * 2)) if quick else 0.0
+    slot.restart_at = time.monotonic() + slot.backoff
+
+
 @dataclass
 class _Slot:
     number: int
@@ -148,10 +155,9 @@ class Supervisor:
             self._failed_start = 1
             self._forward(signal.SIGTERM, None)
             return
-        slot.backoff = min(MAX_BACKOFF, max(1.0, slot.backoff * 2))
+        _restart_later(slot, quick=True)
         log.error("worker %d could not be started (the worker template failed: %s); "
                   "trying again in %.0f s", slot.number, cause, slot.backoff)
-        slot.restart_at = time.monotonic() + slot.backoff
 
     def _forward(self, signum: int, _frame: object) -> None:
         """Pass the signal on. A worker still starting has no SIGHUP handler yet (the
@@ -241,11 +247,9 @@ class Supervisor:
             self._failed_start = REFUSED_TO_START if process.exitcode == REFUSED_TO_START else 1
             self._forward(signal.SIGTERM, None)
             return
-        lived = time.monotonic() - slot.started
-        slot.backoff = min(MAX_BACKOFF, max(1.0, slot.backoff * 2)) if lived < QUICK_DEATH else 0.0
+        _restart_later(slot, quick=time.monotonic() - slot.started < QUICK_DEATH)
         log.error("worker %d (pid %s) exited with %s; starting a replacement in %.0f s",
                   slot.number, process.pid, process.exitcode, slot.backoff)
-        slot.restart_at = time.monotonic() + slot.backoff
 
     def _restart_when_due(self, slot: _Slot) -> None:
         if slot.restart_at is None or self._stopping:

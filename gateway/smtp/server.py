@@ -14,6 +14,7 @@ from typing import Any, AnyStr, NoReturn, cast
 from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from gateway.config import ServerSettings
+from gateway.mail.literals import has_control
 from gateway.mail.ownheaders import HeaderFilter
 from gateway.mail.replies import (
     INTERNAL_ERROR,
@@ -32,7 +33,6 @@ from gateway.smtp.session import GatewaySession
 from gateway.smtp.wiresyntax import (
     BadAttribute,
     Network,
-    has_control,
     in_networks,
     plain_address,
     well_formed,

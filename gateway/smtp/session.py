@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from aiosmtpd.smtp import Session
 
 from gateway.deciding.seam import TransactionDecider
+from gateway.mail.literals import without_controls, without_ipv6_tag
 from gateway.outbound.upstream import UpstreamConnection
-from gateway.smtp.wiresyntax import without_controls
 
 UNAVAILABLE = "[UNAVAILABLE]"
 
@@ -46,7 +46,7 @@ class ClientFacts:
         for key, value in attributes.items():
             known = None if value in (UNAVAILABLE, "[TEMPUNAVAIL]") else value
             if key == "ADDR" and known:
-                self.ip = known[5:] if known[:5].upper() == "IPV6:" else known
+                self.ip = without_ipv6_tag(known)
             elif key == "NAME":
                 self.name = known
             elif key == "HELO":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 
-from gateway.smtp.session import ClientFacts, printable
+from gateway.smtp.session import ClientFacts
 
 
 def _protocol(esmtp: bool, tls: bool, utf8: bool) -> str:
@@ -26,9 +26,9 @@ def received_header(
     recipients: list[str],
 ) -> bytes:
     """One folded `Received:` field, CRLF-terminated, ASCII unless the client used SMTPUTF8."""
-    helo = printable(client.helo or "unknown")
-    rdns = printable(client.name) if client.name and client.name != "[UNAVAILABLE]" else "unknown"
-    ip = printable(client.ip or "unknown")
+    helo = client.helo or "unknown"  # printable since EHLO or XFORWARD took it in
+    rdns = client.name if client.name and client.name != "[UNAVAILABLE]" else "unknown"
+    ip = client.ip or "unknown"
     for_clause = f"\r\n\tfor <{recipients[0]}>" if len(recipients) == 1 else ""
     line = (
         f"Received: from {helo} ({rdns} [{ip}])\r\n"

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from gateway.mail.literals import is_address_literal
+from gateway.mail.literals import has_control, is_address_literal, without_ipv6_tag
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
@@ -18,7 +18,6 @@ _PLAIN_ADDRESS = re.compile(
     r"(?=\s|$)"
 )
 _QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\.)*"')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What XFORWARD may say instead of a value (Postfix's XFORWARD_README).
 XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
 
@@ -40,16 +39,6 @@ def valid_domain_literal(domain: str) -> bool:
     return not domain.startswith("[") or is_address_literal(domain)
 
 
-def has_control(text: str) -> bool:
-    """Whether `text` holds a control character (C0, DEL or C1: CR, LF, NUL, ESC ...)."""
-    return _CONTROL.search(text) is not None
-
-
-def without_controls(text: str) -> str:
-    """`text` with each control character shown as "?"."""
-    return _CONTROL.sub("?", text)
-
-
 def xforward_value_ok(name: str, value: str) -> bool:
     """A known XFORWARD attribute with a value the gateway may write into a header: no
     control characters, and an ADDR that is an IP address (`IPV6:` before an IPv6 one)."""
@@ -58,7 +47,7 @@ def xforward_value_ok(name: str, value: str) -> bool:
     if name != "ADDR" or value in XFORWARD_UNKNOWN:
         return True
     try:
-        ipaddress.ip_address(value[5:] if value[:5].upper() == "IPV6:" else value)
+        ipaddress.ip_address(without_ipv6_tag(value))
     except ValueError:
         return False
     return True
