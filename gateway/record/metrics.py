@@ -14,6 +14,28 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client import values as _values
+
+_pid = os.getpid()
+
+
+def _kept_pid() -> int:
+    """This process's id, as prometheus-client's multiprocess values ask for it on every
+    update (os.getpid is a system call each time: about 30 per message)."""
+    return _pid
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+if _values.ValueClass is not _values.MutexValue:
+    # Chosen by prometheus-client when it was imported (PROMETHEUS_MULTIPROC_DIR set): the
+    # same value class, asking the kept id; a forked child still gets its own files.
+    _values.ValueClass = _values.MultiProcessValue(  # type: ignore[no-untyped-call]
+        process_identifier=_kept_pid)
 
 # `_created` series double every counter's cardinality and nothing here reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
