@@ -127,11 +127,12 @@ class RelayHandler:
         session.host_name = hostname
         if not session.client.forwarded or session.client.helo is None:
             session.client.helo = printable(hostname)
-        kept = [line for line in responses[:-1] if not line.startswith("250-AUTH")]
-        kept += ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        kept = [line[4:] for line in responses[:-1] if not line.startswith("250-AUTH")]
+        kept += ["PIPELINING", "ENHANCEDSTATUSCODES"]
         if server.peer_trusted():
-            kept.append("250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE")
-        return [*kept, Reply(250, None, ("HELP",))]  # type: ignore[list-item]
+            kept.append("XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE")
+        # One multi-line reply, so one write: aiosmtpd pushes each list item on its own.
+        return [Reply(250, None, (*kept, "HELP"))]  # type: ignore[list-item]
 
     async def handle_HELO(self, server: GatewaySMTP, session: GatewaySession,
                           envelope: SmtpEnvelope, hostname: str) -> str:

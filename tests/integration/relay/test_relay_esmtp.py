@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import smtplib
 import ssl
 import time
@@ -174,6 +175,19 @@ def test_size_is_announced_and_enforced(sink: Sink, gateway_at: Callable[..., Ga
         assert wire.command(MESSAGE + b".").code == 250
     assert len(sink.messages) == 1
     assert sink.messages[0].mail_options == []
+
+
+def test_the_ehlo_reply_leaves_in_one_write(gateway: tuple[str, int]) -> None:
+    """All its lines in one segment: aiosmtpd writes each line on its own, and a pipelining
+    client (Postfix) then reads, and the kernel sends, one packet per line."""
+    with Wire(gateway) as wire:
+        assert wire.reply().code == 220
+        wire.send(b"EHLO client.test\r\n")
+        select.select([wire.sock], [], [], 10)
+        first_read = wire.sock.recv(65536)
+    lines = first_read.split(b"\r\n")
+    assert lines[-2:] == [b"250 HELP", b""]
+    assert b"250-PIPELINING" in lines and b"250-ENHANCEDSTATUSCODES" in lines
 
 
 def test_size_and_body_parameters_go_upstream_only_where_announced(
