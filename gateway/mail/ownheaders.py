@@ -10,6 +10,15 @@ line that is neither a field nor a continuation (as Postfix and Python's email
 parser read it). Names are compared case-insensitively, with any blank before the
 name or before the colon ignored, so that no reader that is more lenient than the
 RFC can find a forged field the gateway left in place.
+
+Two lines are not passed on as written, because readers disagree on them:
+- a field written `Name : value` (RFC 5322 4.5.3's obsolete blank before the colon)
+  passes as `Name: value`. Python's email parser ends the header section at such a
+  line while Postfix and mail readers take it as a field, so a `From` after it would
+  reach the reader without the gateway's analysis and DMARC having seen it;
+- continuation lines at the very top, which continue no field, are dropped: the
+  parser skips them, and after the field the gateway adds on top they would become
+  part of that field's value (a forged `signature=valid` in the gateway's own words).
 """
 
 from __future__ import annotations
@@ -77,23 +86,31 @@ class HeaderFilter:
         """One line of the header section, as it may pass on (b"" when dropped).
 
         A line starting with a blank continues the field before it; the first line
-        of the section has none, so it is read as a field whatever its indent.
+        of the section has none: it is dropped, unless it names one of the gateway's
+        fields (which is then removed or renamed as any other).
         """
         if line == _CRLF:
             self._in_header = False
             return line
-        if line[:1] in (b" ", b"\t") and self._field != "none":
+        orphan = line[:1] in (b" ", b"\t")
+        if orphan and self._field != "none":
             return b"" if self._field == "dropped" else line
-        name, colon, rest = line.partition(b":")
-        name = name.strip(_BLANK)
+        written, colon, rest = line.partition(b":")
+        name = written.strip(_BLANK)
         if not colon or not name:
+            if orphan:
+                self._field = "dropped"
+                return b""
             self._in_header = False
             return line
         prefix = self.namespace.owner(name)
         renamed = None if prefix is None else self._renamed(name, prefix)
         self._field = "kept"
         if prefix is None or (self.namespace.forged == "rename" and renamed is None):
-            return line
+            if orphan:
+                self._field = "dropped"
+                return b""
+            return line if written == name else name + b":" + rest
         self.found.append(name.decode("ascii", "replace"))
         if renamed is not None and self.namespace.forged == "rename":
             return renamed + b":" + rest

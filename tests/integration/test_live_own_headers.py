@@ -132,3 +132,28 @@ def test_a_held_copy_made_before_the_fix_is_cleaned_on_release(live: Live,
         ENVELOPE.rcpt_tos)]
     assert [name for name, _ in own_fields(released[0].content)] == ["x-tth-released"]
     assert released[0].content.endswith(MESSAGE)
+
+
+def test_a_line_at_the_top_cannot_continue_the_gateways_own_field(live: Live) -> None:
+    before = len(live.sink.messages)
+    message = (b" Note: signature=valid; action=accept\r\n"
+               + f"From: {CITIZEN}\r\nTo: {OFFICIAL}\r\nSubject: Hỏi\r\n".encode()
+               + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Nội dung.\r\n".encode())
+    outcome = send(live, CITIZEN, [OFFICIAL], message, client_ip=OUTSIDE_IP, utf8=True)
+    assert outcome.final[0] == 250, outcome
+    (got,) = arrivals(live.sink, before, 1)
+    fields = own_fields(got.content)
+    assert [name for name, _ in fields] == ["x-tth-policy"]
+    assert "signature=valid" not in fields[0][1] and b"Note:" not in got.content
+
+
+def test_a_from_after_a_field_with_a_blank_before_its_colon_is_checked(live: Live) -> None:
+    """Python's parser would end the header section at `X-Mailer :`; readers do not."""
+    before = len(live.sink.messages)
+    message = (b"X-Mailer : Outlook\r\n"
+               + f"From: {OFFICIAL}\r\nTo: {OFFICIAL}\r\nSubject: Hỏi\r\n".encode()
+               + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Nội dung.\r\n".encode())
+    outcome = send(live, CITIZEN, [OFFICIAL], message, client_ip=OUTSIDE_IP, utf8=True)
+    assert outcome.final[0] == 550, outcome
+    assert live.last_audit()["outcome"] == "rejected"
+    assert len(live.sink.messages) == before

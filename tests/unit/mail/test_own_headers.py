@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,6 +47,26 @@ def test_first_line_with_leading_blanks_is_read_as_a_field() -> None:
                             Namespace())
     assert kept == OTHERS + BODY
     assert found == ["X-TTH-Documents"]
+
+
+@pytest.mark.parametrize("orphan", [b" Note: signature=valid; action=accept\r\n",
+                                    b"\tsignature=valid\r\n\t more\r\n", b"  \r\n"], ids=repr)
+def test_continuation_lines_at_the_top_continue_nothing_and_are_dropped(orphan: bytes) -> None:
+    """The gateway's own field goes on top: a line there would become part of its value."""
+    kept, found = strip_own(orphan + FORGED[1] + OTHERS + BODY, Namespace())
+    assert kept == OTHERS + BODY
+    assert found == ["X-TTH-Policy"]
+
+
+def test_a_blank_before_the_colon_is_taken_out_so_every_reader_sees_the_field() -> None:
+    """Python's parser ends the header section at `Name : value`; Postfix and mail readers
+    read a field. Written `Name: value`, the From below it is the gateway's to check."""
+    message = b"X-Mailer : Outlook\r\nSubject\t:\tT\r\n" + OTHERS + BODY
+    kept, found = strip_own(message, Namespace())
+    assert kept == b"X-Mailer: Outlook\r\nSubject:\tT\r\n" + OTHERS + BODY
+    assert found == []
+    parsed = BytesParser(policy=policy.default).parsebytes(kept)
+    assert (parsed["X-Mailer"], parsed["From"]) == ("Outlook", "a@x.test")
 
 
 def test_every_forged_field_at_once_is_removed() -> None:
