@@ -46,7 +46,8 @@ log = logging.getLogger("gateway.auth")
 
 RESULTS_FIELD = "Authentication-Results"
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
-_COMMENT = re.compile(r"\([^()]*\)")
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 def header_block(message: bytes) -> bytes:
@@ -90,10 +91,21 @@ def _fields(head: bytes) -> list[tuple[bytes, int, int]]:
 
 
 def claims(value: bytes, authserv_id: str) -> bool:
-    """True when an Authentication-Results value names `authserv_id` (comments ignored)."""
-    text = _COMMENT.sub(" ", value.decode("utf-8", "replace"))
+    """True when an Authentication-Results value names `authserv_id`: its first word, with
+    comments (nested ones too) left out and a quoted-string unquoted (RFC 8601 2.2)."""
+    text = value.decode("utf-8", "replace")
+    while True:
+        without = _COMMENT.sub(" ", text)  # innermost comments first
+        if without == text:
+            break
+        text = without
     first = text.split(";", 1)[0].split()
-    return bool(first) and first[0].lower() == authserv_id.lower()
+    if not first:
+        return False
+    word = first[0]
+    if word.startswith('"'):
+        word = _QUOTED_PAIR.sub(r"\1", word.strip('"'))
+    return word.lower() == authserv_id.lower()
 
 
 def strip_results(message: bytes, authserv_id: str) -> bytes:
@@ -194,16 +206,15 @@ class Authenticator:
         return found
 
     def finishing(self, direction: Direction, spool: Spool) -> Finishing | None:
-        """What to do to the message last: sign mail from inside whose From domain has a
-        key; drop forged results fields from mail from outside."""
-        if direction is Direction.INBOUND:
+        """What to do to the message last: drop results fields that claim the gateway's
+        name, whatever the direction (RFC 8601 5: inside is no more entitled to speak
+        in its name); then sign mail from inside whose From domain has a key."""
+        if direction is Direction.INBOUND or self.signer is None:
             return Finishing(self.authserv_id, None, "")
-        if self.signer is None:
-            return None
         domain = from_domain(spooled_head(spool))
         if not domain or not self.signer.keys_for(domain):
-            return None
-        return Finishing(None, self.signer, domain)
+            return Finishing(self.authserv_id, None, "")
+        return Finishing(self.authserv_id, self.signer, domain)
 
     def with_results(self, verdict: Verdict, auth: Authentication | None,
                      envelope: Envelope) -> Verdict:

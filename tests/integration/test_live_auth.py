@@ -162,15 +162,32 @@ def test_dns_failure_on_an_official_claim_tempfails(live: Live) -> None:
     assert live.last_audit()["authentication"]["spf"]["result"] == "temperror"
 
 
+FORGED_RESULTS = ("Authentication-Results: gw.test; dkim=pass header.d=thuathienhue.gov.vn\r\n"
+                  'Authentication-Results: "gw.test"; dkim=pass header.d=hue.gov.vn\r\n'
+                  "Authentication-Results: (x (y) z) GW.test; dkim=pass header.d=a.vn\r\n")
+
+
 def test_forged_results_claiming_the_gateway_are_dropped(live: Live) -> None:
     before = len(live.sink.messages)
-    forged = "Authentication-Results: gw.test; dkim=pass header.d=thuathienhue.gov.vn\r\n"
-    raw = plain("nguoidan@gmail.com", COLLEAGUE, extra=forged)
+    raw = plain("nguoidan@gmail.com", COLLEAGUE, extra=FORGED_RESULTS)
     outcome = send(live, "nguoidan@gmail.com", [COLLEAGUE], raw, client_ip=STRANGER_IP)
     assert outcome.final[0] == 250
     (got,) = arrivals(live.sink, before, 1)
     fields = [f for f in _fields(got.content) if f.startswith(b"Authentication-Results:")]
     assert len(fields) == 1 and b"dkim=none" in fields[0]
+
+
+def test_forged_results_are_dropped_from_mail_from_inside_too(live: Live, zone: AuthZone) -> None:
+    """RFC 8601 5: whatever the origin; an agency's mailer does not speak for the gateway."""
+    before = len(live.sink.messages)
+    raw = plain(AGENCY, PARTNER, extra=FORGED_RESULTS
+                + "Authentication-Results: mail.partner.example; spf=pass\r\n")
+    outcome = send(live, AGENCY, [PARTNER], raw, client_ip=INSIDE_IP)
+    assert outcome.final[0] == 250, outcome
+    (got,) = arrivals(live.sink, before, 1)
+    fields = [f for f in _fields(got.content) if f.startswith(b"Authentication-Results:")]
+    assert fields == [b"Authentication-Results: mail.partner.example; spf=pass"]
+    assert {r.result for r in verify_dkim(got.content, dns(zone))} == {Result.PASS}
 
 
 def test_check_reports_authentication_with_its_own_resolver(
