@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from publicsuffixlist import PublicSuffixList
 
@@ -56,6 +56,25 @@ def parse_record(text: str) -> DmarcRecord | None:
         aspf="s" if tags.get("aspf", "r").lower() == "s" else "r",
         pct=pct,
     )
+
+
+def _strictness(result: DmarcResult) -> int:
+    """Lower is stricter: a failure by what it asks, then errors, none, pass."""
+    if result.result is Result.FAIL:
+        return ("reject", "quarantine").index(result.disposition) \
+            if result.disposition in ("reject", "quarantine") else 2
+    order = (Result.TEMPERROR, Result.PERMERROR, Result.NONE)
+    return 3 + order.index(result.result) if result.result in order else 6
+
+
+def strictest(results: list[DmarcResult]) -> DmarcResult:
+    """RFC 7489 6.6.1: a From naming several domains gets the strictest policy among the
+    checks that fail (and a pass only when every domain passes)."""
+    chosen = min(results, key=_strictness)
+    if len(results) == 1:
+        return chosen
+    return replace(chosen, reason=f"{chosen.reason} (the strictest of the {len(results)} "
+                                  "From domains)".lstrip())
 
 
 class DmarcChecker:

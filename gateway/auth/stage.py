@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from publicsuffixlist import PublicSuffixList
 
-from gateway.auth.dmarc import DmarcChecker
+from gateway.auth.dmarc import DmarcChecker, strictest
 from gateway.auth.dns import DnsClient, ascii_domain
 from gateway.auth.results import (
     ArcResult,
@@ -63,6 +63,20 @@ def spooled_head(spool: Spool) -> bytes:
         if b"\r\n\r\n" in data:
             break
     return header_block(unstuff(data))
+
+
+def from_domains(message: bytes) -> tuple[str, ...]:
+    """The domains of every From mailbox (every From field), lower case, each once; none
+    when a From cannot be read or a mailbox has no domain."""
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(header_block(message))
+        addresses = [address for field in headers.get_all("From") or []
+                     for address in field.addresses]
+    except Exception:  # a From the header registry cannot read has no usable domain
+        return ()
+    if not all(address.domain for address in addresses):
+        return ()
+    return tuple(dict.fromkeys(ascii_domain(str(address.domain)) for address in addresses))
 
 
 def from_domain(message: bytes) -> str:
@@ -181,7 +195,12 @@ class Authenticator:
                           and self.dmarc.aligned(spf.domain, domain, "r"))
             dkim = tuple(replace(item, aligned=self.dmarc.aligned(item.domain, domain, "r"))
                          for item in dkim)
-        dmarc = self.dmarc.check(domain, spf, dkim)
+        if domain:
+            dmarc = self.dmarc.check(domain, spf, dkim)
+        else:  # From repeated, or naming several mailboxes: each domain's policy counts
+            several = from_domains(message)
+            dmarc = strictest([self.dmarc.check(each, spf, dkim) for each in several]) \
+                if several else self.dmarc.check("", spf, dkim)
         arc = verify_arc(message, self.dns)
         return Authentication(domain, spf, dkim, dmarc, arc)
 

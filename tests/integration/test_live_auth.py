@@ -155,6 +155,16 @@ def test_foreign_dmarc_reject_is_honoured_and_quarantine_holds(live: Live) -> No
         ("quarantined", ["dmarc-quarantine"])
 
 
+@pytest.mark.parametrize("extra, from_", [("From: a@bank.example\r\n", "a@bank.example"),
+                                          ("", "a@bank.example, b@other.example")])
+def test_foreign_dmarc_reject_refuses_when_from_is_repeated_or_names_two(
+        live: Live, extra: str, from_: str) -> None:
+    outcome = send(live, "a@bank.example", [COLLEAGUE], plain(from_, COLLEAGUE, extra=extra),
+                   client_ip=STRANGER_IP)
+    assert outcome.data is not None and outcome.data[0] == 550, outcome
+    assert "dmarc-reject" in [r["name"] for r in live.last_audit()["rules"]]
+
+
 def test_dns_failure_on_an_official_claim_tempfails(live: Live) -> None:
     sender = "vanthu@down.thuathienhue.gov.vn"
     outcome = send(live, sender, [COLLEAGUE], plain(sender, COLLEAGUE), client_ip=STRANGER_IP)

@@ -91,9 +91,19 @@ def test_none_temperror_permerror(zone: AuthZone) -> None:
     assert run(zone, "a@badpolicy.example", "x@x.example").dmarc.result is Result.PERMERROR
 
 
-def test_no_single_from_is_no_dmarc(zone: AuthZone) -> None:
-    found = run(zone, "a@bank.example, b@shop.example", "a@bank.example")
-    assert (found.from_domain, found.dmarc.result) == ("", Result.NONE)
+def test_several_from_domains_get_the_strictest_policy_that_fails(zone: AuthZone) -> None:
+    """RFC 7489 6.6.1: each From domain is checked, the strictest failure applies."""
+    both = run(zone, "a@shop.example, b@bank.example", "x@elsewhere.example", ip=STRANGER_IP)
+    assert (both.from_domain, both.dmarc.result, both.dmarc.domain, both.dmarc.disposition) \
+        == ("", Result.FAIL, "bank.example", "reject")
+    assert "strictest of the 2 From domains" in both.dmarc.reason
+    envelope = Envelope("x@elsewhere.example", ("b@hue.gov.vn",), STRANGER_IP)
+    twice = message("a@bank.example", extra=b"From: a@bank.example\r\n")
+    repeated = authenticator(zone).authenticate(twice, envelope)
+    assert (repeated.dmarc.result, repeated.dmarc.disposition) == (Result.FAIL, "reject")
+    one_passes = run(zone, "a@bank.example, b@nodmarc.example", "a@bank.example")
+    assert one_passes.dmarc.result is Result.NONE  # bank.example passes by SPF
+    assert run(zone, "a@bank.example, b", "a@bank.example").dmarc.result is Result.NONE
 
 
 def test_arc_chain_pass_and_fail(zone: AuthZone) -> None:
