@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, replace
 
@@ -268,6 +269,28 @@ def _unreadable(data: bytes, error: Exception) -> SignatureVerdict:
     return SignatureVerdict(detail=f"not a readable PDF: {type(error).__name__}: {error}")
 
 
+def _signed_revision(reader: PdfFileReader) -> int | None:
+    """The latest earlier revision (0-based) with a filled signature field, if any."""
+    for revision in range(reader.xrefs.total_revisions - 2, -1, -1):
+        with contextlib.suppress(Exception):  # an old revision pyHanko cannot read is none
+            past = reader.get_historical_resolver(revision)
+            if any(True for _ in enumerate_sig_fields(past, filled_status=True)):
+                return revision
+    return None
+
+
+def _unlinked(reader: PdfFileReader) -> SignatureResult:
+    """A signature dictionary that no field of the last revision fills: `modified` when an
+    earlier revision was signed (a later one took the field away), else `unknown`."""
+    revision = _signed_revision(reader)
+    if revision is not None:
+        detail = (f"revision {revision + 1} was signed; a later revision removed its "
+                  "signature field")
+        return SignatureResult(SignatureKind.PDF, SignatureStatus.MODIFIED, detail=detail)
+    detail = "signature dictionary (/ByteRange) present but no filled signature field"
+    return SignatureResult(SignatureKind.PDF, SignatureStatus.UNKNOWN, detail=detail)
+
+
 async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
     """Every filled /Sig field of the PDF, each checked, combined by the multi-signature rule."""
     pdf = PdfFile.split(data)
@@ -286,9 +309,7 @@ async def check_pdf(data: bytes, checking: Checking) -> SignatureVerdict:
     if hybrid:
         results = [_hybrid(result) for result in results]
     if not results and BYTE_RANGE in data:
-        detail = "signature dictionary (/ByteRange) present but no filled signature field"
-        unlinked = SignatureResult(SignatureKind.PDF, SignatureStatus.UNKNOWN, detail=detail)
-        results = [unlinked]
+        results = [_unlinked(reader)]
     if pdf.garbage:
         results = [_appended(result, pdf.garbage) for result in results]
     return combine(results, checking.settings)

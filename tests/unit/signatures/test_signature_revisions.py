@@ -7,12 +7,21 @@ from __future__ import annotations
 import io
 
 import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.signatures.checker import SignatureChecker
 from gateway.signatures.model import SignatureStatus
 from tests.fixtures.pki import Pki
-from tests.fixtures.revisions import countersigned_cases, revision_cases
+from tests.fixtures.revisions import (
+    change_page_content,
+    countersigned_cases,
+    form_pdf,
+    remove_signature_field,
+    revision_cases,
+    sign,
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +97,27 @@ def test_permitted_changes_then_a_second_signature(
     assert first.status == (SignatureStatus.VALID if permitted else SignatureStatus.MODIFIED), first
     assert first.later_revisions >= 2
     assert others[-1].status == SignatureStatus.VALID, others[-1]
+
+
+def test_a_signature_field_removed_by_a_later_revision_is_modified(
+        checker: SignatureChecker, pki: Pki) -> None:
+    """The README's `modified`: the document was signed, then changed so that no field
+    holds the signature any more (here with new page content as well)."""
+    signed = sign(form_pdf(), pki.person, None)
+    for changed in (remove_signature_field(signed),
+                    change_page_content(remove_signature_field(signed))):
+        verdict = checker.check_pdf(changed)
+        assert verdict.status is SignatureStatus.MODIFIED, verdict
+        assert "a later revision removed its signature field" in verdict.signatures[0].detail
+
+
+def test_a_signature_dictionary_never_in_a_field_stays_unknown(checker: SignatureChecker) -> None:
+    writer = IncrementalPdfFileWriter(io.BytesIO(form_pdf()))
+    writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Sig"),
+        generic.NameObject("/ByteRange"): generic.ArrayObject([generic.NumberObject(0)] * 4)}))
+    out = io.BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    verdict = checker.check_pdf(out.getvalue())
+    assert verdict.status is SignatureStatus.UNKNOWN, verdict
+    assert "no filled signature field" in verdict.signatures[0].detail
