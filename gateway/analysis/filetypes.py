@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
 import zipfile
 
 import filetype
@@ -18,6 +20,7 @@ ODT = "application/vnd.oasis.opendocument.text"
 RFC822 = "message/rfc822"
 TEXT = "text/plain"
 HTML = "text/html"
+RTF = "application/rtf"
 OCTET = "application/octet-stream"
 MSWORD = "application/msword"
 OLE = "application/x-ole-storage"
@@ -37,7 +40,7 @@ UNOPENED_ARCHIVES = frozenset({  # containers the gateway cannot open: uninspect
     "application/x-unix-archive", "application/x-deb", "application/x-rpm",
 })  # fmt: skip
 DOCUMENT_TYPES = frozenset({
-    PDF, DOCX, ODT, XLSX, PPTX, TEXT, HTML, "application/msword", "application/rtf",
+    PDF, DOCX, ODT, XLSX, PPTX, TEXT, HTML, RTF, "application/msword",
     "application/vnd.ms-excel", "application/x-ole-storage",
     "application/vnd.oasis.opendocument.spreadsheet",
     "application/vnd.oasis.opendocument.presentation",
@@ -51,10 +54,33 @@ _EML_EXTENSIONS = (".eml",)
 _TEXT_SAMPLE = 4096
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+#: Byte-order marks, the UTF-32 ones before the UTF-16 ones they begin with.
+_CODEC_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+)
+#: Where a part is what its first bytes say, whatever it declares: a PDF, zip (and Office
+#: or OpenDocument), OLE, RTF, and the archives the walk opens.
+_STRONG_MAGIC = (
+    b"%PDF-", b"PK\x03\x04", b"PK\x05\x06", _OLE_MAGIC, b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07", b"\xfd7zXZ\x00", b"BZh", b"{\\rtf",
+)
 
 
-def detect_type(data: bytes, declared: str, filename: str | None) -> str:
-    """MIME type from magic bytes; zip containers are opened to tell DOCX/ODT from ZIP."""
+def detect_type(data: bytes, declared: str, filename: str | None,
+                charset: str | None = None) -> str:
+    """MIME type from magic bytes; zip containers are opened to tell DOCX/ODT from ZIP.
+
+    A part declared text that reads as text in its charset stays text unless it starts
+    with a container's or document's signature (or is a whole PDF behind some text):
+    the looser signatures ("BM" for a bitmap, "MZ", "ID3") and the words "%PDF-" are
+    the first characters of many a letter ("BM-01/BC" is a form's code).
+    """
+    if declared.startswith("text/") and not data.startswith(_STRONG_MAGIC) \
+            and reads_as_text(data[:_TEXT_SAMPLE], charset) and not _whole_pdf(data):
+        return TEXT if data.startswith(_TEXT_BOMS) and declared != HTML else declared
     if not data.startswith(b"%PDF-"):
         archive = filetype.match(data[:_MAGIC_SPAN], matchers=_ARCHIVE_MATCHERS)
         if archive is not None:
@@ -69,6 +95,53 @@ def detect_type(data: bytes, declared: str, filename: str | None) -> str:
     if guess is not None:
         return _canonical(str(guess.mime))
     return _untyped(data, declared, filename)
+
+
+def reads_as_text(sample: bytes, charset: str | None) -> bool:
+    """Whether `sample` decodes in `charset` (UTF-8 when none or unknown; a cut character
+    at its end allowed) into printable text: at most 5 % other control characters."""
+    codec = text_codec(sample, charset)
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample, final=False)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return bool(text) and "\x00" not in text \
+        and len(_CONTROLS.findall(text)) <= 0.05 * len(text)
+
+
+def text_codec(sample: bytes, charset: str | None) -> str:
+    """The codec a text part is read with: its byte-order mark's, else its charset's (a
+    UTF-16 or UTF-32 without one in the byte order its text reads best in), else UTF-8."""
+    for bom, name in _CODEC_BOMS:
+        if sample.startswith(bom):
+            return name
+    name = _known_codec(charset) or "utf-8"
+    if name in ("utf-16", "utf-32"):
+        return max((f"{name}-be", f"{name}-le"), key=lambda each: _printable_share(sample, each))
+    return name
+
+
+def _known_codec(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        codec = codecs.lookup(charset.strip())
+    except LookupError:
+        return None
+    # "base64", "hex", "rot13", "zip" are codecs too, but not text encodings.
+    return codec.name if getattr(codec, "_is_text_encoding", True) else None
+
+
+def _printable_share(sample: bytes, codec: str) -> float:
+    text = sample[:512].decode(codec, "replace")
+    return sum(1 for ch in text if ch.isprintable() or ch in "\t\r\n") / max(len(text), 1)
+
+
+def _whole_pdf(data: bytes) -> bool:
+    """A PDF behind some text (readers skip up to 1 KB before its header): a header in the
+    first 1 KB, and the cross-reference pointer and end marker at the end."""
+    return data[:1024].find(b"%PDF-") >= 0 and b"startxref" in data[-2048:] \
+        and b"%%EOF" in data[-1024:]
 
 
 def is_eml(declared: str, filename: str | None) -> bool:

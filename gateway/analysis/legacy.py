@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from gateway.analysis.filetypes import text_codec
 from gateway.analysis.vietnamese import nfc
 
 _TCVN3_LOWER = {
@@ -93,10 +94,9 @@ _MIN_GAIN = 3
 
 def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
     """Decode a text part; returns the NFC text and the legacy encoding converted, if any."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return nfc(data.decode("utf-16", "replace")), None
-    if data.startswith(codecs.BOM_UTF8):
-        return nfc(data[3:].decode("utf-8", "replace")), None
+    unicode = text_codec(data, charset)
+    if unicode.startswith(("utf-16", "utf-32")) or unicode == "utf-8-sig":
+        return nfc(data.decode(unicode, "replace")), None
     name = _codec_name(charset)
     if name == "cp1258":
         return nfc(data.decode("cp1258", "replace")), "windows-1258"

@@ -247,7 +247,7 @@ class Walk:
         """Add one piece of content; messages and archives inside it are walked too."""
         if not self._admit(path, filename, declared, scope, len(data), charset):
             return
-        detected = filetypes.detect_type(data, declared, filename)
+        detected = filetypes.detect_type(data, declared, filename, charset)
         if self.plain_only and not (is_body and detected in (filetypes.TEXT, filetypes.HTML)):
             raise NotPlainText(f"{path}: {detected} {filename or ''}")
         refused = None

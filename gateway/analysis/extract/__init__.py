@@ -8,6 +8,7 @@ from gateway.analysis.extract.model import Extraction
 from gateway.analysis.extract.ocr import MessageOcr
 from gateway.analysis.extract.office import docx_text, legacy_word_text, odt_text, ooxml_text
 from gateway.analysis.extract.pdf import pdf_text
+from gateway.analysis.extract.rtf import rtf_text
 from gateway.analysis.legacy import decode_text, repair_text
 from gateway.analysis.settings import AnalysisLimits
 from gateway.analysis.timelimit import Deadline
@@ -40,6 +41,8 @@ def extract_text(
         if _ENCRYPTED_OOXML in data:
             return Extraction(uninspectable="encrypted Office document (a password is needed)")
         result = legacy_word_text(data, limits)
+    elif detected_type == filetypes.RTF:
+        result = rtf_text(data, limits)
     elif detected_type == filetypes.HTML:
         text, _ = decode_text(data[: limits.text_chars * 4], charset)
         return Extraction(html_text(text)[: limits.text_chars])
