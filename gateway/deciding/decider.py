@@ -18,6 +18,7 @@ from gateway.analysis.pool import AnalysisBusy, AnalysisJob, Unanalysable, analy
 from gateway.analysis.readings import ReadingCache
 from gateway.analysis.walk import NotPlainText
 from gateway.auth.stage import Authenticator
+from gateway.deciding.bounded import within_time_limit
 from gateway.deciding.seam import MessageDecision, TransactionDecider
 from gateway.mail.envelope import Direction, Envelope
 from gateway.mail.spool import Spool
@@ -107,7 +108,8 @@ class PolicyTransaction:
         if analysis.signature_seconds:
             metrics.STAGE_TIME.labels("signatures").observe(analysis.signature_seconds)
         with metrics.STAGE_TIME.labels("policy").time():
-            verdict = evaluate_message(self.policy, transaction, analysis, authentication)
+            verdict = within_time_limit(
+                lambda: evaluate_message(self.policy, transaction, analysis, authentication))
         _count(analysis)
         officer = self.policy.settings.security_officer
         if authenticator is None:

@@ -40,6 +40,7 @@ from gateway.policy.conditions.base import (
     Stage,
     compile_regex,
     names,
+    searches,
 )
 from gateway.policy.wording import (
     EVIDENCE_VI,
@@ -243,7 +244,7 @@ class AttachmentCondition:
         name = (document.filename or "").casefold()
         if self.globs is not None and not any(fnmatch.fnmatchcase(name, g) for g in self.globs):
             return False
-        if self.pattern is not None and not self.pattern.search(document.filename or ""):
+        if self.pattern is not None and not searches(self.pattern, document.filename or ""):
             return False
         if self.detected is not None and document.detected_type.lower() not in self.detected:
             return False

@@ -22,6 +22,7 @@ from gateway.policy.conditions.base import (
     Spec,
     Stage,
     compile_regex,
+    searches,
 )
 from gateway.policy.lists import AddressList
 from gateway.policy.lookalike import LookalikeDetector
@@ -165,7 +166,7 @@ class DisplayNameCondition:
         name = address.display_name
         evidence = []
         if self.pattern is not None:
-            if not (self.pattern.search(name) or self.pattern.search(fold(name))):
+            if not (searches(self.pattern, name) or searches(self.pattern, fold(name))):
                 return None
             evidence.append(Evidence(
                 f"tên hiển thị {name!r} khớp mẫu {self.pattern.pattern!r}",
@@ -197,7 +198,7 @@ class DisplayNameCondition:
                 )
         folded = fold(name)
         for pattern in self.agency_patterns:
-            if pattern.search(folded):
+            if searches(pattern, folded):
                 return Evidence(
                     f"tên hiển thị {name!r} mang tên cơ quan nhà nước nhưng địa chỉ là "
                     f"{address.addr_spec}",
@@ -265,7 +266,7 @@ class HeaderCondition:
 
     def test(self, facts: Facts) -> Match | None:
         for field, value in facts.need_analysis().headers.fields:
-            if field == self.name and (self.pattern is None or self.pattern.search(value)):
+            if field == self.name and (self.pattern is None or searches(self.pattern, value)):
                 return Match(Evidence(f"trường {field}: {value[:120]}", f"{field}: {value[:120]}"))
         return None
 
@@ -292,7 +293,8 @@ class ProblemCondition:
     def test(self, facts: Facts) -> Match | None:
         analysis = facts.need_analysis()
         found = [
-            p for p in (*analysis.headers.problems, *analysis.problems) if self.pattern.search(p)
+            p for p in (*analysis.headers.problems, *analysis.problems)
+            if searches(self.pattern, p)
         ]
         if not found:
             return None
