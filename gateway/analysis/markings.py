@@ -27,7 +27,8 @@ Detection rules (copy them into policy comments as they are):
    its diacritics counts in any case ("Tối mật", "[Mật] Báo cáo"), but a
    stamp that is not upper-case counts only where its layout is a stamp's:
    its own line among the first lines of the text (a subject, a filename, the
-   head of a document) or within two lines of the number block ("Số: …"), and
+   head of a document) or within two lines of the number block ("Số: …"),
+   reply prefixes and bracketed tags before it set aside ("Fwd: Tối mật"), and
    a bracket at the start of a line, after reply prefixes and other
    bracketed tags ("Fwd: [KHẨN] (Mật) …"). The tail of a wrapped sentence is
    never a stamp: "(trừ văn bản mật)." wrapped so that "mật)." starts a line,
@@ -196,7 +197,7 @@ def _scan(text: str, original: str, where: str, rules: MarkingRules) -> MarkingS
 
 
 def _scan_line(line: str, where: str, lower: bool) -> Iterator[Marking]:
-    stripped = line.strip(EDGE_PUNCT)
+    stripped = _unprefixed(line).strip(EDGE_PUNCT)
     whole = _whole_line_stamp(stripped, lower)
     if whole is not None:
         yield _marking(whole, where, line)
@@ -205,6 +206,14 @@ def _scan_line(line: str, where: str, lower: bool) -> Iterator[Marking]:
     yield from _bracketed(line, where)
     yield from _degree_field(line, where)
     yield from _companions(line, where)
+
+
+def _unprefixed(line: str) -> str:
+    """The line after its reply prefixes and bracketed tags ("Fwd: [KHẨN] Tối mật" -> "Tối
+    mật"); the line itself when they are all it holds ("(Tối mật)")."""
+    prefixes = _PREFIXES.match(line)
+    rest = line[prefixes.end():] if prefixes else line
+    return rest if rest.strip(EDGE_PUNCT) else line
 
 
 def _whole_line_stamp(stripped: str, lower: bool) -> str | None:

@@ -86,7 +86,9 @@ def test_stamps_in_their_layout_are_kept(text: str, level: Classification) -> No
 @pytest.mark.parametrize(
     ("subject", "level"),
     [("Mật", MAT), ("Tối mật", TOI), ("[Mật] Báo cáo", MAT), ("Fw: (Tuyệt mật) Đề án", TUYET),
-     ("Báo cáo (trừ văn bản mật).", None), ("Hỏi về văn bản (mật)", None)],
+     ("Báo cáo (trừ văn bản mật).", None), ("Hỏi về văn bản (mật)", None),
+     ("Fwd: Tối mật", TOI), ("Re: Tối mật", TOI), ("TL: Tuyệt mật", TUYET),
+     ("FW: Tối mật", TOI), ("Fwd: Fwd: Mật", MAT), ("Fwd: [KHẨN] Tối mật", TOI)],
 )
 def test_subject_layout(subject: str, level: Classification | None) -> None:
     assert markings.scan_subject(subject, "subject", RULES).level == level
