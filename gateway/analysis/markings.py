@@ -35,7 +35,8 @@ Detection rules (copy them into policy comments as they are):
    or "mật." after a line that ends inside a sentence. An upper-case line of
    the stamp's letters spaced out ("M Ậ T") counts anywhere.
 6. "Độ mật: <degree>" (the field of document-management exports) gives that
-   degree; "Độ mật: Thường" gives none.
+   degree; "Độ mật: Thường" gives none. A column gap (a tab or three spaces)
+   separates them as well as the colon: a table row copied as text.
 7. "GIẢI MẬT" (declassified) never classifies; it sets `declassified`. Any
    other degree stamp on the same document still counts (the old stamp stays
    visible on a declassified paper; the policy decides).
@@ -92,7 +93,7 @@ _COMPOUND_AFTER = frozenset({
 })  # fmt: skip
 _SPACE = r"[ \u00a0]+"
 STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
-_DEGREE_FIELD = re.compile(r"(?i)(?<!\w)độ mật\s*:\s*([^\n,;.]{1,20})")
+_DEGREE_FIELD = re.compile(r"(?i)(?<!\w)độ mật(?:\s*:| *(?:\t| {3,}))\s*([^\n\t,;.]{1,20})")
 _GAP = re.compile(r"\t| {3,}")
 _PREFIXES = re.compile(
     r"(?i)(?:\s*(?:re|fwd?|tl|tr|aw|sv|vv|v/v)\s*:|\s*\[[^\[\]]*\]|\s*\([^()]*\))*\s*"
