@@ -18,6 +18,9 @@ Detection rules (copy them into policy comments as they are):
    Punctuation, brackets, numbers and codes are not words: "[MẬT] Báo cáo",
    "(TỐI MẬT)", "MẬT - Kế hoạch", "MẬT: ..." are stamps. "TỐI MẬT" and
    "TUYỆT MẬT" have no other meaning, so only the word before them counts.
+   The urgency marks (KHẨN, THƯỢNG KHẨN, HỎA TỐC, HỎA TỐC HẸN GIỜ, with or
+   without diacritics) are no such words: they stand beside the security mark
+   on a document ("KHẨN TỐI MẬT: Kế hoạch", "MẬT HỎA TỐC").
 4. Without diacritics (typed on a keyboard without Vietnamese input, or a
    PDF font that lost them) only in upper-case brackets ("[MAT]",
    "(TOI MAT)"), alone on an upper-case line, or upper-case "TOI MAT" /
@@ -90,6 +93,10 @@ _COMPOUND_BEFORE = frozenset({"bi", "bao", "than", "co", "do"})
 _COMPOUND_AFTER = frozenset({
     "do", "khau", "thiet", "ong", "ma", "tham", "bao", "danh", "dam", "uoc", "ngu",
     "lenh", "hieu", "thu", "hoa", "gau", "mia", "vu", "phuc", "tau", "ngot",
+})  # fmt: skip
+_URGENCY = frozenset({
+    "KHẨN", "THƯỢNG KHẨN", "HỎA TỐC", "HOẢ TỐC", "HỎA TỐC HẸN GIỜ", "HOẢ TỐC HẸN GIỜ",
+    "KHAN", "THUONG KHAN", "HOA TOC", "HOA TOC HEN GIO",
 })  # fmt: skip
 _SPACE = r"[ \u00a0]+"
 STAMP = re.compile(r"(?<!\w)(GIẢI|TUYỆT|TỐI|TUYET|TOI)?(?(1)" + _SPACE + r")(MẬT|MAT)(?!\w)")
@@ -245,12 +252,30 @@ def _stamps_in_line(line: str, where: str) -> Iterator[Marking]:
         ascii_only = stamp.isascii()
         if ascii_only and prefix is None:
             continue
-        if _phrase_word(_word_before(line, match.start()), _COMPOUND_BEFORE):
+        start, end = match.span()
+        if _phrase_word(_word_before(line, start), _COMPOUND_BEFORE) and not _urgency_before(
+            line, start
+        ):
             continue
         lone_degree = prefix is None
-        if lone_degree and _phrase_word(_word_after(line, match.end()), _COMPOUND_AFTER):
+        if lone_degree and _phrase_word(_word_after(line, end), _COMPOUND_AFTER) and not (
+            _urgency_after(line, end)
+        ):
             continue
         yield _marking(stamp, where, line)
+
+
+def _urgency_before(line: str, index: int) -> bool:
+    """The words before `index` end with an urgency mark ("KHẨN", "HỎA TỐC" …), which
+    stands beside a security mark on a document."""
+    words = line[:index].split()
+    return any(" ".join(words[-n:]).lstrip(EDGE_PUNCT) in _URGENCY for n in (1, 2, 4))
+
+
+def _urgency_after(line: str, index: int) -> bool:
+    """The words after `index` begin with an urgency mark ("KHẨN", "THƯỢNG KHẨN" …)."""
+    words = line[index:].split(maxsplit=4)[:4]
+    return any(" ".join(words[:n]).rstrip(EDGE_PUNCT) in _URGENCY for n in (1, 2, 4))
 
 
 def _bracketed(line: str, where: str) -> Iterator[Marking]:
