@@ -60,7 +60,7 @@ def _reading_key(leaf: Leaf, sha256: str, subject_allowed: bool) -> tuple[Hashab
     the document (`_doc_type`)."""
     subject = leaf.scope.subject if subject_allowed and is_document_file(leaf) else None
     return (sha256, leaf.detected_type, leaf.charset, leaf.path, leaf.filename, leaf.is_body,
-            subject)
+            subject, leaf.other_names)
 
 
 def build_document(leaf: Leaf, reading: Reading, signature: SignatureVerdict) -> Document:
@@ -118,8 +118,8 @@ def _extract(leaf: Leaf, limits: AnalysisLimits, ocr: MessageOcr | None) -> Extr
 def _scan(leaf: Leaf, text: str, rules: MarkingRules) -> MarkingScan:
     place = describe(leaf)
     scan = MarkingScan()
-    if leaf.filename:
-        scan = scan + scan_filename(leaf.filename, f"{place} filename", rules)
+    for name in filter(None, (leaf.filename, *leaf.other_names)):
+        scan = scan + scan_filename(name, f"{place} filename", rules)
     if text:
         scan = scan + scan_text(text, f"{place} text", rules)
     return scan

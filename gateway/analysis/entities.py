@@ -10,18 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 import quopri
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email import policy
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 import pybase64
 
 from gateway.analysis import filetypes
+from gateway.analysis.encoded import decode_unstructured, eight_bit_text
 from gateway.analysis.legacy import decode_text
 from gateway.analysis.parsing import PARSE_POLICY
 from gateway.analysis.vietnamese import nfc
 
 _ORIGINAL_BYTES_TYPES = frozenset({"multipart/signed", filetypes.RFC822})
+_NAME_PARAMETERS = (("content-disposition", "filename"), ("content-type", "name"))
 
 
 def needs_original(part: Message, depth_limit: int) -> bool:
@@ -97,7 +100,44 @@ def file_name(part: Message) -> str | None:
         return None
     if "\ufffd" in name:
         name = _eight_bit_filename(part) or name
-    text = nfc(str(name)).strip().replace("\x00", "")
+    return _clean_name(str(name))
+
+
+def other_file_names(part: Message, primary: str | None) -> tuple[str, ...]:
+    """The names `part` gives besides `primary`: every filename (filename*) of its
+    Content-Disposition and name (name*) of its Content-Type, decoded like `file_name`.
+
+    A part may carry several ('filename="a.pdf"; filename*=…'), and readers show one or
+    another (RFC 6266 prefers filename*); the header registry keeps only the first."""
+    names = dict.fromkeys(_clean_name(value) for value in _name_parameters(part))
+    return tuple(name for name in names if name is not None and name != primary)
+
+
+def _name_parameters(part: Message) -> Iterator[str]:
+    """Each name parameter's value, read by the email package's legacy parameter parser
+    (`compat32` keeps repeated parameters), RFC 2231 and 2047 decoded; a field that cannot
+    hold one ("text/plain; charset=utf-8") is not parsed again."""
+    for header_name, wanted in _NAME_PARAMETERS:
+        for key, raw in part.raw_items():
+            if key.lower() != header_name or wanted not in str(raw).lower():
+                continue
+            legacy = Message(policy=policy.compat32)
+            legacy[header_name] = eight_bit_text(str(raw))
+            for name, value in legacy.get_params([], header=header_name):
+                if name == wanted:
+                    yield _parameter_text(value)
+
+
+def _parameter_text(value: str | tuple[str, str, str]) -> str:
+    """An RFC 2231 value in its charset, or a plain one with its RFC 2047 words decoded."""
+    if isinstance(value, tuple):
+        return collapse_rfc2231_value(value)
+    return decode_unstructured(value)
+
+
+def _clean_name(name: str) -> str | None:
+    """NFC, trimmed, without NUL characters or any directory part."""
+    text = nfc(name).strip().replace("\x00", "")
     return text.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or None
 
 

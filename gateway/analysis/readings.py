@@ -1,7 +1,7 @@
 """What reading a leaf yields, and the readings an analysis process keeps (issue 14).
 
 A leaf's reading (its text, document type and markings) depends on nothing but its
-bytes, what the walk found about it (detected type, charset, place, file name, body
+bytes, what the walk found about it (detected type, charset, place, file names, body
 or attachment, and the subject when the subject may speak for it) and the policy's
 classifiers. An analysis process keeps the readings of the leaves it read by all of
 these, while the classifiers stay the same: a letter or a document sent again (to

@@ -21,6 +21,7 @@ from gateway.analysis.entities import (
     decoded,
     file_name,
     needs_original,
+    other_file_names,
     reserialised,
     signature_protocol,
     smime_type_of,
@@ -40,6 +41,7 @@ from gateway.signatures.outcome import unsupported_format
 T = TypeVar("T")
 _PKCS7_MIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _ENCRYPTED_SMIME = frozenset({"enveloped-data", "authenveloped-data"})
+_NO_NAMES: tuple[str, ...] = ()
 #: The entities a message analysed in the gateway's own process may be made of.
 _PLAIN_ENTITIES = frozenset({filetypes.TEXT, filetypes.HTML, "multipart/mixed",
                              "multipart/alternative", "multipart/related"})
@@ -81,6 +83,7 @@ class Leaf:
     is_body: bool = False
     refused: str | None = None
     size: int | None = None
+    other_names: tuple[str, ...] = ()  # the entity's names besides `filename`
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +234,9 @@ class Walk:
         charset = self._safe(part.get_content_charset, None, path)
         disposition = self._safe(part.get_content_disposition, None, path)
         is_body = filename is None and disposition != "attachment" and declared.startswith("text/")
-        self.content(data, filename, declared, charset, leaf_path(path), depth, scope, is_body)
+        others = self._safe(lambda: other_file_names(part, filename), _NO_NAMES, path)
+        self.content(data, filename, declared, charset, leaf_path(path), depth, scope, is_body,
+                     others)
 
     def content(
         self,
@@ -243,6 +248,7 @@ class Walk:
         depth: int,
         scope: Scope,
         is_body: bool = False,
+        other_names: tuple[str, ...] = (),
     ) -> None:
         """Add one piece of content; messages and archives inside it are walked too."""
         if not self._admit(path, filename, declared, scope, len(data), charset):
@@ -267,7 +273,8 @@ class Walk:
             refused = f"archive format not supported ({detected})"
         self.leaves.insert(
             position,
-            Leaf(path, filename, declared, detected, data, scope, charset, is_body, refused),
+            Leaf(path, filename, declared, detected, data, scope, charset, is_body, refused,
+                 other_names=other_names),
         )
 
     def _archive(
@@ -304,12 +311,13 @@ class Walk:
 
     def _refuse(self, part: Message, path: str, scope: Scope, reason: str) -> None:
         filename = self._safe(lambda: file_name(part), None, path)
+        others = self._safe(lambda: other_file_names(part, filename), _NO_NAMES, path)
         declared = self._safe(part.get_content_type, "application/octet-stream", path)
         data = self._safe(lambda: decoded(part), b"", path)
         if not self._admit(leaf_path(path), filename, declared, scope, len(data)):
             return
         self.leaves.append(Leaf(leaf_path(path), filename, declared, declared, b"", scope,
-                                refused=reason, size=len(data)))
+                                refused=reason, size=len(data), other_names=others))
 
     def _admit(
         self, path: str, filename: str | None, declared: str, scope: Scope, size: int,

@@ -3,6 +3,7 @@ and reusing its reading never changes what the analysis says."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 
 import pytest
@@ -21,6 +22,7 @@ from tests.fixtures.documents import (
     message,
     official_docx,
     official_pdf,
+    raw_message,
     to_bytes,
     zip_of,
 )
@@ -89,6 +91,24 @@ def test_the_same_document_under_another_name_is_judged_again(
     assert plain.classification is None
     assert renamed.classification == Classification.TOI_MAT
     assert readings.texts.entries.hits == 1  # the text was read once all the same
+
+
+def test_the_same_document_with_one_more_name_is_judged_again(
+    settings: AnalysisSettings,
+) -> None:
+    readings = ReadingCache()
+    plain = analyse(_named("a.pdf"), settings, None, readings)
+    stamped = analyse(_named("a.pdf\"; filename*=utf-8''T%E1%BB%90I%20M%E1%BA%ACT.pdf"),
+                      settings, None, readings)
+    assert (plain.classification, stamped.classification) == (None, Classification.TOI_MAT)
+
+
+def _named(rest: str) -> bytes:
+    """UNTITLED attached with a Content-Disposition of `filename="` and `rest`, verbatim."""
+    head = 'From: a@thuathienhue.gov.vn\nSubject: x\nContent-Type: multipart/mixed; boundary="X"'
+    part = ("--X\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+            f'filename="{rest}\r\nContent-Transfer-Encoding: base64\r\n\r\n')
+    return raw_message(head, part.encode() + base64.encodebytes(UNTITLED) + b"--X--\r\n")
 
 
 def test_the_subject_counts_where_it_speaks_for_the_document(

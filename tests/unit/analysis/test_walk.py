@@ -302,3 +302,26 @@ def test_raw_eight_bit_filenames(
     document = analysed(raw_message(head, body)).documents[0]
     assert document.filename == expected
     assert document.classification == level
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "level"),
+    [
+        ("application/pdf", "attachment; filename=\"tailieu.pdf\"; "
+         "filename*=utf-8''T%E1%BB%90I%20M%E1%BA%ACT%20-%20tai%20lieu.pdf", Classification.TOI_MAT),
+        ('application/pdf; name="=?utf-8?b?VFVZ4buGVCBN4bqsVC5wZGY=?="',
+         'attachment; filename="tailieu.pdf"', Classification.TUYET_MAT),
+        ("application/pdf; name*=utf-8''tailieu.pdf",
+         'attachment; filename="tailieu.pdf"; filename="[MAT] tai lieu.pdf"', Classification.MAT),
+    ],
+    ids=["filename-star", "content-type-name", "repeated-filename"],
+)
+def test_a_stamp_in_any_of_a_parts_names_counts(
+    analysed: Analyser, content_type: str, disposition: str, level: Classification
+) -> None:
+    head = 'From: a@thuathienhue.gov.vn\nSubject: x\nContent-Type: multipart/mixed; boundary="X"'
+    body = (f"--X\r\nContent-Type: {content_type}\r\nContent-Disposition: {disposition}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode() + base64.encodebytes(GIAY_MOI)
+    document = analysed(raw_message(head, body + b"--X--\r\n")).documents[0]
+    assert (document.filename, document.classification) == ("tailieu.pdf", level)
+    assert all("'tailieu.pdf'" in marking.where for marking in document.markings)
