@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from gateway.analysis.model import Address
+from gateway.analysis.skeleton import stamp_text
 from gateway.analysis.vietnamese import fold
 from gateway.mail.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
@@ -196,7 +197,7 @@ class DisplayNameCondition:
                     f"{address.addr_spec}",
                     f"display name {name!r} names {found.group(0)} over {address.addr_spec}",
                 )
-        folded = fold(name)
+        folded = fold(stamp_text(name))  # "UВND" (Cyrillic В), "ＵＢＮＤ", "U\u200bBND": UBND
         for pattern in self.agency_patterns:
             if searches(pattern, folded):
                 return Evidence(

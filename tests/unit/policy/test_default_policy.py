@@ -205,6 +205,18 @@ def test_display_name_spoofing_is_refused(policy: Policy) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["U\u0412ND tỉnh Thừ\u0430 Thiên Huế",  # Cyrillic В, а
+                                  "ＵＢＮＤ tỉnh Thừa Thiên Huế",  # fullwidth
+                                  "U\u200bBND tỉnh Thừa\u00ad Thiên Huế"])  # invisible
+def test_display_name_spoofing_in_look_alike_letters_is_refused(policy: Policy,
+                                                                name: str) -> None:
+    env = envelope("bounce@example.com", (OFFICIAL,), OUTSIDE_IP)
+    spoof = (address("ubnd.tinh.tth@gmail.com", name),)
+    assert decided_by(evaluate_transaction(policy, *mail(policy, env, from_=spoof))) == (
+        "display-name-spoofing"
+    )
+
+
 def test_several_from_fields_from_outside_get_a_warning(policy: Policy) -> None:
     env = envelope("x@example.com", (OFFICIAL,), OUTSIDE_IP)
     value = mail(policy, env, from_=(address("x@example.com"), address("y@example.org")))
