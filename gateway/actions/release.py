@@ -56,7 +56,11 @@ def _targets(metadata: HeldMetadata, wanted: tuple[str, ...]) -> tuple[str, ...]
     """The recipients to release to: `wanted` (each one of the message's), or all."""
     done = done_recipients(metadata)
     if not wanted:
-        return tuple(r for r in metadata.envelope.rcpt_tos if r.lower() not in done)
+        left = tuple(r for r in metadata.envelope.rcpt_tos if r.lower() not in done)
+        if not left:
+            raise HeldStateError(f"held message {metadata.id} has no recipient left: each "
+                                 "was released to or refused for good")
+        return left
     known = {r.lower(): r for r in metadata.envelope.rcpt_tos}
     unknown = [r for r in wanted if r.lower() not in known]
     if unknown:

@@ -97,8 +97,13 @@ def expect_held(metadata: HeldMetadata) -> HeldMetadata:
 
 
 def done_recipients(metadata: HeldMetadata) -> set[str]:
-    """Recipients (lower case) an earlier per-recipient release already dealt with."""
-    return {r.lower() for rel in metadata.releases for r in (*rel.recipients, *rel.refused)}
+    """Recipients (lower case) an earlier release dealt with: delivered to, or refused for
+    good (a refusal is recorded as "ADDRESS: 550 …"; a 4xx one may still be released)."""
+    delivered = {r.lower() for rel in metadata.releases for r in rel.recipients}
+    refusals = [entry.lower() for rel in metadata.releases for entry in rel.refused]
+    refused = {r.lower() for r in metadata.envelope.rcpt_tos
+               if any(entry.startswith(f"{r.lower()}: 5") for entry in refusals)}
+    return delivered | refused
 
 
 def released(metadata: HeldMetadata, info: ReleaseInfo) -> HeldMetadata:

@@ -103,6 +103,23 @@ def test_a_recipient_gets_a_mis_held_message_and_it_is_recorded(
     assert events[0]["reason"] == "invitation, asked by the recipient"
 
 
+def test_a_recipient_refused_for_good_ends_the_hold(
+    sink: Sink, store: QuarantineStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held_id = hold(store, classified=False)
+    config = config_for(tmp_path, sink.address, [])
+    sink.behaviour.refuse_rcpt[SECOND] = "550 5.1.1 No such user"
+    assert quarantine_cli("release", held_id, "--config", config) == 0
+    assert store.get(held_id).status is HoldStatus.RELEASED
+    capsys.readouterr()
+    assert quarantine_cli("list", "--config", config, "--json", "--status", "held") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert quarantine_cli("release", held_id, "--config", config) == 2
+    assert "released, not held" in capsys.readouterr().err
+    assert [m.rcpt_tos for m in sink.messages] == [[FIRST]]
+    assert audit(tmp_path)[0]["status"] == "released"
+
+
 def test_a_classified_hold_is_released_only_by_an_officer(
     sink: Sink, store: QuarantineStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

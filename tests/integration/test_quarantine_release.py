@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from gateway.actions.release import ReleaseFailed, release_held
 from gateway.config import UpstreamSettings
 from gateway.outbound.upstream import SmtpUpstream
 from gateway.quarantine.errors import HeldStateError
-from gateway.quarantine.heldmeta import HoldStatus, hold_request
+from gateway.quarantine.heldmeta import HoldStatus, ReleaseInfo, hold_request
 from gateway.quarantine.local import QuarantineStore
 from tests.support.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
 from tests.support.sink import Sink, free_port
@@ -109,3 +110,16 @@ def test_an_unreachable_upstream_is_temporary(tmp_path: Path) -> None:
         release(store, held_id, f"127.0.0.1:{free_port()}")
     assert failure.value.temporary
     assert store.get(held_id).status is HoldStatus.HELD
+
+
+def test_a_hold_left_held_with_every_recipient_done_is_not_sent_again(
+        sink: Sink, tmp_path: Path) -> None:
+    """A record an earlier version left held after a 550 (it did not count the refusal)."""
+    store, held_id = held(tmp_path)
+    metadata = store.get(held_id)
+    refusal = ReleaseInfo("alice", "2026-11-25T09:45:00+00:00", "250 2.0.0 Ok",
+                          ("c@thuathienhue.gov.vn",), ("d@hue.gov.vn: 550 5.1.1 No such user",))
+    store._write_metadata(replace(metadata, release=refusal, releases=(refusal,)))
+    with pytest.raises(HeldStateError, match="no recipient left"):
+        release(store, held_id, sink.address)
+    assert sink.messages == []

@@ -209,6 +209,20 @@ def test_mark_released_records_who_and_when(tmp_path: Path) -> None:
         again.mark_released("bob", at, "250")
 
 
+def test_a_recipient_refused_for_good_is_done_one_refused_for_now_is_not(
+        tmp_path: Path) -> None:
+    store = QuarantineStore(tmp_path)
+    first, second = ENVELOPE.rcpt_tos
+    statuses = []
+    for refusal in ("550 5.1.1 No such user", "450 4.2.1 Mailbox busy"):
+        held_id = store.hold(MESSAGE, request())
+        with store.locked(held_id) as handle:
+            handle.mark_released("alice", datetime.now(UTC), "250 2.0.0 Ok", recipients=(first,),
+                                 refused=(f"{second.upper()}: {refusal}",))
+        statuses.append(store.get(held_id).status)
+    assert statuses == [HoldStatus.RELEASED, HoldStatus.HELD]
+
+
 def test_delete_removes_the_message_and_keeps_the_record(tmp_path: Path) -> None:
     store = QuarantineStore(tmp_path, KEY)
     held_id = store.hold(MESSAGE, request())
