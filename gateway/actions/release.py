@@ -53,7 +53,8 @@ async def _send(upstream: Upstream, metadata: HeldMetadata, recipients: tuple[st
 
 
 def _targets(metadata: HeldMetadata, wanted: tuple[str, ...]) -> tuple[str, ...]:
-    """The recipients to release to: `wanted` (each one of the message's), or all."""
+    """The recipients to release to: `wanted` (each one of the message's, none released to
+    or refused for good before), or all those left."""
     done = done_recipients(metadata)
     if not wanted:
         left = tuple(r for r in metadata.envelope.rcpt_tos if r.lower() not in done)
@@ -68,6 +69,10 @@ def _targets(metadata: HeldMetadata, wanted: tuple[str, ...]) -> tuple[str, ...]
     if metadata.decision.classification:
         raise NotAllowed(f"held message {metadata.id} is classified: it is released whole, "
                          "by a security officer, or not at all")
+    again = [r for r in wanted if r.lower() in done]
+    if again:
+        raise HeldStateError(f"held message {metadata.id} was already released to (or "
+                             f"refused for good by) {', '.join(again)}")
     return tuple(dict.fromkeys(known[r.lower()] for r in wanted))
 
 

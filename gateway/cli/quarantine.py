@@ -8,8 +8,8 @@ this command is trusted). Release and delete are written to the audit log.
 
 Exit status: 0 done; 1 no such held message (or an unreadable record);
 2 usage, configuration or key error, or the message is not in a state that
-allows it (already released or deleted); 69 the upstream refused the
-message for good; 75 temporary failure (upstream or database unavailable,
+allows it (already released or deleted, or already released to that
+recipient); 69 the upstream refused the message for good; 75 temporary failure (upstream or database unavailable,
 record busy); 77 not allowed (a classified hold, not an officer).
 """
 

@@ -103,6 +103,22 @@ def test_a_recipient_gets_a_mis_held_message_and_it_is_recorded(
     assert events[0]["reason"] == "invitation, asked by the recipient"
 
 
+def test_a_recipient_who_had_the_message_is_not_sent_it_again(
+    sink: Sink, store: QuarantineStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held_id = hold(store, classified=False)
+    config = config_for(tmp_path, sink.address, [])
+    assert quarantine_cli("release", held_id, "--config", config, "--rcpt", SECOND) == 0
+    for _ in range(2):
+        assert quarantine_cli("release", held_id, "--config", config,
+                              "--rcpt", SECOND.upper()) == 2  # wrong state
+        assert f"already released to (or refused for good by) {SECOND.upper()}" in (
+            capsys.readouterr().err)
+    assert [m.rcpt_tos for m in sink.messages] == [[SECOND]]
+    assert len(store.get(held_id).releases) == 1
+    assert len(audit(tmp_path)) == 1
+
+
 def test_a_recipient_refused_for_good_ends_the_hold(
     sink: Sink, store: QuarantineStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

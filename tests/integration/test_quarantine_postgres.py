@@ -37,7 +37,13 @@ from tests.support.live import (
     write_config,
 )
 from tests.support.postgres import Cluster, private_cluster
-from tests.support.samples import ENVELOPE, MESSAGE, classified_analysis, quarantine_verdict
+from tests.support.samples import (
+    ENVELOPE,
+    MESSAGE,
+    classified_analysis,
+    quarantine_cli,
+    quarantine_verdict,
+)
 from tests.support.sink import Sink, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -238,6 +244,19 @@ def test_concurrent_releases_from_two_hosts_exactly_one_succeeds(
         assert codes[0] == 0 and codes[1] in (2, 75), [r.stderr for r in results]
     assert len(sink.messages) == 3
     assert all(store.get(held_id).status is HoldStatus.RELEASED for held_id in ids)
+
+
+def test_a_recipient_who_had_the_message_is_not_sent_it_again(
+        sink: Sink, tmp_path: Path, database: str, store: PostgresStore,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config(fleet_settings(sink, tmp_path, database), tmp_path / "gw.json"))
+    held_id = store.hold(MESSAGE, hold_request(ENVELOPE, quarantine_verdict(), None))
+    second = ENVELOPE.rcpt_tos[1]
+    assert quarantine_cli("release", held_id, "--config", config, "--rcpt", second) == 0
+    assert quarantine_cli("release", held_id, "--config", config, "--rcpt", second) == 2
+    assert f"already released to (or refused for good by) {second}" in capsys.readouterr().err
+    assert [m.rcpt_tos for m in sink.messages] == [[second]]
+    assert len(store.get(held_id).releases) == 1
 
 
 def test_database_down_means_451_never_250(sink: Sink, tmp_path: Path, cluster: Cluster,
