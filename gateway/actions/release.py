@@ -31,6 +31,19 @@ class ReleaseFailed(QuarantineError):
         self.temporary = temporary
 
 
+class DeliveredNotRecorded(QuarantineError):
+    """The upstream took the message but its record could not be updated: it says held."""
+
+    def __init__(self, metadata: HeldMetadata, result: DeliveryResult, cause: Exception) -> None:
+        super().__init__(
+            f"held message {metadata.id} WAS delivered to {', '.join(result.accepted)} "
+            f"({result.reply.render()}), but its record could not be updated ({cause}): "
+            "it still says held; do not release it again"
+        )
+        self.metadata = metadata
+        self.result = result
+
+
 class NotAllowed(HeldStateError):
     """The one acting may not do this (e.g. release a classified hold without being officer)."""
 
@@ -89,22 +102,32 @@ async def release_held(
     namespace: Namespace | None = None,
 ) -> HeldMetadata:
     """Relay the held message (to `recipients`, default all); the record says who and why.
-    Exactly one of concurrent releases (on any host sharing the store) does it. Fields of
-    the gateway's header namespace in the held copy (a hold made before they were removed
-    on entry) are removed before `X-TTH-Released` is added."""
+    Exactly one of concurrent releases (on any host sharing the store) does it, and only
+    one who may change the record (the store's lock says so before anything is sent); a
+    record that still fails after the upstream took the message is DeliveredNotRecorded.
+    Fields of the gateway's header namespace in the held copy (a hold made before they
+    were removed on entry) are removed before `X-TTH-Released` is added."""
     at = now or datetime.now(UTC)
-    with store.locked(held_id) as handle:
-        metadata = expect_held(handle.metadata)
-        if metadata.decision.classification and not officer:
-            raise NotAllowed(f"held message {held_id} is classified "
-                             f"({metadata.decision.classification}): only a security officer "
-                             "(quarantine.officers) may release it")
-        targets = _targets(metadata, recipients)
-        message, _ = strip_own(handle.read_message(), namespace or Namespace())
-        result = await _send(upstream, metadata, targets, message,
-                             release_header(held_id, by, at))
-        if not result.delivered:
-            detail = "; ".join((result.reply.render(), *result.refused))
-            raise ReleaseFailed(f"upstream refused: {detail}", temporary=result.temporary)
-        return handle.mark_released(by, at, result.reply.render(), recipients=result.accepted,
-                                    refused=result.refused, reason=reason)
+    sent: tuple[HeldMetadata, DeliveryResult] | None = None
+    try:
+        with store.locked(held_id) as handle:
+            metadata = expect_held(handle.metadata)
+            if metadata.decision.classification and not officer:
+                raise NotAllowed(f"held message {held_id} is classified "
+                                 f"({metadata.decision.classification}): only a security "
+                                 "officer (quarantine.officers) may release it")
+            targets = _targets(metadata, recipients)
+            message, _ = strip_own(handle.read_message(), namespace or Namespace())
+            result = await _send(upstream, metadata, targets, message,
+                                 release_header(held_id, by, at))
+            if not result.delivered:
+                detail = "; ".join((result.reply.render(), *result.refused))
+                raise ReleaseFailed(f"upstream refused: {detail}", temporary=result.temporary)
+            sent = metadata, result
+            return handle.mark_released(by, at, result.reply.render(),
+                                        recipients=result.accepted, refused=result.refused,
+                                        reason=reason)
+    except Exception as exc:  # the record (or its commit, as the lock ends) failed
+        if sent is None:
+            raise
+        raise DeliveredNotRecorded(*sent, exc) from exc

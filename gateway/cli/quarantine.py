@@ -9,8 +9,11 @@ this command is trusted). Release and delete are written to the audit log.
 Exit status: 0 done; 1 no such held message (or an unreadable record);
 2 usage, configuration or key error, or the message is not in a state that
 allows it (already released or deleted, or already released to that
-recipient); 69 the upstream refused the message for good; 75 temporary failure (upstream or database unavailable,
-record busy); 77 not allowed (a classified hold, not an officer).
+recipient); 69 the upstream refused the message for good; 74 the message
+was delivered but its record could not be updated (audited; do not release
+it again); 75 temporary failure (upstream or database unavailable, record
+busy); 77 not allowed (a classified hold, not an officer; you may not
+change the quarantine's files): nothing was sent.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.actions.release import NotAllowed, ReleaseFailed, release_held
+from gateway.actions.release import (
+    DeliveredNotRecorded,
+    NotAllowed,
+    ReleaseFailed,
+    release_held,
+)
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.auditing import audit_event
@@ -38,6 +46,7 @@ from gateway.quarantine.errors import (
     HeldStateError,
     InvalidHeldId,
     QuarantineError,
+    StoreNotWritable,
     StoreUnavailable,
 )
 from gateway.quarantine.heldmeta import HeldMetadata
@@ -52,6 +61,7 @@ EXIT_OK = 0
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 69
+EXIT_NOT_RECORDED = 74
 EXIT_TEMPFAIL = 75
 EXIT_NOPERM = 77
 
@@ -142,7 +152,10 @@ def _release(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await upstream.close()
 
-    metadata = asyncio.run(run())
+    try:
+        metadata = asyncio.run(run())
+    except DeliveredNotRecorded as exc:
+        return _not_recorded(settings, exc, by, args.reason)
     release = metadata.release
     assert release is not None
     audit_event(settings.audit.path, "release", metadata.id, by, reason=args.reason,
@@ -154,6 +167,20 @@ def _release(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     for item in release.refused:
         print(f"not accepted: {item}", file=sys.stderr)
     return EXIT_OK
+
+
+def _not_recorded(settings: Settings, failure: DeliveredNotRecorded, by: str,
+                  reason: str) -> int:
+    """Say that the message went out though its record still says held (first: the one
+    acting learns it even if the audit log fails), and audit the release all the same."""
+    _fail(EXIT_NOT_RECORDED, str(failure))
+    metadata, result = failure.metadata, failure.result
+    audit_event(settings.audit.path, "release", metadata.id, by, reason=reason,
+                recipients=list(result.accepted), refused=list(result.refused),
+                upstream_reply=result.reply.render(), status=metadata.status.value,
+                classification=metadata.decision.classification, recorded=False,
+                error=str(failure.__cause__))
+    return EXIT_NOT_RECORDED
 
 
 def _delete(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -193,6 +220,7 @@ _FAILURES: tuple[tuple[type[Exception], int], ...] = (
     (HeldNotFound, EXIT_NOT_FOUND),
     (HeldBusy, EXIT_TEMPFAIL),
     (NotAllowed, EXIT_NOPERM),
+    (StoreNotWritable, EXIT_NOPERM),
     (HeldStateError, EXIT_USAGE),
     (StoreUnavailable, EXIT_TEMPFAIL),
     (QuarantineError, EXIT_NOT_FOUND),

@@ -25,3 +25,7 @@ class HeldBusy(HeldStateError):
 
 class StoreUnavailable(QuarantineError):
     """The store cannot be reached or written now (e.g. the database is down): try later."""
+
+
+class StoreNotWritable(QuarantineError):
+    """The one acting may read the store but not change it (file or folder permissions)."""

@@ -26,7 +26,13 @@ from gateway.config import QuarantineSettings
 from gateway.mail.durable import TEMPORARY_SUFFIX, fsync_directory, write_durably
 from gateway.mail.spool import Spool
 from gateway.quarantine import localnotices
-from gateway.quarantine.errors import HeldBusy, HeldNotFound, HeldStateError, QuarantineError
+from gateway.quarantine.errors import (
+    HeldBusy,
+    HeldNotFound,
+    HeldStateError,
+    QuarantineError,
+    StoreNotWritable,
+)
 from gateway.quarantine.heldmeta import (
     HeldMetadata,
     HoldRequest,
@@ -65,6 +71,11 @@ def _held_id_of(name: str) -> str | None:
         if base.endswith(suffix) and ID_PATTERN.match(base[: -len(suffix)]):
             return base[: -len(suffix)]
     return None
+
+
+def _not_writable(held_id: str, exc: OSError) -> StoreNotWritable:
+    return StoreNotWritable(f"held message {held_id} cannot be changed by you "
+                            f"({exc.filename}: {exc.strerror}); nothing was done")
 
 
 class QuarantineStore:
@@ -190,20 +201,35 @@ class QuarantineStore:
 
     @contextlib.contextmanager
     def locked(self, held_id: str) -> Iterator[LocalHandle]:
-        """Exclusive use of one record across processes (flock, never waits)."""
+        """Exclusive use of one record across processes (flock, never waits), only for one
+        who may rewrite it (the record opened for writing, the folder writable):
+        StoreNotWritable otherwise, before anything is done."""
         path = self._metadata_path(held_id)
         try:
-            descriptor = os.open(path, os.O_RDONLY)
+            descriptor = os.open(path, os.O_RDWR)
         except FileNotFoundError:
             raise HeldNotFound(f"no held message {held_id}") from None
+        except OSError as exc:
+            raise _not_writable(held_id, exc) from None
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise HeldBusy(f"held message {held_id} is busy (another command)") from None
+            self._check_writable(held_id)
             yield LocalHandle(self, self.get(held_id))
         finally:
             os.close(descriptor)
+
+    def _check_writable(self, held_id: str) -> None:
+        """Create and remove the temporary file the record is rewritten through (under the
+        lock, so nobody else writes it): a folder we may not write fails before any change."""
+        temporary = self.directory / f".{held_id}.json{TEMPORARY_SUFFIX}"
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT, 0o600))
+            temporary.unlink()
+        except OSError as exc:
+            raise _not_writable(held_id, exc) from None
 
     def _destroy_body(self, metadata: HeldMetadata) -> None:
         self._message_path(metadata.id, metadata.encryption is not None).unlink(missing_ok=True)

@@ -259,6 +259,48 @@ def test_a_recipient_who_had_the_message_is_not_sent_it_again(
     assert len(store.get(held_id).releases) == 1
 
 
+def test_a_database_dying_during_a_release_says_it_was_delivered_and_audits_it(
+        sink: Sink, tmp_path: Path, database: str, store: PostgresStore,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config(fleet_settings(sink, tmp_path, database), tmp_path / "gw.json"))
+    held_id = store.hold(MESSAGE, hold_request(ENVELOPE, quarantine_verdict(),
+                                               classified_analysis()))
+
+    def cut_off() -> None:
+        """The releasing session ends (as in a crash), once the upstream has the message;
+        a killed postmaster would leave it running a moment, racing the record."""
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+    sink.behaviour.on_data = cut_off
+    code = quarantine_cli("release", held_id, "--config", config, "--reason", "test")
+    error = capsys.readouterr().err
+    assert code == 74, error
+    recipients = ", ".join(ENVELOPE.rcpt_tos)
+    assert f"held message {held_id} WAS delivered to {recipients}" in error
+    assert "its record could not be updated" in error and "do not release it again" in error
+    assert len(sink.messages) == 1
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    event = json.loads(lines[-1])
+    assert (event["event"], event["reference"], event["recorded"]) == (
+        "quarantine.release", held_id, False)
+    assert event["recipients"] == list(ENVELOPE.rcpt_tos) and event["reason"] == "test"
+    assert "quarantine database unavailable" in event["error"]
+    assert stored_status(database, held_id) is HoldStatus.HELD
+
+
+def stored_status(database: str, held_id: str) -> HoldStatus:
+    """What a fresh store (another host) reads of the record."""
+    other = PostgresStore(database, KEY, timeout=3.0)
+    try:
+        return other.get(held_id).status
+    finally:
+        other.close()
+
+
 def test_database_down_means_451_never_250(sink: Sink, tmp_path: Path, cluster: Cluster,
                                            database: str) -> None:
     settings = fleet_settings(sink, tmp_path, database)
