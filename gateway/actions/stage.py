@@ -51,8 +51,12 @@ class ActionChains:
         }
 
     def at_envelope(self, verdict: Verdict, utf8: bool) -> Reply | None:
+        """The refusal of a MAIL or RCPT step, counted; a step that lets the transaction on
+        is counted with the message, which reports its monitor hits."""
+        if verdict.action not in REFUSING:
+            return None
         count_rules(verdict)
-        return verdict_refusal(verdict, utf8) if verdict.action in REFUSING else None
+        return verdict_refusal(verdict, utf8)
 
     async def dispose(self, message: Decided) -> Disposed:
         verdict = message.decision.verdict

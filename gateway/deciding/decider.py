@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.analysis.model import Analysis
@@ -78,12 +78,18 @@ class PolicyTransaction:
     unanalysed: Unanalysed | None = None
     authenticator: Authenticator | None = None
     readings: ReadingCache | None = None
+    #: The verdicts of this transaction's MAIL and RCPT steps, reported with the message's.
+    envelope_steps: list[Verdict] = field(default_factory=list)
 
     def sender(self, envelope: Envelope) -> Verdict:
-        return evaluate_sender(self.policy, envelope)
+        verdict = evaluate_sender(self.policy, envelope)
+        self.envelope_steps.append(verdict)
+        return verdict
 
     def recipient(self, envelope: Envelope, recipient: str) -> Verdict:
-        return evaluate_recipient(self.policy, envelope, recipient)
+        verdict = evaluate_recipient(self.policy, envelope, recipient)
+        self.envelope_steps.append(verdict)
+        return verdict
 
     def direction(self, envelope: Envelope) -> Direction:
         """Which way a message with `envelope` goes (the policy computes it)."""
@@ -109,7 +115,8 @@ class PolicyTransaction:
             metrics.STAGE_TIME.labels("signatures").observe(analysis.signature_seconds)
         with metrics.STAGE_TIME.labels("policy").time():
             verdict = within_time_limit(
-                lambda: evaluate_message(self.policy, transaction, analysis, authentication))
+                lambda: evaluate_message(self.policy, transaction, analysis, authentication,
+                                         self.envelope_steps))
         _count(analysis)
         officer = self.policy.settings.security_officer
         if authenticator is None:

@@ -67,19 +67,34 @@ def evaluate_recipient(policy: Policy, envelope: Envelope, rcpt: str) -> Verdict
 
 
 def evaluate_message(policy: Policy, transaction: Transaction, analysis: Analysis,
-                     authentication: Authentication | None = None) -> Verdict:
+                     authentication: Authentication | None = None,
+                     earlier: Sequence[Verdict] = ()) -> Verdict:
     """The verdict after DATA: every rule that is not an envelope rule, and the result headers.
     `transaction` is the envelope and its direction (`transaction_of`), `analysis` what the
     message contains, `authentication` the sender authentication of mail from outside
-    (None otherwise)."""
+    (None otherwise), `earlier` the verdicts of its MAIL and RCPT steps: their monitor
+    hits and the rules they tried in vain are reported with the message's own."""
     envelope = transaction.envelope
     facts = dataclasses.replace(
         _facts(policy, envelope, envelope.rcpt_tos, transaction.direction, analysis),
         authentication=authentication,
     )
-    verdict = _decide(policy, policy.message_rules, facts)
+    verdict = _with_earlier(_decide(policy, policy.message_rules, facts), earlier)
     return dataclasses.replace(verdict,
                                headers=_headers(policy, verdict, analysis, authentication))
+
+
+def _with_earlier(verdict: Verdict, earlier: Sequence[Verdict]) -> Verdict:
+    """`verdict` with the monitor hits of the envelope steps that let the transaction on,
+    and their missed rules, first (a rule tried at each RCPT named once). A step that
+    refused is reported at its own reply: its recipient is not the message's."""
+    if not earlier:
+        return verdict
+    monitored = tuple(hit for step in earlier if step.action is Action.ACCEPT
+                      for hit in step.rules if hit.mode is Mode.MONITOR)
+    missed = tuple(dict.fromkeys(name for step in earlier for name in step.missed))
+    return dataclasses.replace(verdict, rules=(*monitored, *verdict.rules),
+                               missed=tuple(dict.fromkeys((*missed, *verdict.missed))))
 
 
 def evaluate_transaction(policy: Policy, transaction: Transaction, analysis: Analysis,

@@ -34,6 +34,10 @@ networks:
   rcpt_test_network:
     description: the network whose mail is judged by live-freemail-recipient-at-rcpt
     networks: [10.99.0.0/16]
+lists:
+  canary_senders:
+    description: the senders live-monitor-envelope watches
+    addresses: [canary@thuathienhue.gov.vn]
 rules:
   - name: live-freemail-recipient-at-rcpt
     description: test rule, an envelope-only refusal decided at RCPT time
@@ -53,6 +57,14 @@ rules:
     mode: monitor
     message_vi: "Quy tắc thử nghiệm."
     message_en: "Rule being rolled out."
+  - name: live-monitor-envelope
+    description: test rule in monitor mode decided at MAIL (the sender alone)
+    when:
+      sender: {in: canary_senders}
+    action: reject
+    mode: monitor
+    message_vi: "Quy tắc thử nghiệm ở bước MAIL."
+    message_en: "Rule being rolled out at MAIL."
 """
 
 
@@ -257,6 +269,23 @@ def test_monitor_rule_is_recorded_and_counted_without_changing_the_action(live: 
     assert {"name": "live-monitor-rollout", "mode": "monitor", "action": "reject"}.items() <= \
         next(r for r in record["rules"] if r["name"] == "live-monitor-rollout").items()
     assert rule_hits("live-monitor-rollout", "monitor", "reject") == hits + 1
+
+
+def test_a_monitor_rule_decided_at_mail_is_reported_with_the_message(live: Live) -> None:
+    """Its hit shows in the audit line and X-TTH-Policy and counts once, as a monitor rule
+    tried after DATA does."""
+    before = len(live.sink.messages)
+    canary = "canary@thuathienhue.gov.vn"
+    hits = rule_hits("live-monitor-envelope", "monitor", "reject")
+    outcome = send(live, canary, [COLLEAGUE], plain(canary, COLLEAGUE), client_ip=INSIDE_IP)
+    assert outcome.final[0] == 250, outcome
+    (got,) = arrivals(live.sink, before, 1)
+    record = live.last_audit()
+    assert "live-monitor-envelope" in [r["name"] for r in record["rules"]]
+    head = got.content.split(b"\r\n\r\n")[0]
+    assert b"monitor=live-monitor-envelope" in head.replace(b"\r\n ", b" ").replace(
+        b"\r\n\t", b" ")
+    assert rule_hits("live-monitor-envelope", "monitor", "reject") == hits + 1
 
 
 def test_ordinary_reply_to_a_citizen_passes(live: Live) -> None:
