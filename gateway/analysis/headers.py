@@ -31,6 +31,7 @@ _ADDRESS_LIKE = re.compile(
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
 _CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bBqQ]\?")
 _ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
+_BARE_MAILBOX = re.compile(r'\s*()([^\s<>",;@]+@[^\s<>",;@]+)\s*')
 #: Address fields kept parsed, and encoded words kept decoded, per process (correspondents
 #: write the same fields again).
 KEPT_FIELDS = 2048
@@ -179,12 +180,17 @@ def _parse_field(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, .
         joined = join_encoded_runs(raw)
         parsed, defects = parse_address_list(joined)
         if any("invalid" in defect.lower() for defect in defects):
-            repaired = _ANGLE_MAILBOX.fullmatch(joined)
+            repaired = _ANGLE_MAILBOX.fullmatch(joined) or _BARE_MAILBOX.fullmatch(joined)
             if repaired is None:
                 problems.append(f"{name}: malformed address list")
             else:
-                problems.append(f"{name}: display name with special characters not quoted")
-                parsed, _ = parse_address_list(_quoted_mailbox(*repaired.groups()))
+                phrase, addr_spec = repaired.group(1) or "", repaired.group(2)
+                tidy = _without_stray_dots(addr_spec)
+                problems.append(
+                    f"{name}: domain written with stray dots ({addr_spec}), read as {tidy}"
+                    if tidy != addr_spec else
+                    f"{name}: display name with special characters not quoted")
+                parsed, _ = parse_address_list(_quoted_mailbox(phrase, tidy))
     except Exception:
         return (), (*problems, f"{name}: unparsable address list")
     result = []
@@ -207,6 +213,15 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
     if not mailbox.valid_domain:
         problems.append(f"{name}: invalid domain {_clip(mailbox.domain)!r}")
     return Address(display, f"{quote_local(mailbox.local)}@{mailbox.domain}", mailbox.domain)
+
+
+def _without_stray_dots(addr_spec: str) -> str:
+    """`a@hue.gov.vn.` and `a@hue..gov.vn` as readers take them (and DNS, for the first):
+    `a@hue.gov.vn`; the parser refuses both, which left the From without an address."""
+    local, at, domain = addr_spec.rpartition("@")
+    if not at:
+        return addr_spec
+    return f"{local}@{'.'.join(label for label in domain.split('.') if label)}"
 
 
 def _quoted_mailbox(phrase: str, addr_spec: str) -> str:

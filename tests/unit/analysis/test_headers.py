@@ -35,6 +35,17 @@ def test_addresses_are_decoded_and_domains_canonical() -> None:
     assert headers.problems == ()
 
 
+@pytest.mark.parametrize("field", ["Van thu UBND <vanthu@thuathienhue.gov.vn.>",
+                                   "<vanthu@thuathienhue..gov.vn>",
+                                   "vanthu@thuathienhue.gov.vn.."])
+def test_a_domain_with_stray_dots_is_read_as_readers_take_it(field: str) -> None:
+    """The parser refuses `a@hue.gov.vn.`: the From had no address, and a forged official
+    sender was only tagged; a reader shows and replies to the official domain."""
+    headers = read_headers(parse(raw_message(f"From: {field}\nSubject: s", b"body\r\n")))
+    assert [a.addr_spec for a in headers.from_addresses] == ["vanthu@thuathienhue.gov.vn"]
+    assert any("stray dots" in problem for problem in headers.problems)
+
+
 def test_several_from_fields_and_no_from() -> None:
     several = read_headers(parse(raw_message("From: a@x.vn\nFrom: b@y.vn\nSubject: s", b"")))
     assert any("several From header fields" in p for p in several.problems)
