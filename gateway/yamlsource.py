@@ -189,8 +189,9 @@ def read_regular(path: Path) -> bytes:
     """The bytes of `path`; OSError unless it is a regular file (a FIFO or a device such
     as /dev/zero would never end)."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO's open would wait
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder too: named, not "3"
+        os.close(descriptor)
+        raise OSError(errno.EINVAL, f"{path} is not a regular file")
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(errno.EINVAL, f"{path} is not a regular file")
         os.set_blocking(descriptor, True)
         return file.read()

@@ -61,12 +61,15 @@ def test_config_validate_says_so_and_exits_2(tmp_path: Path, text: str) -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
 def test_a_path_that_is_not_a_regular_file_is_refused_not_read_forever(
         tmp_path: Path, kind: str) -> None:
     if kind == "fifo":
         path = tmp_path / "gateway.yaml"
         os.mkfifo(path)  # no writer: opening it to read would wait for one
+    elif kind == "folder":
+        path = tmp_path / "policy.yaml"  # named, not "[Errno 21] Is a directory: 3"
+        path.mkdir()
     else:
         path = Path("/dev/zero")  # reading it would never end
     for command in (["config", "validate", str(path)], ["check", str(path)]):
