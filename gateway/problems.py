@@ -120,7 +120,20 @@ def explain(errors: list[ErrorDetails], prefix: Loc, data: Any,
             message = error["msg"]
             if kind == "literal_error":
                 expected = _QUOTED.findall(str(error.get("ctx", {}).get("expected", "")))
-                message += suggestion(str(error.get("input")), expected)
+                message += _boolean_hint(error.get("input"), expected) or suggestion(
+                    str(error.get("input")), expected)
             where = place(loc, data)
         found.append((loc, f"{where}: {message}" if where else message))
     return found
+
+
+def _boolean_hint(given: object, expected: list[str]) -> str:
+    """YAML 1.1 reads an unquoted off/on/yes/no as a boolean: say so when the word was
+    one of the choices (`starttls: off`)."""
+    if not isinstance(given, bool):
+        return ""
+    words = {True: ("on", "yes", "true"), False: ("off", "no", "false")}[given]
+    meant = [word for word in expected if word.lower() in words]
+    if not meant:
+        return ""
+    return f" (YAML read the unquoted word as {str(given).lower()}; quote it: \"{meant[0]}\")"

@@ -34,6 +34,9 @@ NOT_HOST = "Value error, not a host name"
      "quarantine.database: Value error, not a usable database URL: Port out of range"),
     ("analysis:\n  memory_limit_mb: 100000000000000\n",
      "analysis.memory_limit_mb: Input should be"),
+    ("upstream:\n  starttls: off\n",  # YAML 1.1 reads it as false
+     'upstream.starttls: Input should be \'off\', \'opportunistic\' or \'require\' (YAML read '
+     'the unquoted word as false; quote it: "off")'),
 ])
 def test_a_value_that_cannot_go_on_the_wire_is_refused(
         tmp_path: Path, yaml_text: str, message: str) -> None:
