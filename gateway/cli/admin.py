@@ -34,12 +34,14 @@ def add_admin_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _validate_policies(directory: Path) -> int:
-    from gateway.policy.loader import validate
+    from gateway.policy.loader import validate, warnings
 
     errors = validate(directory)
     for error in errors:
         print(error, file=sys.stderr)
     if not errors:
+        for warning in warnings(directory):
+            print(f"warning: {warning}", file=sys.stderr)
         print(f"{directory}: policy is valid")
     return 2 if errors else 0
 

@@ -114,6 +114,22 @@ def validate(directory: Path) -> list[str]:
     return []
 
 
+def warnings(directory: Path) -> list[str]:
+    """What a valid policy in `directory` may not mean to say: files left unread (a
+    `.yml` or upper-case `.YAML`), and no rule at all (every message accepted)."""
+    found = [f"{path}: not read: policy files end in .yaml"
+             for path in sorted(directory.iterdir())
+             if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+             and not path.name.startswith(".")] if directory.is_dir() else []
+    try:
+        policy = load_policy(directory)
+    except PolicyError:
+        return found
+    if not policy.rules:
+        found.append(f"{directory}: no rules: every message is accepted and relayed")
+    return found
+
+
 def load_sources(sources: Iterable[tuple[str, str]], registry: Registry | None = None) -> Policy:
     """Compile a policy from (file name, text) pairs, in the order given."""
     sources = list(sources)

@@ -41,3 +41,18 @@ def test_policy_validate_exits_2_on_errors(tmp_path: Path,
     (policies / "zz.yaml").write_text("rules:\n  - name: x\n    when: {}\n    action: accept\n")
     assert main(["policy", "validate", str(policies)]) == 2
     assert f"{policies / 'zz.yaml'}:" in capsys.readouterr().err
+
+
+def test_policy_validate_warns_of_unread_files_and_of_no_rules(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Valid, and exit 0, but an administrator must hear that classified mail would pass."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    assert main(["policy", "validate", str(policies)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    (policies / "rules.yaml").rename(policies / "rules.yml")
+    assert main(["policy", "validate", str(policies)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {policies / 'rules.yml'}: not read: policy files end in .yaml",
+        f"warning: {policies}: no rules: every message is accepted and relayed",
+    ]
