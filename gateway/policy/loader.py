@@ -242,6 +242,12 @@ class _Builder:
         except ValidationError as exc:
             model = ListSpec if key == "lists" else NetworkListSpec
             self.errors.extend(_problems(document, loc, exc, model))
+            # Known by name, empty: its error is reported once, not again at every use
+            # as an "unknown list" (the policy is refused all the same).
+            if key == "lists":
+                self.lists[name] = AddressList(name)
+            else:
+                self.networks[name] = NetworkList(name)
 
     def build(self, generation: Generation) -> Policy | None:
         if self.first is None:

@@ -49,6 +49,15 @@ def test_unknown_list_in_rule() -> None:
     ]
 
 
+def test_a_list_with_an_error_is_reported_once_not_again_where_it_is_used() -> None:
+    lists = LISTS.replace("freemail_domains: {domains: [gmail.com, yahoo.com]}",
+                          "freemail_domains: {domains: [gmail.com, 7]}")
+    rules = ("rules:\n  - name: a\n    when:\n      sender: {in: freemail_domains}\n"
+             "    action: tag\n")
+    errors = errors_of(("lists.yaml", lists), ("rules.yaml", rules))
+    assert len(errors) == 1 and errors[0].startswith("lists.yaml:3:"), errors
+
+
 def test_unknown_list_in_a_list_of_names_points_at_the_item() -> None:
     rules = (
         "rules:\n  - name: a\n    when:\n      sender:\n        in:\n"
