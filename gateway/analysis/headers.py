@@ -21,7 +21,12 @@ from functools import lru_cache
 
 from gateway.analysis.encoded import decode_unstructured, eight_bit_text, join_encoded_runs
 from gateway.analysis.model import Address, Headers
-from gateway.mail.addresses import from_std, parse_address_list, quote_local
+from gateway.mail.addresses import (
+    from_std,
+    parse_address_list,
+    quote_local,
+    without_stray_dots,
+)
 
 _DECODER = policy.SMTPUTF8
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -185,7 +190,7 @@ def _parse_field(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, .
                 problems.append(f"{name}: malformed address list")
             else:
                 phrase, addr_spec = repaired.group(1) or "", repaired.group(2)
-                tidy = _without_stray_dots(addr_spec)
+                tidy = without_stray_dots(addr_spec)
                 problems.append(
                     f"{name}: domain written with stray dots ({addr_spec}), read as {tidy}"
                     if tidy != addr_spec else
@@ -213,15 +218,6 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
     if not mailbox.valid_domain:
         problems.append(f"{name}: invalid domain {_clip(mailbox.domain)!r}")
     return Address(display, f"{quote_local(mailbox.local)}@{mailbox.domain}", mailbox.domain)
-
-
-def _without_stray_dots(addr_spec: str) -> str:
-    """`a@hue.gov.vn.` and `a@hue..gov.vn` as readers take them (and DNS, for the first):
-    `a@hue.gov.vn`; the parser refuses both, which left the From without an address."""
-    local, at, domain = addr_spec.rpartition("@")
-    if not at:
-        return addr_spec
-    return f"{local}@{'.'.join(label for label in domain.split('.') if label)}"
 
 
 def _quoted_mailbox(phrase: str, addr_spec: str) -> str:

@@ -118,11 +118,31 @@ def parse_address_list(text: str) -> tuple[tuple[StdAddress, ...], tuple[str, ..
     return header.addresses, tuple(str(defect) for defect in defects)
 
 
+def without_stray_dots(addr_spec: str) -> str:
+    """`a@hue.gov.vn.` and `a@hue..gov.vn` as readers take them (and DNS, for the first):
+    `a@hue.gov.vn`. The email package refuses both, which left the address unread and
+    the official-domain rules blind to it."""
+    local, at, domain = addr_spec.rpartition("@")
+    if not at:
+        return addr_spec
+    return f"{local}@{'.'.join(label for label in domain.split('.') if label)}"
+
+
 def parse_envelope_address(text: str) -> MailAddress | None:
-    """Parse a MAIL FROM / RCPT TO path (`<a@b>`, `a@b` or `<>`); None when unparsable."""
+    """Parse a MAIL FROM / RCPT TO path (`<a@b>`, `a@b` or `<>`); None when unparsable. A
+    domain with stray dots is read without them (`without_stray_dots`)."""
     value = text.strip()
     if value in ("", "<>"):
         return MailAddress("", "")
+    parsed = _envelope_address(value)
+    if parsed is None and "@" in value:
+        tidy = without_stray_dots(value.strip("<>"))
+        if tidy != value.strip("<>"):
+            return _envelope_address(tidy)
+    return parsed
+
+
+def _envelope_address(value: str) -> MailAddress | None:
     if not value.startswith("<"):
         value = f"<{value}>"
     try:

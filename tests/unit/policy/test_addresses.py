@@ -75,3 +75,13 @@ def test_client_addresses() -> None:
     assert str(parse_ip("IPv6:2001:db8::1")) == "2001:db8::1"
     assert str(parse_ip("fe80::1%eth0")) == "fe80::1"
     assert parse_ip("unknown") is None and parse_ip(None) is None
+
+
+def test_a_domain_with_stray_dots_is_read_without_them() -> None:
+    """The email package refuses `a@hue.gov.vn.` and `a@hue..gov.vn`: unread, the envelope
+    sender escaped the official-domain rules (a forgery from outside was accepted)."""
+    for text in ("<vanthu@thuathienhue.gov.vn.>", "vanthu@thuathienhue..gov.vn",
+                 "<vanthu@.thuathienhue.gov.vn>"):
+        parsed = parse_envelope_address(text)
+        assert parsed is not None and parsed.domain == "thuathienhue.gov.vn", text
+    assert parse_envelope_address("<a@..>") is None
