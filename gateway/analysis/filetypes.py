@@ -115,13 +115,14 @@ def text_codec(sample: bytes, charset: str | None) -> str:
     for bom, name in _CODEC_BOMS:
         if sample.startswith(bom):
             return name
-    name = _known_codec(charset) or "utf-8"
+    name = codec_name(charset) or "utf-8"
     if name in ("utf-16", "utf-32"):
         return max((f"{name}-be", f"{name}-le"), key=lambda each: _printable_share(sample, each))
     return name
 
 
-def _known_codec(charset: str | None) -> str | None:
+def codec_name(charset: str | None) -> str | None:
+    """Python's name of the text encoding `charset` names; None when it names none."""
     if not charset:
         return None
     try:

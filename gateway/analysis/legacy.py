@@ -18,12 +18,11 @@ Not handled: VIQR ("Vie^.t Nam") and VPS.
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from collections.abc import Callable
 
-from gateway.analysis.filetypes import text_codec
+from gateway.analysis.filetypes import codec_name, text_codec
 from gateway.analysis.vietnamese import nfc
 
 _TCVN3_LOWER = {
@@ -97,7 +96,7 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
     unicode = text_codec(data, charset)
     if unicode.startswith(("utf-16", "utf-32")) or unicode == "utf-8-sig":
         return nfc(data.decode(unicode, "replace")), None
-    name = _codec_name(charset)
+    name = codec_name(charset)
     if name == "cp1258":
         return nfc(data.decode("cp1258", "replace")), "windows-1258"
     if charset and charset.strip().lower() == "viscii":
@@ -223,17 +222,6 @@ def _convert_vni_pair(match: re.Match[str]) -> str:
     if lower in _VNI_TONES:
         return letter + _VNI_TONES[lower]
     return letter + mark
-
-
-def _codec_name(charset: str | None) -> str | None:
-    if not charset:
-        return None
-    try:
-        codec = codecs.lookup(charset)
-    except LookupError:
-        return None
-    # "base64", "hex", "rot13", "zip" are codecs too, but not text encodings.
-    return codec.name if getattr(codec, "_is_text_encoding", True) else None
 
 
 _CONVERTERS: tuple[tuple[Callable[[str], str], str], ...] = (
