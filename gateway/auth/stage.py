@@ -65,33 +65,28 @@ def spooled_head(spool: Spool) -> bytes:
     return header_block(unstuff(data))
 
 
-def from_domains(message: bytes) -> tuple[str, ...]:
-    """The domains of every From mailbox (every From field), lower case, each once; none
-    when a From cannot be read or a mailbox has no domain."""
+def from_domains(message: bytes) -> tuple[tuple[str, ...], ...] | None:
+    """The domains of each From field's mailboxes, lower case; None when a From cannot be
+    read or one of its mailboxes has no domain."""
     try:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(header_block(message))
-        addresses = [address for field in headers.get_all("From") or []
-                     for address in field.addresses]
+        fields = [field.addresses for field in headers.get_all("From") or []]
     except Exception:  # a From the header registry cannot read has no usable domain
-        return ()
-    if not all(address.domain for address in addresses):
-        return ()
-    return tuple(dict.fromkeys(ascii_domain(str(address.domain)) for address in addresses))
+        return None
+    if not all(address.domain for addresses in fields for address in addresses):
+        return None
+    return tuple(tuple(ascii_domain(str(address.domain)) for address in addresses)
+                 for addresses in fields)
+
+
+def single_domain(domains: tuple[tuple[str, ...], ...] | None) -> str:
+    """The domain of the single From mailbox; "" when there is not exactly one."""
+    return domains[0][0] if domains and len(domains) == 1 and len(domains[0]) == 1 else ""
 
 
 def from_domain(message: bytes) -> str:
     """The domain of the single From mailbox, lower case; "" when there is not exactly one."""
-    try:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(header_block(message))
-        fields = headers.get_all("From") or []
-        if len(fields) != 1:
-            return ""
-        addresses = fields[0].addresses
-    except Exception:  # a From the header registry cannot read has no usable domain
-        return ""
-    if len(addresses) != 1 or not addresses[0].domain:
-        return ""
-    return ascii_domain(str(addresses[0].domain))
+    return single_domain(from_domains(message))
 
 
 def _fields(head: bytes) -> list[tuple[bytes, int, int]]:
@@ -187,7 +182,8 @@ class Authenticator:
 
     def authenticate(self, message: bytes, envelope: Envelope) -> Authentication:
         """SPF, DKIM, DMARC and ARC of `message` as received (blocking: DNS lookups)."""
-        domain = from_domain(message)
+        domains = from_domains(message)
+        domain = single_domain(domains)
         spf = self.spf.check(envelope.client_ip, envelope.mail_from, envelope.helo)
         dkim = verify_dkim(message, self.dns)
         if domain:  # relaxed alignment with the From domain, for the policy's `aligned: true`
@@ -198,7 +194,7 @@ class Authenticator:
         if domain:
             dmarc = self.dmarc.check(domain, spf, dkim)
         else:  # From repeated, or naming several mailboxes: each domain's policy counts
-            several = from_domains(message)
+            several = dict.fromkeys(each for field in domains or () for each in field)
             dmarc = strictest([self.dmarc.check(each, spf, dkim) for each in several]) \
                 if several else self.dmarc.check("", spf, dkim)
         arc = verify_arc(message, self.dns)
