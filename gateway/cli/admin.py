@@ -34,16 +34,18 @@ def add_admin_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _validate_policies(directory: Path) -> int:
-    from gateway.policy.loader import validate, warnings
+    from gateway.policy.loader import PolicyError, load_policy, warnings
 
-    errors = validate(directory)
-    for error in errors:
-        print(error, file=sys.stderr)
-    if not errors:
-        for warning in warnings(directory):
-            print(f"warning: {warning}", file=sys.stderr)
-        print(f"{directory}: policy is valid")
-    return 2 if errors else 0
+    try:
+        policy = load_policy(directory)
+    except PolicyError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 2
+    for warning in warnings(directory, policy):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{directory}: policy is valid")
+    return 0
 
 
 def _apply(args: argparse.Namespace) -> int:

@@ -105,26 +105,13 @@ def load_policy(directory: Path, registry: Registry | None = None) -> Policy:
     return load_sources(_read_directory(directory), registry)
 
 
-def validate(directory: Path) -> list[str]:
-    """Every problem of the policy in `directory` (`file:line:column: message`); [] when valid."""
-    try:
-        load_policy(directory)
-    except PolicyError as exc:
-        return exc.errors
-    return []
-
-
-def warnings(directory: Path) -> list[str]:
-    """What a valid policy in `directory` may not mean to say: files left unread (a
-    `.yml` or upper-case `.YAML`), and no rule at all (every message accepted)."""
+def warnings(directory: Path, policy: Policy) -> list[str]:
+    """What the valid `policy` read from `directory` may not mean to say: files left
+    unread (a `.yml` or upper-case `.YAML`), and no rule at all (every message accepted)."""
     found = [f"{path}: not read: policy files end in .yaml"
              for path in sorted(directory.iterdir())
              if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
-             and not path.name.startswith(".")] if directory.is_dir() else []
-    try:
-        policy = load_policy(directory)
-    except PolicyError:
-        return found
+             and not path.name.startswith(".")]
     if not policy.rules:
         found.append(f"{directory}: no rules: every message is accepted and relayed")
     return found

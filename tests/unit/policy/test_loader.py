@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.policy.loader import load_policy, load_sources, validate
+import pytest
+
+from gateway.policy.loader import PolicyError, load_policy, load_sources
 from gateway.policy.verdict import Action, Mode
 from tests.support.builders import LISTS, copy_default, errors_of, rules_errors
 
@@ -219,20 +221,25 @@ def test_yaml_syntax_error_position() -> None:
     assert errors[0].startswith("a.yaml:3:1: ")
 
 
-def test_directory_loading_and_validate(tmp_path: Path) -> None:
+def load_errors(directory: Path) -> list[str]:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(directory)
+    return caught.value.errors
+
+
+def test_directory_loading_and_its_errors(tmp_path: Path) -> None:
     copy_default(tmp_path)
-    assert validate(tmp_path) == []
     policy = load_policy(tmp_path)
     assert policy.generation.files == tuple(str(p) for p in sorted(tmp_path.glob("*.yaml")))
     rules = tmp_path / "rules.yaml"
     rules.write_text(
         rules.read_text().replace("sender: {not_in: official_domains}", "sender: {not_in: oficial}")
     )
-    problems = validate(tmp_path)
+    problems = load_errors(tmp_path)
     assert len(problems) == 1
     assert problems[0].startswith(f"{rules}:")
     assert "unknown list 'oficial'" in problems[0]
-    assert validate(tmp_path / "missing") == [f"{tmp_path / 'missing'}:1:1: not a directory"]
+    assert load_errors(tmp_path / "missing") == [f"{tmp_path / 'missing'}:1:1: not a directory"]
 
 
 def test_default_policy_rules_are_well_formed() -> None:
