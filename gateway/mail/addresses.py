@@ -135,9 +135,10 @@ def parse_envelope_address(text: str) -> MailAddress | None:
     if value in ("", "<>"):
         return MailAddress("", "")
     parsed = _envelope_address(value)
-    if parsed is None and "@" in value:
-        tidy = without_stray_dots(value.strip("<>"))
-        if tidy != value.strip("<>"):
+    if parsed is None:
+        path = value.strip("<>")
+        tidy = without_stray_dots(path)
+        if tidy != path:
             return _envelope_address(tidy)
     return parsed
 

@@ -14,6 +14,7 @@ from gateway.analysis.vietnamese import fold
 from gateway.mail.addresses import MailAddress, normalize_domain, registrable_domain
 from gateway.policy.conditions.addressing import AddressMatcher, AddressTest
 from gateway.policy.conditions.base import (
+    MATCHED_CHARS,
     ConditionType,
     Facts,
     FlagSpec,
@@ -197,7 +198,8 @@ class DisplayNameCondition:
                     f"{address.addr_spec}",
                     f"display name {name!r} names {found.group(0)} over {address.addr_spec}",
                 )
-        folded = fold(stamp_text(name))  # "UВND" (Cyrillic В), "ＵＢＮＤ", "U\u200bBND": UBND
+        # "UВND" (Cyrillic В), "ＵＢＮＤ", "U\u200bBND": UBND; only the part the patterns see
+        folded = fold(stamp_text(name[:MATCHED_CHARS]))
         for pattern in self.agency_patterns:
             if searches(pattern, folded):
                 return Evidence(
