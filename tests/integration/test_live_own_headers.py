@@ -134,11 +134,15 @@ def test_a_held_copy_made_before_the_fix_is_cleaned_on_release(live: Live,
     assert released[0].content.endswith(MESSAGE)
 
 
+def below(first_line: bytes, author: str) -> bytes:
+    """A short letter from `author` whose header section starts with `first_line`."""
+    return (first_line + f"From: {author}\r\nTo: {OFFICIAL}\r\nSubject: Hỏi\r\n".encode()
+            + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Nội dung.\r\n".encode())
+
+
 def test_a_line_at_the_top_cannot_continue_the_gateways_own_field(live: Live) -> None:
     before = len(live.sink.messages)
-    message = (b" Note: signature=valid; action=accept\r\n"
-               + f"From: {CITIZEN}\r\nTo: {OFFICIAL}\r\nSubject: Hỏi\r\n".encode()
-               + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Nội dung.\r\n".encode())
+    message = below(b" Note: signature=valid; action=accept\r\n", CITIZEN)
     outcome = send(live, CITIZEN, [OFFICIAL], message, client_ip=OUTSIDE_IP, utf8=True)
     assert outcome.final[0] == 250, outcome
     (got,) = arrivals(live.sink, before, 1)
@@ -150,9 +154,7 @@ def test_a_line_at_the_top_cannot_continue_the_gateways_own_field(live: Live) ->
 def test_a_from_after_a_field_with_a_blank_before_its_colon_is_checked(live: Live) -> None:
     """Python's parser would end the header section at `X-Mailer :`; readers do not."""
     before = len(live.sink.messages)
-    message = (b"X-Mailer : Outlook\r\n"
-               + f"From: {OFFICIAL}\r\nTo: {OFFICIAL}\r\nSubject: Hỏi\r\n".encode()
-               + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Nội dung.\r\n".encode())
+    message = below(b"X-Mailer : Outlook\r\n", OFFICIAL)
     outcome = send(live, CITIZEN, [OFFICIAL], message, client_ip=OUTSIDE_IP, utf8=True)
     assert outcome.final[0] == 550, outcome
     assert live.last_audit()["outcome"] == "rejected"
