@@ -99,7 +99,9 @@ def _address(
     address = parse_envelope_address(text)
     if address is None or address.is_null:
         errors.append(document.error(loc, f"invalid address '{text}'"))
-        return None
+        # Kept as written: the policy is refused for this error, and the rules that
+        # notify this address are not told a second time, wrongly, that it is not set.
+        return text
     return str(address)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_settings
-from tests.support.builders import rules_errors
+from tests.support.builders import LISTS, errors_of, rules_errors
 
 TWO_RULES = """\
 rules:
@@ -90,3 +90,21 @@ def test_an_empty_list_name_is_refused_not_matched_by_every_address(
     errors = rules_errors(f"rules:\n  - name: empty\n    when: {condition}\n    action: tag\n")
     assert any(message in error for error in errors), errors
     assert all(error.startswith("rules.yaml:3:") for error in errors), errors
+
+
+def test_an_invalid_security_officer_is_one_error_not_one_more_per_rule() -> None:
+    """An address that is written but invalid was reported, then every rule notifying the
+    officer was told that settings.security_officer 'is not set'."""
+    rules = ("rules:\n"
+             "  - name: one\n    when: {direction: inbound}\n    action: tag\n"
+             "    notify: [security_officer]\n"
+             "  - name: two\n    when: {direction: inbound}\n    action: tag\n"
+             "    notify: [security_officer]\n")
+    invalid = LISTS.replace("security_officer: baomat@thuathienhue.gov.vn",
+                            "security_officer: not an address")
+    assert errors_of(("lists.yaml", invalid), ("rules.yaml", rules)) == [
+        "lists.yaml:13:3: invalid address 'not an address'"]
+    unset = LISTS.replace("  security_officer: baomat@thuathienhue.gov.vn\n", "")
+    assert errors_of(("lists.yaml", unset), ("rules.yaml", rules)) == [
+        "rules.yaml:5:14: notify security_officer: settings.security_officer is not set",
+        "rules.yaml:9:14: notify security_officer: settings.security_officer is not set"]
