@@ -8,10 +8,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.actions.relay import Relay, outgoing
+from gateway.actions.relay import Relay, outgoing, unsignable
 from gateway.config import MAILDIR_PREFIX, parse_hostport
 from gateway.deciding.seam import Decided, Disposed
 from gateway.mail.envelope import Envelope
+from gateway.mail.headers import UnsignableHeader
 from gateway.mail.replies import DECIDER_FAILED, UPSTREAM_FAILED, Reply, reply
 from gateway.outbound.delivery import deliver_via
 from gateway.outbound.upstream import Upstream, UpstreamError, mail_parameters, reset
@@ -118,8 +119,11 @@ class Redirect:
         """The route's own host: a fresh transaction there; its 250 is the client's."""
         assert route.upstream is not None
         record, envelope = message.record, message.envelope
+        try:
+            header, spool = outgoing(message)
+        except UnsignableHeader as exc:
+            return unsignable(message, exc)
         upstream = self.route_upstream(route.upstream)
-        header, spool = outgoing(message)
         try:
             result = await deliver_via(upstream, envelope.mail_from, route.recipients, spool,
                                        header=header, utf8=envelope.smtputf8,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 from gateway.deciding.seam import Decided, Disposed
-from gateway.mail.replies import UPSTREAM_FAILED, reply
+from gateway.mail.headers import UnsignableHeader
+from gateway.mail.replies import UPSTREAM_FAILED, Reply, reply
 from gateway.mail.spool import Spool
 from gateway.outbound.outage import UpstreamOutage
-from gateway.outbound.upstream import UpstreamError
+from gateway.outbound.upstream import UpstreamError, reset
 from gateway.record import metrics
 
 _QUEUE_ID = re.compile(r"queued as ([A-Za-z0-9._-]+)|delivered as ([^\s]+)", re.IGNORECASE)
@@ -28,6 +29,16 @@ def outgoing(message: Decided) -> tuple[bytes, Spool]:
     return (header, message.spool) if finish is None else finish(header, message.spool)
 
 
+def unsignable(message: Decided, exc: UnsignableHeader) -> Reply:
+    """The refusal of a message from inside whose header cannot be DKIM-signed: it would
+    fail the same way every time (never a 4xx the sender retries for days), and mail is
+    never sent unsigned."""
+    message.record.outcome = "rejected"
+    return reply(554, "5.6.0", "Message header malformed: a header line is not a field "
+                 "(RFC 5322 2.2), so the message cannot be DKIM-signed",
+                 utf8=message.envelope.smtputf8, reason=f"DKIM signing: {exc}")
+
+
 class Relay:
     """`accept`, `tag`, and a redirect to other recipients once they are accepted."""
 
@@ -37,7 +48,10 @@ class Relay:
     async def dispose(self, message: Decided) -> Disposed:
         """DATA on the transaction's connection, whose envelope the upstream accepted."""
         record = message.record
-        header, spool = outgoing(message)
+        try:
+            header, spool = outgoing(message)
+        except UnsignableHeader as exc:
+            return Disposed(unsignable(message, exc), await reset(message.upstream))
         try:
             with metrics.STAGE_TIME.labels("upstream").time():
                 answer = await message.upstream.data(header, spool, message.envelope.smtputf8)

@@ -16,6 +16,8 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from gateway.mail.headers import UnsignableHeader
+
 MIN_RSA_BITS = 2048
 
 #: The header fields signed when present, each as often as it occurs; From once more
@@ -100,11 +102,14 @@ class DkimSigner:
 
     def sign(self, message: bytes, domain: str) -> bytes:
         """DKIM-Signature fields (CRLF lines, newest first) for `message`, or b"" when no key
-        covers `domain`. Raises dkim.DKIMException on a message dkimpy cannot sign."""
+        covers `domain`. Raises UnsignableHeader on a header section dkimpy cannot read."""
         keys = self.keys_for(domain)
         if not keys:
             return b""
-        signer = dkim.DKIM(message, linesep=b"\r\n")
+        try:
+            signer = dkim.DKIM(message, linesep=b"\r\n")
+        except dkim.MessageFormatError as exc:
+            raise UnsignableHeader(str(exc)) from exc
         present = [name.lower() for name, _ in signer.headers]
         include = [name for name in present if name.decode("ascii", "replace") in SIGNED_FIELDS]
         include += [name.encode() for name in OVERSIGNED]

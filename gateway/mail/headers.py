@@ -23,3 +23,8 @@ class OnceRegistry(HeaderRegistry):
 
 
 HEADER_FACTORY = OnceRegistry()
+
+
+class UnsignableHeader(ValueError):
+    """A header section a DKIM signer cannot read (a line that is no field: no colon, or
+    nothing or white space before it): the message cannot be signed as it stands."""

@@ -73,3 +73,30 @@ def test_signed_on_every_relay_path(sink: Sink, gateway_at: Callable[..., Gatewa
         assert [(r.domain, r.result) for r in results] == [("thuathienhue.gov.vn", Result.PASS)]
     finally:
         other.stop()
+
+
+@pytest.mark.parametrize("route", ["relay", "host"])
+@pytest.mark.parametrize("line", [b"This line has no colon", b": an empty name"])
+def test_unsignable_header_is_refused_for_good(sink: Sink, gateway_at: Callable[..., Gateway],
+                                               keys: tuple[DkimSigner, DnsClient], route: str,
+                                               line: bytes) -> None:
+    """A header line the signer cannot read: 554, nothing sent (not a 451 retried for days,
+    not a message sent unsigned)."""
+    signer, _ = keys
+    other = Sink()
+    other.start()
+    try:
+        verdict = {
+            "relay": Verdict(headers=(("X-TTH-Policy", "action=accept"),)),
+            "host": Verdict(Action.REDIRECT, redirect_to=(f"smtp:{other.address}",)),
+        }[route]
+        gateway = gateway_at(sink.address, decider=Signing(signer, verdict))
+        broken = MESSAGE.replace(b"Subject: t\r\n", b"Subject: t\r\n" + line + b"\r\n")
+        with (smtplib.SMTP(*gateway.addresses()[0]) as client,
+              pytest.raises(smtplib.SMTPDataError) as refused):
+            client.sendmail("vanthu@sotttt.thuathienhue.gov.vn", ["a@example.org"], broken)
+        assert (refused.value.smtp_code, refused.value.smtp_error[:5]) == (554, b"5.6.0")
+        assert b"cannot be DKIM-signed" in refused.value.smtp_error
+        assert sink.messages == [] and other.messages == []
+    finally:
+        other.stop()
