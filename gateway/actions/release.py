@@ -9,8 +9,10 @@ the others until they are released too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from gateway.mail.envelope import Direction
 from gateway.mail.ownheaders import Namespace, strip_own
 from gateway.mail.replies import fold_to_ascii
 from gateway.outbound.delivery import DeliveryResult, deliver_via
@@ -21,6 +23,8 @@ from gateway.quarantine.interface import Store
 from gateway.quarantine.records import done_recipients, expect_held
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f;]+")
+#: The DKIM-Signature fields for a message going out in a direction (b"" for none).
+Signing = Callable[[Direction | None, bytes], bytes]
 
 
 class ReleaseFailed(QuarantineError):
@@ -89,6 +93,11 @@ def _targets(metadata: HeldMetadata, wanted: tuple[str, ...]) -> tuple[str, ...]
     return tuple(dict.fromkeys(known[r.lower()] for r in wanted))
 
 
+def _direction(metadata: HeldMetadata) -> Direction | None:
+    """The direction the hold recorded (None for a hold made before it was recorded)."""
+    return next((d for d in Direction if d.value == metadata.decision.direction), None)
+
+
 async def release_held(
     store: Store,
     held_id: str,
@@ -100,13 +109,15 @@ async def release_held(
     recipients: tuple[str, ...] = (),
     now: datetime | None = None,
     namespace: Namespace | None = None,
+    sign: Signing | None = None,
 ) -> HeldMetadata:
     """Relay the held message (to `recipients`, default all); the record says who and why.
     Exactly one of concurrent releases (on any host sharing the store) does it, and only
     one who may change the record (the store's lock says so before anything is sent); a
     record that still fails after the upstream took the message is DeliveredNotRecorded.
     Fields of the gateway's header namespace in the held copy (a hold made before they
-    were removed on entry) are removed before `X-TTH-Released` is added."""
+    were removed on entry) are removed before `X-TTH-Released` is added; `sign` then
+    DKIM-signs mail from inside over both, as the relay path does."""
     at = now or datetime.now(UTC)
     sent: tuple[HeldMetadata, DeliveryResult] | None = None
     try:
@@ -118,8 +129,10 @@ async def release_held(
                                  "officer (quarantine.officers) may release it")
             targets = _targets(metadata, recipients)
             message, _ = strip_own(handle.read_message(), namespace or Namespace())
-            result = await _send(upstream, metadata, targets, message,
-                                 release_header(held_id, by, at))
+            header = release_header(held_id, by, at)
+            if sign is not None:
+                header = sign(_direction(metadata), header + message) + header
+            result = await _send(upstream, metadata, targets, message, header)
             if not result.delivered:
                 detail = "; ".join((result.reply.render(), *result.refused))
                 raise ReleaseFailed(f"upstream refused: {detail}", temporary=result.temporary)

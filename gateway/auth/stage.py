@@ -89,6 +89,16 @@ def from_domain(message: bytes) -> str:
     return single_domain(from_domains(message))
 
 
+def release_signature(signer: DkimSigner, direction: Direction | None, message: bytes) -> bytes:
+    """The DKIM-Signature fields of a held message released to the upstream (`message`: the
+    fields the release adds, then the held copy): mail from inside leaves signed as on the
+    relay path; mail from outside, or of a hold that recorded no direction, is not signed."""
+    if direction is None or direction is Direction.INBOUND:
+        return b""
+    domain = from_domain(message)
+    return signer.sign(message, domain) if domain else b""
+
+
 def _fields(head: bytes) -> list[tuple[bytes, int, int]]:
     """(name, start, end) of each header field in a header block, continuation lines included."""
     starts = [m for m in _FIELD.finditer(head) if m.start() == 0 or head[m.start() - 1] == 10]

@@ -25,6 +25,7 @@ import os
 import socket
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from gateway.actions.release import (
     ReleaseFailed,
     release_held,
 )
+from gateway.auth.setup import signer_from_settings
+from gateway.auth.stage import release_signature
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.outbound.upstreams import upstream_for
 from gateway.quarantine.auditing import audit_event
@@ -142,13 +145,16 @@ def _release(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     by = acting_user(args.by)
     officers = settings.quarantine.officers
     officer = not officers or by in officers
+    signer = signer_from_settings(settings)
+    sign = partial(release_signature, signer) if signer is not None else None
 
     async def run() -> HeldMetadata:
         upstream = upstream_for(upstream_settings, hostname)
         try:
             return await release_held(store, args.id, upstream, by=by, officer=officer,
                                       reason=args.reason, recipients=tuple(args.rcpt),
-                                      namespace=settings.server.own_headers.namespace())
+                                      namespace=settings.server.own_headers.namespace(),
+                                      sign=sign)
         finally:
             await upstream.close()
 

@@ -8,8 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from gateway.auth.dns import DnsCache, DnsClient, DnsSettingsValue
+from gateway.auth.keygen import generate
+from gateway.auth.results import Result
+from gateway.auth.signing import public_record
+from gateway.auth.verify import verify_dkim
+from gateway.mail.envelope import Direction
 from gateway.quarantine.heldmeta import HoldStatus, hold_request
 from gateway.quarantine.local import QuarantineStore
+from tests.support.dnsserver import DnsServer
 from tests.support.samples import (
     ENVELOPE,
     MESSAGE,
@@ -142,3 +151,33 @@ def test_list_and_release_refuse_values_they_cannot_use(sink: Sink, tmp_path: Pa
     nowhere = quarantine(config, "release", held_id, "--upstream", "")  # not the configured one
     assert nowhere.returncode == 2 and b"bad --upstream" in nowhere.stderr, nowhere.stderr
     assert sink.messages == []
+
+
+@pytest.mark.parametrize("direction", [Direction.OUTBOUND, Direction.INBOUND])
+def test_a_release_signs_mail_from_inside(sink: Sink, tmp_path: Path,
+                                          direction: Direction) -> None:
+    """A held message from inside leaves signed with the From domain's DKIM key, as on the
+    relay path (partners enforce the official domains' DMARC p=reject); mail from outside
+    is not signed in the official domain's name."""
+    key = generate("thuathienhue.gov.vn", "s1", "rsa", tmp_path)
+    config = write_config(tmp_path, sink.address)
+    config.write_text(config.read_text("utf-8") + "dkim:\n  signing:\n    - {domain: "
+                      f"thuathienhue.gov.vn, selector: s1, key: {key.path}}}\n", "utf-8")
+    store = QuarantineStore(tmp_path / "q", KEY)
+    request = hold_request(ENVELOPE, quarantine_verdict(), classified_analysis(),
+                           direction=direction)
+    held_id = store.hold(MESSAGE, request)
+    released = quarantine(config, "release", held_id, "--by", "alice")
+    assert released.returncode == 0, released.stderr
+    got = sink.messages[-1].content
+    assert got.endswith(b"\r\n" + MESSAGE)
+    zone = DnsServer()
+    name, _, value = public_record(key).partition(". IN TXT ")
+    zone.add(name, "TXT", value)
+    with zone.running():
+        dns = DnsClient(DnsSettingsValue(((zone.host, zone.port),), 1.0, 3.0), DnsCache())
+        results = [(r.domain, r.result) for r in verify_dkim(got, dns)]
+    signed = direction is Direction.OUTBOUND
+    assert got.startswith(b"DKIM-Signature: ") is signed
+    if signed:
+        assert results == [("thuathienhue.gov.vn", Result.PASS)]
