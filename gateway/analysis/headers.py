@@ -21,12 +21,7 @@ from functools import lru_cache
 
 from gateway.analysis.encoded import decode_unstructured, eight_bit_text, join_encoded_runs
 from gateway.analysis.model import Address, Headers
-from gateway.mail.addresses import (
-    from_std,
-    parse_address_list,
-    quote_local,
-    without_stray_dots,
-)
+from gateway.mail.addresses import from_std, quote_local, read_address_field
 
 _DECODER = policy.SMTPUTF8
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -35,8 +30,6 @@ _ADDRESS_LIKE = re.compile(
 )
 _FORMAT_CHARACTERS = frozenset({"Cc", "Cf"})
 _CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bBqQ]\?")
-_ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
-_BARE_MAILBOX = re.compile(r'\s*()([^\s<>",;@]+@[^\s<>",;@]+)\s*')
 #: Address fields kept parsed, and encoded words kept decoded, per process (correspondents
 #: write the same fields again).
 KEPT_FIELDS = 2048
@@ -174,30 +167,22 @@ def _kept_mailboxes(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str
 
 
 def _parse_field(name: str, raw: str) -> tuple[tuple[Address, ...], tuple[str, ...]]:
-    """The mailboxes of one address field, as a mail client shows them.
-
-    A lone `<addr-spec>` after an unquoted phrase that the parser refuses
-    (`eve@x <manager@x>`) is the address clients show and reply to: the
-    phrase is read as its display name, quoted.
-    """
+    """The mailboxes of one address field, as a mail client shows them
+    (`gateway.mail.addresses.read_address_field`)."""
     problems: list[str] = []
     try:
-        joined = join_encoded_runs(raw)
-        parsed, defects = parse_address_list(joined)
-        if any("invalid" in defect.lower() for defect in defects):
-            repaired = _ANGLE_MAILBOX.fullmatch(joined) or _BARE_MAILBOX.fullmatch(joined)
-            if repaired is None:
-                problems.append(f"{name}: malformed address list")
-            else:
-                phrase, addr_spec = repaired.group(1) or "", repaired.group(2)
-                tidy = without_stray_dots(addr_spec)
-                problems.append(
-                    f"{name}: domain written with stray dots ({addr_spec}), read as {tidy}"
-                    if tidy != addr_spec else
-                    f"{name}: display name with special characters not quoted")
-                parsed, _ = parse_address_list(_quoted_mailbox(phrase, tidy))
+        reading = read_address_field(join_encoded_runs(raw))
     except Exception:
-        return (), (*problems, f"{name}: unparsable address list")
+        return (), (f"{name}: unparsable address list",)
+    if reading.malformed:
+        problems.append(f"{name}: malformed address list")
+    elif reading.repaired is not None:
+        addr_spec, tidy = reading.repaired
+        problems.append(
+            f"{name}: domain written with stray dots ({addr_spec}), read as {tidy}"
+            if tidy != addr_spec else
+            f"{name}: display name with special characters not quoted")
+    parsed = reading.addresses
     result = []
     for std in parsed:
         address = _convert(name, std, raw, problems)
@@ -218,11 +203,6 @@ def _convert(name: str, std: StdAddress, raw: str, problems: list[str]) -> Addre
     if not mailbox.valid_domain:
         problems.append(f"{name}: invalid domain {_clip(mailbox.domain)!r}")
     return Address(display, f"{quote_local(mailbox.local)}@{mailbox.domain}", mailbox.domain)
-
-
-def _quoted_mailbox(phrase: str, addr_spec: str) -> str:
-    quoted = phrase.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{quoted}" <{addr_spec}>' if quoted else f"<{addr_spec}>"
 
 
 def _display_problems(name: str, display: str, raw: str, addr_spec: str) -> Iterator[str]:

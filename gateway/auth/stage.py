@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from email import policy
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from typing import TYPE_CHECKING
 
 from publicsuffixlist import PublicSuffixList
@@ -35,6 +35,7 @@ from gateway.auth.results import (
 from gateway.auth.signing import DkimSigner
 from gateway.auth.spf import SpfChecker
 from gateway.auth.verify import verify_arc, verify_dkim
+from gateway.mail.addresses import read_address_field
 from gateway.mail.envelope import Direction, Envelope
 from gateway.mail.spool import Spool, stuff, unstuff
 from gateway.record import metrics
@@ -48,6 +49,7 @@ RESULTS_FIELD = "Authentication-Results"
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _QUOTED_PAIR = re.compile(r"\\(.)")
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 def header_block(message: bytes) -> bytes:
@@ -66,12 +68,15 @@ def spooled_head(spool: Spool) -> bytes:
 
 
 def from_domains(message: bytes) -> tuple[tuple[str, ...], ...] | None:
-    """The domains of each From field's mailboxes, lower case; None when a From cannot be
-    read or one of its mailboxes has no domain."""
+    """The domains of each From field's mailboxes, lower case, read as mail clients show
+    them and as the analysis reads them (`read_address_field`: `eve@x <manager@x>` is
+    manager@x); None when a From cannot be read or one of its mailboxes has no domain."""
     try:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(header_block(message))
-        fields = [field.addresses for field in headers.get_all("From") or []]
-    except Exception:  # a From the header registry cannot read has no usable domain
+        head = header_block(message).decode("utf-8", "replace")
+        values = HeaderParser(policy=policy.compat32).parsestr(head).get_all("From") or []
+        fields = [read_address_field(_UNFOLD.sub("", str(value)).strip()).addresses
+                  for value in values]
+    except Exception:  # a From that cannot be read has no usable domain
         return None
     if not all(address.domain for addresses in fields for address in addresses):
         return None

@@ -10,6 +10,7 @@ such as `[192.0.2.1]` are kept as written.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from email.headerregistry import Address as StdAddress
@@ -22,6 +23,8 @@ from publicsuffixlist import PublicSuffixList
 from gateway.mail.headers import HEADER_FACTORY
 
 _PSL = PublicSuffixList()
+_ANGLE_MAILBOX = re.compile(r'\s*([^<>",;]*?)\s*<([^<>]+)>\s*')
+_BARE_MAILBOX = re.compile(r'\s*()([^\s<>",;@]+@[^\s<>",;@]+)\s*')
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,40 @@ def parse_address_list(text: str) -> tuple[tuple[StdAddress, ...], tuple[str, ..
     assert isinstance(header, AddressHeader)
     defects: tuple[object, ...] = getattr(header, "defects", ())
     return header.addresses, tuple(str(defect) for defect in defects)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReading:
+    """An address field read as mail clients show it: its mailboxes; `malformed` when the
+    parser refuses it and it is no lone mailbox (the parser's mailboxes are kept);
+    `repaired` (as written, as read) when a lone mailbox the parser refuses was read as
+    clients read it."""
+
+    addresses: tuple[StdAddress, ...]
+    malformed: bool = False
+    repaired: tuple[str, str] | None = None
+
+
+def read_address_field(text: str) -> FieldReading:
+    """The mailboxes of an address field (unfolded) as a mail client shows them.
+
+    A lone `<addr-spec>` after an unquoted phrase that the parser refuses
+    (`eve@x <manager@x>`) is the address clients show and reply to: the phrase is
+    read as its display name, quoted; an address with stray dots is read as readers
+    take it (`without_stray_dots`). Everything that reads a From (the analysis, the
+    DMARC check, the DKIM signer) reads it here, so all of them bind to one mailbox.
+    """
+    parsed, defects = parse_address_list(text)
+    if not any("invalid" in defect.lower() for defect in defects):
+        return FieldReading(parsed)
+    lone = _ANGLE_MAILBOX.fullmatch(text) or _BARE_MAILBOX.fullmatch(text)
+    if lone is None:
+        return FieldReading(parsed, malformed=True)
+    phrase, addr_spec = lone.group(1) or "", lone.group(2)
+    tidy = without_stray_dots(addr_spec)
+    quoted = phrase.replace("\\", "\\\\").replace('"', '\\"')
+    mailbox = f'"{quoted}" <{tidy}>' if quoted else f"<{tidy}>"
+    return FieldReading(parse_address_list(mailbox)[0], repaired=(addr_spec, tidy))
 
 
 def without_stray_dots(addr_spec: str) -> str:

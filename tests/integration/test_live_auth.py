@@ -165,6 +165,24 @@ def test_foreign_dmarc_reject_refuses_when_from_is_repeated_or_names_two(
     assert "dmarc-reject" in [r["name"] for r in live.last_audit()["rules"]]
 
 
+@pytest.mark.parametrize("from_, rule", [
+    ("a@bank.example <vanthu@thuathienhue.gov.vn>", "official-from-from-outside"),
+    ("a@bank.example <ceo@shop.example>", "dmarc-quarantine"),
+    ("ceo@shop.example.", "dmarc-quarantine"),
+])
+def test_dmarc_checks_the_from_the_reader_sees(live: Live, zone: AuthZone, from_: str,
+                                               rule: str) -> None:
+    """`eve@x <manager@y>` shows (and is analysed) as manager@y: DMARC and the official-From
+    rule judge that mailbox, not the address-like display name the attacker signed for."""
+    raw = plain(from_, COLLEAGUE)
+    signed = zone.signer("bank").sign(raw, "bank.example") + raw
+    send(live, "a@bank.example", [COLLEAGUE], signed, client_ip=STRANGER_IP)
+    record = live.last_audit()
+    assert rule in [r["name"] for r in record["rules"]]
+    assert record["authentication"]["dmarc"]["result"] == "fail"
+    assert record["authentication"]["dmarc"]["domain"] != "bank.example"
+
+
 def test_dns_failure_on_an_official_claim_tempfails(live: Live) -> None:
     sender = "vanthu@down.thuathienhue.gov.vn"
     outcome = send(live, sender, [COLLEAGUE], plain(sender, COLLEAGUE), client_ip=STRANGER_IP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import gateway.analysis.headers as headers_module
+import gateway.mail.addresses as addresses_module
 from gateway.analysis.headers import KEPT_FIELD_LENGTH, read_headers
 from gateway.analysis.parsing import parse
 from tests.fixtures.documents import raw_message
@@ -84,8 +85,8 @@ def test_an_address_field_seen_before_reads_the_same_with_its_problems(
     longer than the kept length is parsed every time."""
     headers_module._kept_mailboxes.cache_clear()
     calls: list[str] = []
-    original = headers_module.parse_address_list
-    monkeypatch.setattr(headers_module, "parse_address_list",
+    original = addresses_module.parse_address_list
+    monkeypatch.setattr(addresses_module, "parse_address_list",
                         lambda raw: calls.append(raw) or original(raw))
     head = ('From: "vanphong@thuathienhue.gov.vn" <attacker-{n}@gmail.com>\n'
             "To: eve@x <manager@hue.gov.vn>")
@@ -140,7 +141,7 @@ def test_an_unparsable_address_field_stays_a_problem_every_time(
         raise ValueError(raw)
 
     headers_module._kept_mailboxes.cache_clear()
-    monkeypatch.setattr(headers_module, "parse_address_list", refuse)
+    monkeypatch.setattr(addresses_module, "parse_address_list", refuse)
     for _ in range(2):
         headers = headers_of("From: unusual-7@x.vn")
         assert headers.from_addresses == ()
