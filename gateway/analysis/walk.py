@@ -83,7 +83,7 @@ class Leaf:
     is_body: bool = False
     refused: str | None = None
     size: int | None = None
-    other_names: tuple[str, ...] = ()  # the entity's names besides `filename`
+    other_names: tuple[str, ...] = ()  # its names besides `filename` (an archive member's: folders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +291,18 @@ class Walk:
         inner = replace(scope, key=f"{path}!")
         for member in opened.members:
             member_path = f"{path}!{member.name}"
-            basename = member.name.rsplit("/", 1)[-1] or member.name
+            *folders, basename = member.name.split("/")
+            basename = basename or member.name
+            folder_names = tuple(dict.fromkeys(name for name in folders if name))
             if member.refused is not None:
                 if not self._admit(member_path, basename, filetypes.OCTET, inner, 0):
                     continue
                 self.leaves.append(Leaf(member_path, basename, filetypes.OCTET, filetypes.OCTET,
-                                        b"", inner, refused=member.refused))
+                                        b"", inner, refused=member.refused,
+                                        other_names=folder_names))
                 continue
             self.content(member.data, basename, filetypes.OCTET, None, member_path, depth + 1,
-                         inner)
+                         inner, other_names=folder_names)
         return None
 
     def unparsable(self, size: int, scope: Scope, reason: str) -> None:

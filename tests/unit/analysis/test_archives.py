@@ -94,6 +94,31 @@ def test_stamped_docx_inside_zip_inside_7z_inside_tar_gz(analysed: Analyser) -> 
     assert analysis.classification == Classification.MAT
 
 
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63f8cf00000301010018dd8db00000000049454e44ae426082")
+
+
+@pytest.mark.parametrize(("name", "build"), [
+    ("Hồ sơ.zip", lambda members: zip_of(members)),
+    ("Hồ sơ.7z", lambda members: seven_zip_of(members)),
+    ("Hồ sơ.tar", lambda members: tar_of(members)),
+])
+def test_a_stamp_on_a_folder_inside_an_archive_is_found(
+    analysed: Analyser, name: str, build: object
+) -> None:
+    """A folder zipped whole ("TỐI MẬT/…", "Hồ sơ/[MẬT] Kế hoạch/…") names its files too;
+    a folder of ordinary words ("Mật khẩu") does not classify them."""
+    assert callable(build)
+    stamped = _attached(analysed, name, build({
+        "TỐI MẬT/sơ đồ.png": PNG, "Hồ sơ/[MẬT] Kế hoạch/ảnh.png": PNG}))
+    assert stamped.classification == Classification.TOI_MAT
+    by_name = {document.filename: document.classification for document in stamped.documents}
+    assert by_name["sơ đồ.png"] == Classification.TOI_MAT
+    assert by_name["ảnh.png"] == Classification.MAT
+    ordinary = _attached(analysed, name, build({"Mật khẩu/sơ đồ.png": PNG}))
+    assert ordinary.classification is None
+
+
 @pytest.mark.parametrize("name", ["bomb.pdf.gz", "bomb.tar.gz", "bomb.7z", "bomb.pdf.xz"])
 def test_bombs_are_refused_not_unpacked(analysed: Analyser, name: str) -> None:
     data = {
