@@ -9,6 +9,7 @@ Read, per format:
 - PPTX: every slide, its notes, comments.
 - ODF: content.xml (paragraphs, headings, frames, tables, notes, annotations) and
   styles.xml (page headers and footers).
+Strict Open XML packages (ISO/IEC 29500 Strict namespaces) are read as Transitional ones.
 Each paragraph is one line; text of a paragraph nested inside another (a text box
 inside a body paragraph) is its own line, never run into its host. Parts are read
 inside the container limits of `container_refusal`; XML declaring a DTD is refused
@@ -35,6 +36,15 @@ _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _OFF = frozenset({"0", "false", "off"})
+#: Strict Open XML (ISO/IEC 29500 Strict, a "Save As" choice of Word, Excel and PowerPoint)
+#: names the same vocabularies otherwise; its parts are read as the Transitional ones.
+_STRICT_NAMESPACES = tuple(
+    (f"http://purl.oclc.org/ooxml/{strict}".encode(), transitional[1:-1].encode())
+    for strict, transitional in (
+        ("wordprocessingml/main", _W), ("drawingml/main", _A), ("spreadsheetml/main", _S),
+        ("presentationml/main", _P),
+    )
+)
 _UTF16_RUN = re.compile(rb"(?:[\t\n\r\x20-\x7e\xa0-\xff]\x00|[\x00-\xff][\x01\x1e\x20]){6,}")
 
 
@@ -119,7 +129,7 @@ def _package_text(data: bytes, limits: AnalysisLimits, layout: _Layout) -> Extra
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for name in _ordered_parts(archive.namelist(), layout):
-                content = archive.read(name)
+                content = _transitional(archive.read(name))
                 if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
                     return Extraction(uninspectable=f"{layout.what} part declares a DTD (refused)")
                 for line in _paragraphs(ElementTree.fromstring(content), layout):
@@ -130,6 +140,12 @@ def _package_text(data: bytes, limits: AnalysisLimits, layout: _Layout) -> Extra
     except (*ZIP_ERRORS, ElementTree.ParseError) as exc:
         return Extraction(uninspectable=f"{layout.what} cannot be read ({exc.__class__.__name__})")
     return Extraction("\n".join(line for line in lines if line.strip())[: limits.text_chars])
+
+
+def _transitional(content: bytes) -> bytes:
+    for strict, transitional in _STRICT_NAMESPACES:
+        content = content.replace(strict, transitional)
+    return content
 
 
 def _ordered_parts(names: list[str], layout: _Layout) -> list[str]:

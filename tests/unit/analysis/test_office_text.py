@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from tests.fixtures.office import (
     odf_frame,
     odf_package,
     pptx_package,
+    strict,
     vml_text_box,
     w_p,
     xlsx_package,
@@ -73,6 +75,36 @@ def test_stamp_is_found_wherever_the_package_keeps_text(analysed: Analyser, plac
     document = next(d for d in analysis.documents if d.filename == filename)
     assert document.uninspectable is None
     assert document.classification == Classification.MAT, place
+
+
+@pytest.mark.parametrize("place", [
+    "docx first-page header", "docx DrawingML text box", "docx All Caps run in a text box",
+    "xlsx shared string", "xlsx sheet header", "pptx speaker notes",
+])
+def test_strict_open_xml_is_read_like_transitional(analysed: Analyser, place: str) -> None:
+    """Word, Excel and PowerPoint save "Strict Open XML" with other namespaces: its text,
+    stamp and title included, was not read at all, and a stamped document was relayed."""
+    filename, build = STAMP_PLACES[place]
+    analysis = analysed(message(attachments=[
+        Attachment(filename, strict(build()), "application/octet-stream")]))
+    document = next(d for d in analysis.documents if d.filename == filename)
+    assert document.classification == Classification.MAT, place
+
+
+def test_strict_word_document_from_python_docx_keeps_its_title_and_stamp(
+        analysed: Analyser) -> None:
+    from docx import Document
+
+    word = Document()
+    word.sections[0].header.paragraphs[0].text = "TỐI MẬT"
+    word.add_paragraph("GIẤY MỜI")
+    word.add_paragraph("Sở Nội vụ trân trọng kính mời dự họp.")
+    buffer = io.BytesIO()
+    word.save(buffer)
+    attachment = Attachment("a.docx", strict(buffer.getvalue()), "application/octet-stream")
+    document = next(d for d in analysed(message(attachments=[attachment])).documents
+                    if d.filename == "a.docx")
+    assert (document.classification, document.doc_type) == (Classification.TOI_MAT, "giay_moi")
 
 
 def test_title_in_a_text_box_gives_the_document_type(analysed: Analyser) -> None:
