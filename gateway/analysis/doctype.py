@@ -2,7 +2,8 @@
 
 Evidence, strongest first:
 1. The printed title, an upper-case line at the head of the document that
-   starts with one of a type's `title_keywords` ("GIẤY MỜI", "BÁO CÁO"),
+   starts with one of a type's `title_keywords` ("GIẤY MỜI", "BÁO CÁO"; also
+   typed letter by letter, "G I Ấ Y   M Ờ I"),
    compared without diacritics (so NFD, old tone placement and lost marks
    match). The longest keyword wins ("THÔNG BÁO KẾT LUẬN" over "THÔNG BÁO").
 2. The number, "Số: 12/GM-UBND": the type code is the FIRST segment of the
@@ -203,6 +204,9 @@ def _title_spec(lines: list[str], table: TypeTable) -> tuple[DocumentTypeSpec, s
     first_words, longest = _title_first_words(table)
     for line in lines:
         stripped = line.strip()
+        spaced = _letter_spaced_title(stripped, table)
+        if spaced is not None:
+            return spaced, stripped
         head = stripped.split(None, 1)[0] if stripped else ""
         if not head or len(head) > 2 * longest or _folded(head) not in first_words:
             continue
@@ -213,6 +217,25 @@ def _title_spec(lines: list[str], table: TypeTable) -> tuple[DocumentTypeSpec, s
         if best is not None:
             return best, stripped
     return None
+
+
+def _letter_spaced_title(line: str, table: TypeTable) -> DocumentTypeSpec | None:
+    """The type of a title typed letter by letter ("G I Ấ Y   M Ờ I", "B Á O  C Á O"):
+    an upper-case line of single letters whose letters begin with a keyword's."""
+    if len(line) < 7 or line[1] != " ":
+        return None
+    tokens = line.split()
+    if any(len(token) != 1 or not token.isalpha() for token in tokens) \
+            or not _mostly_upper(line):
+        return None
+    letters = "".join(fold(line).split())
+    best: tuple[int, DocumentTypeSpec] | None = None
+    for spec in table.specs:
+        for keyword in spec.title_keywords:
+            key = _folded(keyword).replace(" ", "")
+            if key and letters.startswith(key) and (best is None or len(key) > best[0]):
+                best = (len(key), spec)
+    return best[1] if best else None
 
 
 def _longest_prefix_keyword(folded_line: str, table: TypeTable) -> DocumentTypeSpec | None:

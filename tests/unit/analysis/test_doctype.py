@@ -15,6 +15,8 @@ from gateway.analysis.doctype import (
     type_table,
 )
 from gateway.analysis.settings import AnalysisSettings
+from tests.fixtures.documents import Attachment, OfficialPaper, message, official_pdf
+from tests.support.analysing import Analyser
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +61,11 @@ TEXTS = [
     ("BAO CAO\nTinh hinh thang 10", "bao_cao", None),
     # old tone placement: hoà / hòa never matters
     ("CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM\nTỜ TRÌNH\nV/v xin chủ trương", "to_trinh", None),
+    # a title typed letter by letter, with wider gaps between words or none
+    (HEAD + "G I Ấ Y   M Ờ I\nHọp giao ban", "giay_moi", None),
+    (HEAD + "B Á O  C Á O\nKết quả công tác tháng 10", "bao_cao", None),
+    (HEAD + "T H Ô N G B Á O K Ế T L U Ậ N\ncủa Chủ tịch", "thong_bao", None),
+    (HEAD + "M Ậ T\nD A N H  S Á C H\nCán bộ", "other", None),
     # nothing official
     ("Chào anh,\nGửi anh bảng tính chi phí.\nThân", "other", None),
     ("Thực đơn tuần này: phở, bún bò Huế", "other", None),
@@ -148,3 +155,12 @@ def test_official_number(text: str, number: str | None) -> None:
 def test_unknown_untyped_id_means_no_cong_van(settings: AnalysisSettings) -> None:
     table = type_table(settings.document_types, "no_such_type")
     assert identify_from_text("Số: 1234/UBND-VP\nV/v họp", table).doc_type == "other"
+
+
+def test_unsigned_letter_spaced_invitation_is_typed(analysed: Analyser) -> None:
+    """A PDF whose title is typed letter by letter, with no number: typed as printed
+    (it was "other", and an unsigned invitation was relayed)."""
+    pdf = official_pdf(OfficialPaper(number=None, title="G I Ấ Y   M Ờ I"))
+    analysis = analysed(message(attachments=[Attachment("van ban.pdf", pdf)]))
+    document = next(d for d in analysis.documents if d.filename == "van ban.pdf")
+    assert document.doc_type == "giay_moi", document.doc_type_evidence
