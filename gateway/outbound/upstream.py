@@ -148,6 +148,12 @@ class SmtpConnection:
     async def data(self, header: bytes, spool: Spool, utf8: bool) -> Reply:
         start = await self._command(b"DATA")
         if start.code != 354:
+            # A refused DATA leaves the upstream's transaction open (its next MAIL would be a
+            # "503 nested MAIL"): ended here, or the connection is not fit to be pooled.
+            try:
+                await self.rset()
+            except UpstreamError:
+                self.client.close()
             return start
         try:
             async with asyncio.timeout(self.timeout):

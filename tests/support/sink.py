@@ -35,6 +35,8 @@ class SinkBehaviour:
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     mail_reply: str | None = None
     data_reply: str | None = None
+    #: The answer to the DATA command itself instead of 354 (the transaction stays open).
+    data_command_reply: str | None = None
     data_delay: float = 0.0
     drop_at_data_end: bool = False
     xforward: bool = True
@@ -53,6 +55,13 @@ class _SinkSMTP(SMTP):  # type: ignore[misc]
             name, _, value = item.partition("=")
             self.xforward[name] = value
         await self.push("250 2.0.0 Ok")
+
+    async def smtp_DATA(self, arg: str) -> None:
+        refusal = self._sink.behaviour.data_command_reply
+        if refusal is not None and self.envelope.rcpt_tos:
+            await self.push(refusal)
+            return
+        await super().smtp_DATA(arg)
 
 
 class _Handler:

@@ -81,6 +81,19 @@ def test_upstream_refusal_at_end_of_data_is_passed_on(
     assert sink.messages == []
 
 
+@pytest.mark.parametrize("upstream_reply", ["451 4.3.0 Queue file write error",
+                                            "554 5.7.1 Data refused"])
+def test_upstream_refusal_of_the_data_command_is_passed_on_and_the_connection_reused(
+    sink: Sink, gateway: tuple[str, int], upstream_reply: str
+) -> None:
+    before = sink.connections  # aiosmtpd's Controller makes one connection when it starts
+    sink.behaviour.data_command_reply = upstream_reply
+    assert _transaction(gateway)[-1] == (int(upstream_reply[:3]), upstream_reply[4:])
+    sink.behaviour.data_command_reply = None
+    assert _transaction(gateway)[-1][0] == 250  # the pooled connection's transaction ended
+    assert len(sink.messages) == 1 and sink.connections - before == 1
+
+
 def test_upstream_disconnect_at_end_of_data_is_a_4xx_and_the_next_message_goes(
     sink: Sink, gateway: tuple[str, int]
 ) -> None:
