@@ -31,9 +31,10 @@ def _forked() -> None:
 
 
 os.register_at_fork(after_in_child=_forked)
-if _values.ValueClass is not _values.MutexValue:
-    # Chosen by prometheus-client when it was imported (PROMETHEUS_MULTIPROC_DIR set): the
-    # same value class, asking the kept id; a forked child still gets its own files.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Decided here, not by prometheus-client as it was imported: the master imports it
+    # before it sets the folder, and its tth_build_info must still reach the folder. The
+    # value class asks the kept id; a forked child still gets its own files.
     _values.ValueClass = _values.MultiProcessValue(  # type: ignore[no-untyped-call]
         process_identifier=_kept_pid)
 

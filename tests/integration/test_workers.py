@@ -282,3 +282,15 @@ def test_signals_held_by_the_template_reach_a_starting_worker(held: int, survive
     _, status = os.waitpid(pid, 0)
     ours.close()
     assert os.waitstatus_to_exitcode(status) == (0 if survives else -signal.SIGTERM)
+
+
+def test_the_master_publishes_the_build_info_beside_the_workers_metrics(
+    sink: Sink, tmp_path: Path
+) -> None:
+    """The dashboard lists instances by `tth_build_info`: with workers it must be there too."""
+    with serving_workers(tmp_path, sink.address, 2) as served, urllib.request.urlopen(
+        f"http://127.0.0.1:{served.metrics}/metrics", timeout=10
+    ) as page:
+        text = page.read().decode()
+    assert 'tth_build_info{python="' in text and 'version="' in text, text
+    assert "tth_policy_generation 1.0" in text
