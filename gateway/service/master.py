@@ -51,7 +51,11 @@ def start_metrics(settings: Settings) -> None:
     publish_build_info()
     if settings.metrics.listen:
         host, port = parse_hostport(settings.metrics.listen)
-        start_operator_http(host, port, settings)
+        try:
+            start_operator_http(host, port, settings)
+        except OSError as exc:  # in use, not this host's address, a name that does not resolve
+            raise OSError(exc.errno, f"cannot listen on {settings.metrics.listen} "
+                                     f"(metrics.listen): {exc.strerror or exc}") from exc
         log.warning("metrics on http://%s:%d/metrics (also /healthz, /readyz)", host, port)
 
 

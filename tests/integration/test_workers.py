@@ -294,3 +294,26 @@ def test_the_master_publishes_the_build_info_beside_the_workers_metrics(
         text = page.read().decode()
     assert 'tth_build_info{python="' in text and 'version="' in text, text
     assert "tth_policy_generation 1.0" in text
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_metrics_address_in_use_is_named_with_its_setting(
+        sink: Sink, tmp_path: Path, count: int) -> None:
+    """`serve` that cannot listen for /metrics says where and which setting, exits 2, and
+    leaves no process behind, with one worker or several."""
+    port, metrics = free_port(), free_port()
+    (tmp_path / "metrics").mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", metrics))
+        taken.listen()
+        process = subprocess.Popen(
+            [*_serve_command(tmp_path, sink.address, count), "--listen", f"127.0.0.1:{port}",
+             "--metrics", f"127.0.0.1:{metrics}",
+             "--policies", str(accept_all_policies(tmp_path / "policies"))],
+            cwd=tmp_path, env=_environment(tmp_path / "metrics"), stderr=subprocess.PIPE,
+            start_new_session=True)
+        output = stderr_until_exit(process, 60)
+    assert process.returncode == 2, output
+    assert f"cannot listen on 127.0.0.1:{metrics} (metrics.listen)" in output, output
+    assert "address already in use" in output.lower(), output
+    assert "Traceback" not in output, output
