@@ -14,6 +14,7 @@ from typing import Protocol
 import aiosmtplib
 
 from gateway.config import UpstreamSettings, parse_hostport
+from gateway.mail.dsn import KEYWORDS as DSN_KEYWORDS
 from gateway.mail.replies import Reply, from_upstream, reply
 from gateway.mail.spool import Spool
 from gateway.record import metrics
@@ -59,7 +60,9 @@ class Upstream(Protocol):
 
 
 def mail_parameters(connection: UpstreamConnection, options: list[str]) -> list[str] | Reply:
-    """The MAIL parameters the upstream understands, or why the message cannot go there."""
+    """The MAIL (or RCPT) parameters the upstream understands, or why the message cannot go
+    there. Without DSN upstream its parameters are left out (RFC 3461 5.2.1: a relay that
+    cannot pass them on drops them)."""
     forwarded = []
     for option in options:
         if not option.isascii():
@@ -72,6 +75,8 @@ def mail_parameters(connection: UpstreamConnection, options: list[str]) -> list[
         if name in ("SIZE", "BODY") and not connection.supports(
             "size" if name == "SIZE" else "8bitmime"
         ):
+            continue
+        if name in DSN_KEYWORDS and not connection.supports("dsn"):
             continue
         forwarded.append(option)
     return forwarded

@@ -19,6 +19,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.config import ServerSettings
 from gateway.deciding.seam import ActionStage, Decided, Decider
+from gateway.mail.dsn import MAIL_KEYWORDS, RCPT_KEYWORDS, as_sent
 from gateway.mail.envelope import Envelope
 from gateway.mail.replies import (
     DECIDER_FAILED,
@@ -128,7 +129,7 @@ class RelayHandler:
         if not session.client.forwarded or session.client.helo is None:
             session.client.helo = printable(hostname)
         kept = [line[4:] for line in responses[:-1] if not line.startswith("250-AUTH")]
-        kept += ["PIPELINING", "ENHANCEDSTATUSCODES"]
+        kept += ["PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
         if server.peer_trusted():
             kept.append("XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE")
         # One multi-line reply, so one write: aiosmtpd pushes each list item on its own.
@@ -166,7 +167,9 @@ class RelayHandler:
                           envelope: SmtpEnvelope, address: str,
                           mail_options: list[str]) -> Reply:
         verdicts: list[Verdict] = []
-        answer = await self._mail(session, envelope, address, mail_options, verdicts)
+        options = as_sent(mail_options, server.parameters_as_sent, MAIL_KEYWORDS)
+        answer = options if isinstance(options, Reply) else \
+            await self._mail(session, envelope, address, options, verdicts)
         self._note_refusal(server, session, "MAIL", printable(address), None, answer, verdicts)
         return answer
 
@@ -240,7 +243,9 @@ class RelayHandler:
                           envelope: SmtpEnvelope, address: str,
                           rcpt_options: list[str]) -> Reply:
         verdicts: list[Verdict] = []
-        answer = await self._rcpt(session, envelope, address, rcpt_options, verdicts)
+        options = as_sent(rcpt_options, server.parameters_as_sent, RCPT_KEYWORDS)
+        answer = options if isinstance(options, Reply) else \
+            await self._rcpt(session, envelope, address, options, verdicts)
         self._note_refusal(server, session, "RCPT", envelope.mail_from or "",
                            printable(address), answer, verdicts)
         return answer
@@ -267,8 +272,11 @@ class RelayHandler:
         if refused is not None:
             transaction.refused.append({"rcpt": address, "reply": refused.render()})
             return refused
+        forwarded = mail_parameters(transaction.upstream, rcpt_options)
+        if isinstance(forwarded, Reply):
+            return forwarded
         try:
-            answer = await transaction.upstream.rcpt(address, rcpt_options, utf8)
+            answer = await transaction.upstream.rcpt(address, forwarded, utf8)
         except UpstreamError as exc:
             metrics.UPSTREAM_ERRORS.labels(exc.kind).inc()
             transaction.upstream_broken = True

@@ -14,6 +14,7 @@ from typing import Any, AnyStr, NoReturn, cast
 from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from gateway.config import ServerSettings
+from gateway.mail.dsn import KEYWORDS
 from gateway.mail.literals import has_control
 from gateway.mail.ownheaders import HeaderFilter
 from gateway.mail.replies import (
@@ -34,8 +35,7 @@ from gateway.smtp.wiresyntax import (
     BadAttribute,
     Network,
     in_networks,
-    plain_address,
-    well_formed,
+    parse_path,
     xforward_attributes,
 )
 
@@ -44,8 +44,6 @@ log = logging.getLogger("gateway.smtp.server")
 #: Seconds a closed connection may take to send its last replies to a client that stopped
 #: reading before it is cut off.
 CLOSE_GRACE = 10.0
-
-
 
 
 class GatewaySMTP(SMTP):
@@ -66,6 +64,8 @@ class GatewaySMTP(SMTP):
         self._admitted = False
         self._admitted_key: str | None = None
         self.relaying = False
+        #: The MAIL or RCPT parameters being handled, as the client wrote them.
+        self.parameters_as_sent: list[str] = []
         super().__init__(handler, **kwargs)
 
     def __dir__(self) -> list[str]:
@@ -97,21 +97,10 @@ class GatewaySMTP(SMTP):
         return self._tls_protocol is not None
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
-        """aiosmtpd's parser, but an unclosed `<address` or a space or control is malformed.
-
-        The plain `<dot-atom@domain>` form is read without the email header parser.
-        """
-        plain = plain_address(arg, self.local_part_limit)
-        if plain is not None:
-            return plain
-        try:
-            address, rest = super()._getaddr(arg)
-        except (IndexError, AttributeError, TypeError, ValueError):
-            # email's header parser raises more than HeaderParseError on cut-off input
-            # (`u@`, `"a"@`, `<a@[>`): that is a malformed address, not a local failure.
-            return None, None
-        if address is None or not well_formed(address, arg, rest):
-            return None, None
+        """The address and its parameters (see `parse_path`); these are also kept as sent
+        (aiosmtpd upper-cases them), for `parameters_as_sent`."""
+        address, rest = parse_path(arg, self.local_part_limit, super()._getaddr)
+        self.parameters_as_sent = (rest or "").split()
         return address, rest
 
     async def push(self, status: AnyStr | Reply) -> None:
@@ -164,10 +153,12 @@ class GatewaySMTP(SMTP):
 
     def _getparams(self, params: Sequence[str]) -> dict[str, str | bool] | None:
         """aiosmtpd's MAIL/RCPT parameters, but only ASCII ones (RFC 5321 esmtp-param): a
-        superscript digit passed its `isdigit` check for SIZE and then failed `int`."""
+        superscript digit passed its `isdigit` check for SIZE and then failed `int`. The DSN
+        ones are left out, so that aiosmtpd lets them reach the handler, which checks them."""
         if not all(param.isascii() for param in params):
             return None
-        return super()._getparams(params)
+        parsed = super()._getparams(params)
+        return parsed and {name: value for name, value in parsed.items() if name not in KEYWORDS}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """After STARTTLS aiosmtpd starts a new session: keep what the transport told us."""

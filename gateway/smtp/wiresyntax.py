@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.mail.literals import has_control, is_address_literal, without_ipv6_tag
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: An address and the rest of its command (its parameters), or (None, None) when malformed.
+Parsed = tuple[str | None, str | None]
 XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
 _XTEXT_HEX = re.compile(rb"\+([0-9A-Fa-f]{2})")
 _BAD_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f]")
@@ -98,3 +100,22 @@ def well_formed(address: str, arg: str, rest: str | None) -> bool:
     if _BAD_IN_ADDRESS.search(_QUOTED.sub("", consumed)):
         return False
     return not (consumed.startswith("<") and not consumed.endswith(">"))
+
+
+def parse_path(arg: str, local_limit: int, parser: Callable[[str], Parsed]) -> Parsed:
+    """aiosmtpd's `parser`, but an unclosed `<address` or a space or control is malformed.
+
+    The plain `<dot-atom@domain>` form is read without the email header parser.
+    """
+    plain = plain_address(arg, local_limit)
+    if plain is not None:
+        return plain
+    try:
+        address, rest = parser(arg)
+    except (IndexError, AttributeError, TypeError, ValueError):
+        # email's header parser raises more than HeaderParseError on cut-off input
+        # (`u@`, `"a"@`, `<a@[>`): that is a malformed address, not a local failure.
+        return None, None
+    if address is None or not well_formed(address, arg, rest):
+        return None, None
+    return address, rest

@@ -98,6 +98,20 @@ def test_swaks_message_arrives(postfix_and_gateway: tuple[PostfixInstance, Path]
     assert any(b"Subject: swaks e2e" in m and b"(tth-gateway)" in m for m in arrived)
 
 
+def test_a_message_that_asks_for_delivery_notifications_arrives(
+    postfix_and_gateway: tuple[PostfixInstance, Path],
+) -> None:
+    """RET, ENVID, NOTIFY and ORCPT (RFC 3461, which Postfix offers to clients and passes on
+    to its proxy filter as written) reach the mail system; the gateway refused them."""
+    postfix, audit = postfix_and_gateway
+    with smtplib.SMTP("127.0.0.1", postfix.front_port, local_hostname="e2e-client.test") as c:
+        refused = c.sendmail("a@x.test", ["dsn@x.test"], ASCII_MESSAGE, ["RET=HDRS", "ENVID=Id1"],
+                             ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;dsn@x.test"])
+    assert refused == {}
+    assert any(r["outcome"] == "relayed" and r["rcpt_accepted"] == ["dsn@x.test"]
+               for r in _audit(audit))
+
+
 def test_gateway_refusal_reaches_the_client_through_postfix(
     postfix_and_gateway: tuple[PostfixInstance, Path],
 ) -> None:

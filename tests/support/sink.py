@@ -40,6 +40,8 @@ class SinkBehaviour:
     data_delay: float = 0.0
     drop_at_data_end: bool = False
     xforward: bool = True
+    #: Offer DSN (RFC 3461) at EHLO and take its parameters.
+    dsn: bool = False
     #: Called (in the sink's thread) when a message's data is complete, before answering.
     on_data: Callable[[], None] | None = None
 
@@ -55,6 +57,18 @@ class _SinkSMTP(SMTP):  # type: ignore[misc]
             name, _, value = item.partition("=")
             self.xforward[name] = value
         await self.push("250 2.0.0 Ok")
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        address, rest = super()._getaddr(arg)
+        self._sink.parameters.append(rest or "")  # as sent: aiosmtpd upper-cases them
+        return address, rest
+
+    def _getparams(self, params: list[str]) -> dict[str, str | bool] | None:
+        parsed = super()._getparams(params)
+        if parsed is None or not self._sink.behaviour.dsn:
+            return parsed
+        return {name: value for name, value in parsed.items()
+                if name not in ("RET", "ENVID", "NOTIFY", "ORCPT")}
 
     async def smtp_DATA(self, arg: str) -> None:
         refusal = self._sink.behaviour.data_command_reply
@@ -72,6 +86,7 @@ class _Handler:
                           hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
         extra = ["250-XFORWARD NAME ADDR PROTO HELO"] if self.sink.behaviour.xforward else []
+        extra += ["250-DSN"] if self.sink.behaviour.dsn else []
         return [*responses[:-1], *extra, responses[-1]]
 
     async def handle_MAIL(self, server: _SinkSMTP, session: Session, envelope: Envelope,
@@ -120,6 +135,8 @@ class Sink(Controller):  # type: ignore[misc]
     def __init__(self, *, smtputf8: bool = True, port: int | None = None) -> None:
         self.behaviour = SinkBehaviour()
         self.messages: list[Received] = []
+        #: The parameters of every MAIL and RCPT (and VRFY) received, as sent.
+        self.parameters: list[str] = []
         self.connections = 0
         self.arrived = threading.Event()
         self._smtputf8 = smtputf8

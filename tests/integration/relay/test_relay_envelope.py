@@ -157,6 +157,61 @@ def test_bad_recipient_address_is_refused_and_not_forwarded(
     assert sink.messages == []
 
 
+def test_dsn_parameters_reach_an_upstream_with_dsn_as_they_were_sent(
+    sink: Sink, gateway: tuple[str, int]
+) -> None:
+    sink.behaviour.dsn = True
+    orcpt = "ORCPT=rfc822;Bob+2Bnews@X.test"
+    with Wire(gateway) as wire:
+        assert "DSN" in wire.start().lines
+        assert wire.command("MAIL FROM:<a@x.test> RET=HDRS ENVID=Qx+2B1").code == 250
+        assert wire.command(f"RCPT TO:<b@x.test> NOTIFY=SUCCESS,DELAY {orcpt}").code == 250
+        assert wire.command("RCPT TO:<c@x.test> notify=never").code == 250
+        assert wire.command("DATA").code == 354
+        assert wire.command(MESSAGE + b".").code == 250
+    assert sink.parameters == ["RET=HDRS ENVID=Qx+2B1", f"NOTIFY=SUCCESS,DELAY {orcpt}",
+                               "NOTIFY=never"]
+    assert sink.messages[0].rcpt_tos == ["b@x.test", "c@x.test"]
+
+
+def test_dsn_parameters_are_left_out_for_an_upstream_without_dsn(
+    sink: Sink, gateway: tuple[str, int]
+) -> None:
+    with smtplib.SMTP(*gateway) as client:
+        client.ehlo()
+        assert client.has_extn("dsn")
+        refused = client.sendmail("a@x.test", ["b@x.test"], MESSAGE, ["RET=FULL", "ENVID=e1"],
+                                  ["NOTIFY=FAILURE", "ORCPT=rfc822;b@x.test"])
+    assert refused == {}
+    assert sink.parameters == ["", ""]
+    assert len(sink.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        ("MAIL FROM:<a@x.test> NOTIFY=NEVER", 555),
+        ("MAIL FROM:<a@x.test> RET=ALL", 501),
+        ("MAIL FROM:<a@x.test> ENVID=a=b", 501),
+        ("MAIL FROM:<a@x.test> RET=FULL RET=HDRS", 501),
+        ("RCPT TO:<b@x.test> RET=FULL", 555),
+        ("RCPT TO:<b@x.test> NOTIFY=NEVER,SUCCESS", 501),
+        ("RCPT TO:<b@x.test> ORCPT=b@x.test", 501),
+    ],
+)
+def test_malformed_dsn_parameters_are_refused_and_not_forwarded(
+    sink: Sink, gateway: tuple[str, int], command: str, code: int
+) -> None:
+    sink.behaviour.dsn = True
+    with Wire(gateway) as wire:
+        wire.start()
+        if command.startswith("RCPT"):
+            assert wire.command("MAIL FROM:<a@x.test>").code == 250
+        answer = wire.command(command)
+        assert (answer.code, answer.lines[0][:5]) == (code, "5.5.4")
+    assert all("=" not in parameters for parameters in sink.parameters)
+
+
 def test_every_reply_carries_an_enhanced_status_code(
     sink: Sink, gateway: tuple[str, int]
 ) -> None:
