@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import sys
 from datetime import UTC, datetime
 
 from gateway.config import LoggingSettings, parse_hostport
@@ -28,11 +29,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _Syslog(logging.handlers.SysLogHandler):
+    """Syslog that, while the daemon cannot be reached (no socket at the path, syslog
+    restarting), says so once on standard error, where every record still goes, instead of
+    a traceback per record; once a record gets through it would say so again."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._failing = False
+        self._sent = True
+        try:
+            super().__init__(address=target if target.startswith("/")
+                             else parse_hostport(target, 514))
+        except OSError as exc:  # a host name that does not resolve
+            raise OSError(exc.errno, f"logging.syslog: cannot use {target}: "
+                                     f"{exc.strerror or exc}") from exc
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._sent = True
+        super().emit(record)  # calls handleError when the record is not sent
+        if self._sent:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._sent = False
+        if not self._failing:
+            self._failing = True
+            sys.stderr.write(f"tth-gateway: cannot write to syslog {self.target}: "
+                             f"{sys.exception()}; records go to standard error only\n")
+
+
 def _syslog_handler(target: str) -> logging.Handler:
-    if target.startswith("/"):
-        handler = logging.handlers.SysLogHandler(address=target)
-    else:
-        handler = logging.handlers.SysLogHandler(address=parse_hostport(target, 514))
+    handler = _Syslog(target)
     handler.setFormatter(logging.Formatter("tth-gateway[%(process)d]: %(levelname)s "
                                            "%(name)s %(message)s"))
     return handler

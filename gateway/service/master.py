@@ -91,8 +91,8 @@ def main() -> int:
     """The exec'd master: read the settings, take the pid file, supervise."""
     with os.fdopen(int(sys.argv[1]), "rb") as source:
         settings: Settings = pickle.load(source)
-    configure_logging(settings.logging)
     try:
+        configure_logging(settings.logging)  # a syslog host that does not resolve: exit 2
         with pid_file(settings.server.pid_file):
             return serve_workers(settings)
     except OSError as exc:

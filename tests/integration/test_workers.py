@@ -317,3 +317,21 @@ def test_a_metrics_address_in_use_is_named_with_its_setting(
     assert f"cannot listen on 127.0.0.1:{metrics} (metrics.listen)" in output, output
     assert "address already in use" in output.lower(), output
     assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_syslog_host_that_does_not_resolve_stops_serve_with_status_2(
+        sink: Sink, tmp_path: Path, count: int) -> None:
+    command = _serve_command(tmp_path, sink.address, count)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(config.read_text() + "logging:\n  syslog: nowhere.invalid:514\n")
+    (tmp_path / "metrics").mkdir()
+    process = subprocess.Popen(
+        [*command, "--listen", f"127.0.0.1:{free_port()}", "--metrics", f"127.0.0.1:{free_port()}",
+         "--policies", str(accept_all_policies(tmp_path / "policies"))],
+        cwd=tmp_path, env=_environment(tmp_path / "metrics"), stderr=subprocess.PIPE,
+        start_new_session=True)
+    output = stderr_until_exit(process, 60)
+    assert process.returncode == 2, output
+    assert "logging.syslog: cannot use nowhere.invalid:514" in output, output
+    assert "Traceback" not in output, output

@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,28 @@ def test_syslog_over_udp(restore_logging: None) -> None:
         logging.getLogger("gateway.test").error("quarantine full")
         datagram = collector.recv(4096).decode()
     assert "tth-gateway[" in datagram and "ERROR gateway.test quarantine full" in datagram
+
+
+def test_a_syslog_that_cannot_be_reached_is_said_once_not_a_traceback_per_record(
+        restore_logging: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No socket at the path: every record is still on standard error, and one line (not
+    a traceback per record) says why syslog has none; once syslog answers, it gets them."""
+    path = tmp_path / "log"
+    configure_logging(LoggingSettings(syslog=str(path)))
+    logging.getLogger("gateway.test").error("first")
+    logging.getLogger("gateway.test").error("second")
+    err = capsys.readouterr().err
+    assert " ERROR gateway.test first" in err and " ERROR gateway.test second" in err
+    assert err.count(f"cannot write to syslog {path}") == 1, err
+    assert "Traceback" not in err and "Logging error" not in err, err
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(str(path))
+        daemon.settimeout(10)
+        logging.getLogger("gateway.test").error("third")
+        assert "ERROR gateway.test third" in daemon.recv(4096).decode()
+    assert "cannot write to syslog" not in capsys.readouterr().err
+
+
+def test_a_syslog_host_that_does_not_resolve_names_the_setting(restore_logging: None) -> None:
+    with pytest.raises(OSError, match=r"logging\.syslog: cannot use nowhere\.invalid:514"):
+        configure_logging(LoggingSettings(syslog="nowhere.invalid:514"))
