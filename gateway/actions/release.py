@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gateway.mail.envelope import Direction
+from gateway.mail.headers import UnsignableHeader
 from gateway.mail.ownheaders import Namespace, strip_own
 from gateway.mail.replies import fold_to_ascii
 from gateway.outbound.delivery import DeliveryResult, deliver_via
@@ -98,6 +99,16 @@ def _direction(metadata: HeldMetadata) -> Direction | None:
     return next((d for d in Direction if d.value == metadata.decision.direction), None)
 
 
+def _signed(sign: Signing, direction: Direction | None, header: bytes, message: bytes) -> bytes:
+    """`header` with the DKIM signature over it and the held copy; a header the signer
+    cannot read is a lasting failure (nothing is sent: never unsigned)."""
+    try:
+        return sign(direction, header + message) + header
+    except UnsignableHeader as exc:
+        raise ReleaseFailed(f"the held message cannot be DKIM-signed ({exc}); nothing was "
+                            "sent", temporary=False) from exc
+
+
 async def release_held(
     store: Store,
     held_id: str,
@@ -131,7 +142,7 @@ async def release_held(
             message, _ = strip_own(handle.read_message(), namespace or Namespace())
             header = release_header(held_id, by, at)
             if sign is not None:
-                header = sign(_direction(metadata), header + message) + header
+                header = _signed(sign, _direction(metadata), header, message)
             result = await _send(upstream, metadata, targets, message, header)
             if not result.delivered:
                 detail = "; ".join((result.reply.render(), *result.refused))

@@ -181,3 +181,25 @@ def test_a_release_signs_mail_from_inside(sink: Sink, tmp_path: Path,
     assert got.startswith(b"DKIM-Signature: ") is signed
     if signed:
         assert results == [("thuathienhue.gov.vn", Result.PASS)]
+
+
+def test_a_held_message_that_cannot_be_signed_is_not_released(sink: Sink,
+                                                              tmp_path: Path) -> None:
+    """A header line the DKIM signer cannot read (holding does not sign, so such a message
+    can be held): the release says why and exits 69, nothing is sent, it stays held; it
+    was a traceback."""
+    key = generate("thuathienhue.gov.vn", "s1", "rsa", tmp_path)
+    config = write_config(tmp_path, sink.address)
+    config.write_text(config.read_text("utf-8") + "dkim:\n  signing:\n    - {domain: "
+                      f"thuathienhue.gov.vn, selector: s1, key: {key.path}}}\n", "utf-8")
+    store = QuarantineStore(tmp_path / "q", KEY)
+    request = hold_request(ENVELOPE, quarantine_verdict(), classified_analysis(),
+                           direction=Direction.OUTBOUND)
+    broken = MESSAGE.replace(b"\r\n\r\n", b"\r\nThis line has no colon\r\n\r\n", 1)
+    held_id = store.hold(broken, request)
+    released = quarantine(config, "release", held_id, "--by", "alice")
+    assert released.returncode == 69, released.stderr
+    assert b"cannot be DKIM-signed" in released.stderr and b"Traceback" not in released.stderr
+    assert sink.messages == []
+    listed = quarantine(config, "list", "--json")
+    assert [item["id"] for item in json.loads(listed.stdout)] == [held_id]
